@@ -1,0 +1,240 @@
+"""Throughput of `RuleSet.matching` on contact-center events, for 10, 1,000 and 10,000 subscriptions.
+
+Run: `python bench/bench_rules.py [--events N] [--runs R]`. Prints events/s (median of R runs, one
+core) per ruleset size for two mixes, "exact+prefix" and "mixed" (every operator), the ratio of the
+10-rule to the 10,000-rule figure, the build time and the mean matches per event (matching cost
+grows with the answer: each matching subscription is a few more lookups). "cold" cycles through
+N distinct events, so each is out of CPU cache (the conservative figure); "hot" cycles through 100,
+like a server matching each event right after parsing it. Events are ~1 KB JSON documents shaped like
+`Event.document()`; everything is generated from a fixed seed so runs are comparable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ccbridge.rules import RuleSet
+
+EVENT_TYPES = ["contact.created", "contact.updated", "interaction.completed", "queue.event", "agent.state"]
+CHANNELS = ["voice", "chat", "email", "sms", "social", "video"]
+REGIONS = ["eu", "us", "apac", "latam"]
+SKILLS = [f"{kind}-{n}" for kind in ("sales", "support", "billing", "retention", "tech") for n in range(100)]
+WRAPUPS = ["Sale", "Upsell", "No Answer", "Callback", "Complaint", "Resolved", "Escalated", "Voicemail"]
+TIERS = ["gold", "silver", "bronze", "platinum"]
+COUNTRY_CODES = ["1", "44", "49", "33", "55", "91"]
+TAGS = ["vip", "new", "churn-risk", "b2b", "b2c", "promo", "loyal", "fraud-check"]
+
+
+def make_event(rng: random.Random, i: int) -> dict[str, Any]:
+    region = rng.choice(REGIONS)
+    agent = rng.randrange(5000)
+    return {
+        "id": f"0b7c1f2e-{i:08d}-4b1e-9a51-6f0d2c3e4a5b",
+        "event": rng.choice(EVENT_TYPES),
+        "source": "cxone",
+        "time": f"2024-05-{rng.randrange(1, 29):02d}T{rng.randrange(24):02d}:15:42.123Z",
+        "data": {
+            "contact": {
+                "id": f"c-{rng.randrange(10**7):07d}",
+                "channelType": rng.choice(CHANNELS),
+                "direction": rng.choice(["inbound", "outbound"]),
+                "skill": rng.choice(SKILLS),
+                "queue": f"q-{region}-{rng.randrange(500):03d}",
+                "agent": {"id": f"agent-{agent:04d}", "name": f"Agent {agent}", "team": f"team-{agent % 90}"},
+                "ani": f"+{rng.choice(COUNTRY_CODES)}{rng.randrange(100, 200)}{rng.randrange(10**6):06d}",
+                "dnis": f"+1800{rng.randrange(10**6):06d}",
+                "campaign": {"id": f"camp-{rng.randrange(300)}", "name": "Spring renewal outreach"},
+            },
+            "interaction": {
+                "id": f"i-{rng.randrange(10**9):09d}",
+                "startTime": "2024-05-02T10:11:12.000Z",
+                "endTime": "2024-05-02T10:19:40.000Z",
+                "mediaType": rng.choice(CHANNELS),
+            },
+            "duration": rng.choice([rng.randrange(3600), round(rng.uniform(0, 3600), 3)]),
+            "holdTime": rng.randrange(600),
+            "wrapupcode": {"name": rng.choice(WRAPUPS), "code": rng.randrange(100)},
+            "customer": {
+                "ip": f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(256)}",
+                "tier": rng.choice(TIERS),
+                "tags": rng.sample(TAGS, 3),
+                "email": f"user{rng.randrange(10**6)}@example-{rng.randrange(50)}.com",
+                "country": rng.choice(["DE", "FR", "US", "BR", "IN", "JP"]),
+            },
+            "sentiment": round(rng.uniform(-1, 1), 3),
+            "language": rng.choice(["en-US", "de-DE", "fr-FR", "es-ES"]),
+            "notes": "customer asked about the renewal offer and the new bundle pricing",
+        },
+        "metadata": {"correlationId": f"corr-{i:08d}", "tenant": f"tenant-{rng.randrange(20)}"},
+    }
+
+
+def _exact(rng: random.Random) -> dict[str, Any]:
+    choice = rng.randrange(3)
+    if choice == 0:
+        data: dict[str, Any] = {"contact": {"skill": [rng.choice(SKILLS)]}}
+    elif choice == 1:
+        data = {"contact": {"queue": [f"q-{rng.choice(REGIONS)}-{rng.randrange(500):03d}"]}}
+    else:
+        data = {"contact": {"agent": {"id": [f"agent-{rng.randrange(5000):04d}"]}}}
+    if rng.random() < 0.5:
+        data["contact"]["channelType"] = rng.sample(CHANNELS, 2)
+    return {"event": [rng.choice(EVENT_TYPES)], "data": data}
+
+
+def _prefix(rng: random.Random) -> dict[str, Any]:
+    choice = rng.randrange(3)
+    field: dict[str, Any]
+    if choice == 0:
+        field = {"contact": {"queue": [{"prefix": f"q-{rng.choice(REGIONS)}-{rng.randrange(50):02d}"}]}}
+    elif choice == 1:
+        field = {"contact": {"ani": [{"prefix": f"+{rng.choice(COUNTRY_CODES)}{rng.randrange(100, 200)}"}]}}
+    else:
+        field = {"contact": {"agent": {"id": [{"prefix": f"agent-{rng.randrange(500):03d}"}]}}}
+    return {"event": [{"prefix": rng.choice(EVENT_TYPES).split(".")[0]}], "data": field}
+
+
+def _numeric(rng: random.Random) -> dict[str, Any]:
+    low = rng.randrange(3000)
+    return {
+        "event": [rng.choice(EVENT_TYPES)],
+        "data": {
+            "contact": {"skill": [rng.choice(SKILLS)]},
+            "duration": [{"numeric": [">", low, "<=", low + rng.randrange(60, 600)]}],
+        },
+    }
+
+
+def _anything_but(rng: random.Random) -> dict[str, Any]:
+    return {
+        "event": [rng.choice(EVENT_TYPES)],
+        "data": {
+            "contact": {"queue": [f"q-{rng.choice(REGIONS)}-{rng.randrange(500):03d}"]},
+            "wrapupcode": {"name": [{"anything-but": rng.sample(WRAPUPS, 2)}]},
+        },
+    }
+
+
+def _exists(rng: random.Random) -> dict[str, Any]:
+    return {
+        "event": [rng.choice(EVENT_TYPES)],
+        "data": {"contact": {"skill": [rng.choice(SKILLS)]}, "escalation": [{"exists": False}]},
+    }
+
+
+def _wildcard(rng: random.Random) -> dict[str, Any]:
+    return {
+        "event": [rng.choice(EVENT_TYPES)],
+        "data": {
+            "customer": {"email": [{"wildcard": f"user{rng.randrange(10)}*@example-{rng.randrange(50)}.com"}]}
+        },
+    }
+
+
+def _cidr(rng: random.Random) -> dict[str, Any]:
+    return {
+        "data": {
+            "customer": {"ip": [{"cidr": f"10.{rng.randrange(256)}.{rng.randrange(256)}.0/24"}]},
+            "contact": {"channelType": [rng.choice(CHANNELS)]},
+        }
+    }
+
+
+def _or(rng: random.Random) -> dict[str, Any]:
+    return {
+        "event": [rng.choice(EVENT_TYPES)],
+        "$or": [
+            {
+                "data": {
+                    "wrapupcode": {"name": [rng.choice(WRAPUPS)]},
+                    "contact": {"skill": [rng.choice(SKILLS)]},
+                }
+            },
+            {
+                "data": {
+                    "customer": {"tier": [rng.choice(TIERS)]},
+                    "contact": {"agent": {"id": ["agent-0001"]}},
+                }
+            },
+        ],
+    }
+
+
+HOT_POOL = 100
+"""Distinct events in the "hot" measurement: few enough to stay in CPU cache, as a just-parsed event is."""
+
+Maker = Callable[[random.Random], dict[str, Any]]
+MIXES: dict[str, list[tuple[float, Maker]]] = {
+    "exact+prefix": [(0.6, _exact), (0.4, _prefix)],
+    "mixed": [
+        (0.45, _exact),
+        (0.25, _prefix),
+        (0.08, _numeric),
+        (0.06, _anything_but),
+        (0.05, _exists),
+        (0.05, _wildcard),
+        (0.03, _cidr),
+        (0.03, _or),
+    ],
+}
+
+
+def make_rules(rng: random.Random, mix: list[tuple[float, Maker]], count: int) -> dict[str, dict[str, Any]]:
+    weights = [w for w, _ in mix]
+    makers = [m for _, m in mix]
+    return {f"sub-{i:05d}": rng.choices(makers, weights)[0](rng) for i in range(count)}
+
+
+def measure(ruleset: RuleSet, events: list[dict[str, Any]], runs: int) -> tuple[float, float]:
+    """Median events/s over `runs` passes, and the mean number of matches per event."""
+    rates: list[float] = []
+    matched = 0
+    for _ in range(runs):
+        matching = ruleset.matching
+        matched = 0
+        start = time.perf_counter()
+        for event in events:
+            matched += len(matching(event))
+        rates.append(len(events) / (time.perf_counter() - start))
+    return statistics.median(rates), matched / len(events)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=5000)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    rng = random.Random(20240501)
+    events = [make_event(rng, i) for i in range(args.events)]
+    hot = events[:HOT_POOL] * (len(events) // HOT_POOL)
+    size = statistics.mean(len(json.dumps(e)) for e in events)
+    print(f"{args.events} events, mean {size:.0f} bytes of JSON; median of {args.runs} runs, one core")
+    print(f"cold: {args.events} distinct events per pass; hot: {HOT_POOL} events cycled (as if just parsed)")
+    print(f"{'mix':<14}{'rules':>7}{'build s':>9}{'cold ev/s':>11}{'hot ev/s':>11}{'matches/event':>15}")
+    for mix_name, mix in MIXES.items():
+        rates: dict[int, tuple[float, float]] = {}
+        for count in (10, 1_000, 10_000):
+            rules = make_rules(random.Random(count), mix, count)
+            start = time.perf_counter()
+            ruleset = RuleSet(rules)
+            build = time.perf_counter() - start
+            cold, per_event = measure(ruleset, events, args.runs)
+            rates[count] = cold, measure(ruleset, hot, args.runs)[0]
+            print(
+                f"{mix_name:<14}{count:>7}{build:>9.2f}{cold:>11,.0f}{rates[count][1]:>11,.0f}{per_event:>15.2f}"
+            )
+        cold_ratio = rates[10][0] / rates[10_000][0]
+        hot_ratio = rates[10][1] / rates[10_000][1]
+        print(
+            f"{mix_name:<14} 10-rule / 10,000-rule throughput: cold {cold_ratio:.2f}x, hot {hot_ratio:.2f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()
