@@ -1,0 +1,222 @@
+"""gRPC delivery: one `EventConsumer.Consume` call per attempt (contract: proto/ccbridge/v1/consumer.proto).
+
+Status codes become outcomes as the proto documents for consumers:
+
+- OK and ALREADY_EXISTS -> `Delivered` (ALREADY_EXISTS is a de-duplicating consumer saying it has the id).
+- UNAVAILABLE (including connection refused and TLS failures), RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED,
+  ABORTED, INTERNAL -> `Retry`. So are UNKNOWN (an unhandled exception in the consumer, usually a
+  passing fault) and CANCELLED (the consumer or a proxy dropped the call, e.g. while restarting).
+- INVALID_ARGUMENT, FAILED_PRECONDITION, PERMISSION_DENIED, UNAUTHENTICATED, NOT_FOUND, UNIMPLEMENTED (no
+  EventConsumer at that address), OUT_OF_RANGE, DATA_LOSS -> `Failed`; so is RESOURCE_EXHAUSTED for a
+  message over the consumer's size limit, since the same payload can never fit.
+
+Reasons read "gRPC <CODE>: <detail>"; `status` stays None because elsewhere it holds an HTTP status.
+A `retry-after` trailing metadata entry (seconds) on a retried status becomes `Retry.after`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import grpc
+import grpc.aio
+
+from ccbridge.core.event import Delivered, Failed, Outcome, Retry
+from ccbridge.core.ports import Attempt
+from ccbridge.endpoints.grpc_gen import consumer_pb2, consumer_pb2_grpc
+from ccbridge.errors import ConfigError
+
+_S = grpc.StatusCode
+DELIVERED_CODES = frozenset({_S.OK, _S.ALREADY_EXISTS})
+RETRY_CODES = frozenset(
+    {
+        _S.UNAVAILABLE,
+        _S.RESOURCE_EXHAUSTED,
+        _S.DEADLINE_EXCEEDED,
+        _S.ABORTED,
+        _S.INTERNAL,
+        _S.UNKNOWN,
+        _S.CANCELLED,
+    }
+)
+"""Every code in neither set is permanent."""
+
+# Reconnect quickly after a consumer comes back: gRPC's default backoff grows to 120 s, longer than
+# the dispatcher's own early retries, which would then all fail fast with UNAVAILABLE.
+DEFAULT_OPTIONS: tuple[tuple[str, int], ...] = (
+    ("grpc.initial_reconnect_backoff_ms", 1000),
+    ("grpc.max_reconnect_backoff_ms", 10_000),
+)
+_RESERVED_HEADERS = frozenset(
+    [
+        "content-type",
+        "content-length",
+        "user-agent",
+        "host",
+        "te",
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "upgrade",
+        "proxy-connection",
+    ]
+)
+_METADATA_KEY = re.compile(r"[0-9a-z_.\-]+\Z")
+_METADATA_VALUE = re.compile(r"[\x20-\x7e]*\Z")
+_DETAIL_LIMIT = 200
+
+ChannelKey = tuple[str, str]
+"""(scheme, host:port): one channel, hence one HTTP/2 connection, per key."""
+
+
+class GrpcEndpoint:
+    """The `Endpoint` for `grpc://host:port` (plaintext) and `grpcs://host:port` (TLS) URLs.
+
+    Channels are created on first use and shared by every later send to the same address; `send` is
+    safe to call concurrently from tasks of one event loop (channel creation never awaits, so two
+    first sends cannot both create one). TLS verifies against `ca_file` (PEM) when given, otherwise
+    the system roots. `options` are extra gRPC channel arguments, overriding `DEFAULT_OPTIONS`.
+    """
+
+    def __init__(self, ca_file: str | None = None, *, options: Sequence[tuple[str, Any]] = ()) -> None:
+        self._root_certificates = _read_ca(ca_file) if ca_file else None
+        self._options = tuple({**dict(DEFAULT_OPTIONS), **dict(options)}.items())
+        self._credentials: grpc.ChannelCredentials | None = None
+        self._channels: dict[ChannelKey, tuple[grpc.aio.Channel, Callable[..., Any]]] = {}
+        self._closed = False
+
+    async def send(self, attempt: Attempt) -> Outcome:
+        """One Consume call with deadline `attempt.timeout`; never raises for a delivery problem.
+
+        After `aclose` it answers Retry, so a send racing shutdown is re-queued rather than lost.
+        """
+        if self._closed:
+            return Retry("gRPC endpoint closed")
+        try:
+            key = parse_url(attempt.job.endpoint.url)
+        except ValueError as exc:
+            return Failed(f"bad gRPC endpoint URL {attempt.job.endpoint.url!r}: {exc}")
+        consume = self._consume(key)
+        try:
+            await consume(
+                event_message(attempt), timeout=attempt.timeout, metadata=request_metadata(attempt.headers)
+            )
+        except grpc.aio.AioRpcError as exc:
+            return classify(exc.code(), exc.details(), exc.trailing_metadata())
+        except grpc.aio.UsageError:
+            return Retry("gRPC endpoint closed")
+        return Delivered()
+
+    async def aclose(self) -> None:
+        """Close every channel; calls still in flight end as CANCELLED (hence Retry)."""
+        self._closed = True
+        channels, self._channels = self._channels, {}
+        for channel, _ in channels.values():
+            await channel.close()
+
+    def _consume(self, key: ChannelKey) -> Callable[..., Any]:
+        entry = self._channels.get(key)
+        if entry is None:
+            scheme, address = key
+            if scheme == "grpcs":
+                channel = grpc.aio.secure_channel(address, self._tls(), options=self._options)
+            else:
+                channel = grpc.aio.insecure_channel(address, options=self._options)
+            stub = consumer_pb2_grpc.EventConsumerStub(channel)  # type: ignore[no-untyped-call]  # generated
+            consume: Callable[..., Any] = stub.Consume
+            entry = self._channels[key] = (channel, consume)
+        return entry[1]
+
+    def _tls(self) -> grpc.ChannelCredentials:
+        if self._credentials is None:
+            self._credentials = grpc.ssl_channel_credentials(root_certificates=self._root_certificates)
+        return self._credentials
+
+
+def parse_url(url: str) -> ChannelKey:
+    """`grpc://host:port` or `grpcs://host[:port]` (443 by default) -> (scheme, gRPC target).
+
+    Raises ValueError naming what is wrong; paths, queries, fragments and credentials are refused
+    rather than silently dropped.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("grpc", "grpcs"):
+        raise ValueError("the scheme must be grpc:// or grpcs://")
+    if not parts.hostname:
+        raise ValueError("no host")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError("only scheme://host:port is allowed")
+    port = parts.port  # raises ValueError when out of range
+    if port is None:
+        if parts.scheme == "grpc":
+            raise ValueError("no port")
+        port = 443
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return parts.scheme, f"{host}:{port}"
+
+
+def event_message(attempt: Attempt) -> consumer_pb2.Event:
+    """The Event message for one attempt; `payload` is `attempt.body` byte for byte."""
+    job = attempt.job
+    event = job.event
+    source = event.source if isinstance(event.source, str) else json.dumps(event.source, ensure_ascii=False)
+    return consumer_pb2.Event(
+        id=event.id,
+        type=event.type,
+        source=source,
+        time=event.time,
+        correlation_id=event.correlation_id,
+        attempt=job.attempt,
+        subscription_id=job.subscription_id,
+        payload=attempt.body,
+    )
+
+
+def request_metadata(headers: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """The delivery's headers as gRPC metadata: keys lower-cased; names gRPC reserves or cannot carry
+    as text (non-ASCII values, `-bin` keys) are left out rather than failing the call."""
+    pairs = []
+    for name, value in headers.items():
+        key = name.lower()
+        if key in _RESERVED_HEADERS or key.startswith(("grpc-", ":")) or key.endswith("-bin"):
+            continue
+        if _METADATA_KEY.match(key) and _METADATA_VALUE.match(value):
+            pairs.append((key, value))
+    return tuple(pairs)
+
+
+def classify(code: grpc.StatusCode, details: str | None, trailing: Iterable[Any] | None = None) -> Outcome:
+    """The outcome of a call that ended with `code` (see the module docstring for the table)."""
+    if code in DELIVERED_CODES:
+        return Delivered()
+    detail = " ".join((details or "").split())[:_DETAIL_LIMIT]
+    reason = f"gRPC {code.name}: {detail}" if detail else f"gRPC {code.name}"
+    if code is _S.RESOURCE_EXHAUSTED and "larger than max" in detail:
+        return Failed(reason)
+    if code in RETRY_CODES:
+        return Retry(reason, after=_retry_after(trailing or ()))
+    return Failed(reason)
+
+
+def _retry_after(trailing: Iterable[Any]) -> float | None:
+    for key, value in trailing:
+        if key == "retry-after":
+            try:
+                seconds = float(value.decode() if isinstance(value, bytes) else value)
+            except (ValueError, UnicodeDecodeError):
+                return None
+            return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    return None
+
+
+def _read_ca(path: str) -> bytes:
+    try:
+        with open(path, "rb") as file:
+            return file.read()
+    except OSError as exc:
+        raise ConfigError("ca_file", f"cannot read CA file {path!r}: {exc.strerror}") from exc
