@@ -1,0 +1,67 @@
+"""`POST /api/v2/eventbridge/events`: the hot path. Answers 201 only after the event and the
+deliveries it causes are committed; a repeated idempotency key within 24 h answers 200 with the
+original event, whatever the body (publishers rebuild timestamps on a re-run, seed 004)."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from ccbridge.api.guard import EVENTS, authorize
+from ccbridge.api.http import json_response, parse_json, read_body
+from ccbridge.api.idempotency import read_key
+from ccbridge.api.services import Services
+from ccbridge.core.envelopes import parse_event_body
+from ccbridge.core.event import Event
+from ccbridge.errors import FieldError, InputError
+from ccbridge.stores.sqlite import iso
+
+MAX_HEADER_VALUE = 255
+
+
+def correlation_id(request: Request) -> str:
+    given = request.headers.get("x-correlation-id")
+    if given is None:
+        return str(uuid.uuid4())
+    if not given.strip() or len(given) > MAX_HEADER_VALUE or not given.isprintable():
+        raise InputError(FieldError("X-Correlation-Id", f"must be 1 to {MAX_HEADER_VALUE} printable characters"))
+    return given
+
+
+def trace_metadata(request: Request) -> dict[str, str]:
+    parent = request.headers.get("traceparent")
+    return {"traceparent": parent} if parent and len(parent) <= MAX_HEADER_VALUE else {}
+
+
+def ack(event: Event) -> dict[str, object]:
+    return {"id": event.id, "eventType": event.type, "idempotencyKey": event.idempotency_key,
+            "correlationId": event.correlation_id, "receivedAt": event.received_at}
+
+
+def build_router(services: Services) -> APIRouter:
+    router = APIRouter(tags=["events"])
+    limit = services.config.limits.max_body_bytes
+    known = services.config.event_type_known
+    received = services.metrics.events_received
+
+    async def publish(request: Request) -> Response:
+        principal = authorize(services, request, EVENTS)
+        body = parse_json(await read_body(request, limit))
+        envelope = parse_event_body(body, known, principal.client_id)
+        key = read_key(request.headers)
+        correlation = correlation_id(request)
+        event = Event(
+            id=str(uuid.uuid4()), type=envelope.type, source=envelope.source, time=envelope.time,
+            data=envelope.data, dialect=envelope.dialect, correlation_id=correlation,
+            received_at=iso(services.now()) or "", idempotency_key=key, metadata=trace_metadata(request),
+        )
+        result = await services.store.append_event(event)
+        received.labels(envelope.dialect, "created" if result.created else "duplicate").inc()
+        return json_response(ack(result.event), 201 if result.created else 200,
+                             headers={"X-Correlation-Id": correlation})
+
+    router.add_api_route("/api/v2/eventbridge/events", publish, methods=["POST"], status_code=201,
+                         summary="Publish an event (CXone or Genesys dialect)")
+    return router

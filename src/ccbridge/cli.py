@@ -1,0 +1,94 @@
+"""The one CLI. Usage and config errors exit 2 with a message naming the key; nothing prints a secret."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from ccbridge.errors import ConfigError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="ccbridge: a durable event bridge "
+                  "for contact-center platforms (NICE CXone and Genesys Cloud).")
+deadletters_app = typer.Typer(no_args_is_help=True, help="Dead letters: list, show, replay, purge.")
+app.add_typer(deadletters_app, name="deadletters")
+
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="YAML config file")]
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def load(path: Path):  # type: ignore[no-untyped-def]  # returns ccbridge.config.Config (lazy import)
+    from ccbridge.config import load_config
+
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+@app.command()
+def serve(config: ConfigOption) -> None:
+    """Run the server (API, dispatcher) until SIGTERM."""
+    from ccbridge.serve import serve as run
+
+    run(load(config))
+
+
+@app.command("check-config")
+def check_config(config: ConfigOption) -> None:
+    """Validate a config file; exit 2 with a message naming the key at fault."""
+    cfg = load(config)
+    typer.echo(f"ok: {config} (store {cfg.store.url}, {len(cfg.auth.clients)} clients, "
+               f"{len(cfg.event_types)} event types)")
+
+
+@app.command()
+def demo(keep: Annotated[bool, typer.Option(help="keep the temporary folder")] = False) -> None:
+    """Start a server on free loopback ports and drive every feature through it."""
+    import asyncio
+
+    from ccbridge.demo.runner import run_demo
+
+    raise typer.Exit(asyncio.run(run_demo(keep=keep)))
+
+
+@app.command("test-pattern")
+def test_pattern(
+    pattern: Annotated[str, typer.Option(help="event pattern JSON, or @file")],
+    event: Annotated[str, typer.Option(help="event JSON, or @file")],
+) -> None:
+    """Print true or false: does the event match the pattern (like aws events test-event-pattern)."""
+    from ccbridge.cli_pattern import test_pattern as run
+
+    raise typer.Exit(run(pattern, event))
+
+
+def _register_optional() -> None:
+    """Commands of the client side and dead letters live in their own modules."""
+    from ccbridge import cli_deadletters
+
+    cli_deadletters.register(deadletters_app, load)
+    try:
+        from ccbridge import cli_client
+    except ImportError:  # pragma: no cover - only while the client package is absent
+        return
+    app.add_typer(cli_client.subscriptions_app, name="subscriptions")
+    app.command("publish")(cli_client.publish)
+    app.add_typer(cli_client.audit_app, name="audit")
+
+
+_register_optional()
+
+
+def main() -> None:
+    app(prog_name="ccbridge")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

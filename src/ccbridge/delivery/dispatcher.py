@@ -1,0 +1,169 @@
+"""The dispatcher: lease due deliveries -> send through their endpoint -> settle.
+
+Retries are data: a failed attempt is settled with `next_attempt_at` and leased again when due,
+never slept on. Leases expire, so a crashed process's deliveries are picked up by the next one.
+Each endpoint URL has its own concurrency limit; a saturated endpoint is left out of the next
+lease, so a slow endpoint never holds back the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Mapping
+
+import structlog
+
+from ccbridge.config import DeliveryConfig
+from ccbridge.core.event import Delivered, DeliveryJob, Failed, Outcome
+from ccbridge.core.ports import Endpoint
+from ccbridge.delivery.attempts import build_attempt, settle
+from ccbridge.observability.metrics import Metrics
+from ccbridge.stores.sqlite import SqliteStore
+
+log = structlog.get_logger("ccbridge.delivery")
+LEASE_BATCH = 128
+MAINTENANCE_SECONDS = 600.0
+
+
+class Dispatcher:
+    """Runs in the server process; `notify()` is called when new deliveries were committed."""
+
+    def __init__(self, store: SqliteStore, endpoints: Mapping[str, Endpoint], config: DeliveryConfig,
+                 metrics: Metrics, now: Callable[[], float] = time.time) -> None:
+        self._store = store
+        self._endpoints = endpoints
+        self._config = config
+        self._metrics = metrics
+        self._now = now
+        self.owner = f"dispatcher-{uuid.uuid4().hex[:12]}"
+        self._wake = asyncio.Event()
+        self._slot_free = asyncio.Event()
+        self._stopping = False
+        self._inflight: dict[int, asyncio.Task[None]] = {}
+        self._per_endpoint: Counter[str] = Counter()
+        self._semaphores: dict[str, asyncio.Semaphore] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._last_maintenance = 0.0
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="ccbridge-dispatcher")
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop leasing, let in-flight deliveries finish for `grace` seconds, release the rest."""
+        self._stopping = True
+        self._wake.set()
+        self._slot_free.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        pending = list(self._inflight.values())
+        if pending:
+            _, still = await asyncio.wait(pending, timeout=self._config.shutdown_grace_seconds if grace is None
+                                          else grace)
+            for task in still:
+                task.cancel()
+            await asyncio.gather(*still, return_exceptions=True)
+        left = list(self._inflight)
+        if left:
+            await self._store.release(self.owner, left)
+        for endpoint in self._endpoints.values():
+            await endpoint.aclose()
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                await self._cycle()
+            except Exception as exc:  # the loop must outlive any one failure (e.g. disk full)
+                log.error("dispatcher cycle failed", error=str(exc), error_type=type(exc).__name__)
+                await asyncio.sleep(self._config.poll_interval_ms / 1000)
+
+    async def _cycle(self) -> None:
+        free = self._config.concurrency - len(self._inflight)
+        if free <= 0:
+            self._slot_free.clear()
+            await self._slot_free.wait()
+            return
+        self._wake.clear()
+        busy = [url for url, n in self._per_endpoint.items() if n >= self._config.per_endpoint_concurrency]
+        jobs = await self._store.lease(self.owner, min(free, LEASE_BATCH), self._config.lease_seconds, busy)
+        for job in jobs:
+            self._spawn(job)
+        if jobs:
+            return
+        await self._maintain()
+        due = await self._store.next_due()
+        interval = self._config.poll_interval_ms / 1000
+        timeout = interval if due is None else min(max(due - self._now(), 0.001), interval)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
+
+    def _spawn(self, job: DeliveryJob) -> None:
+        url = job.endpoint.url
+        self._per_endpoint[url] += 1
+        task = asyncio.create_task(self._deliver(job))
+        self._inflight[job.id] = task
+        self._metrics.pending.set(len(self._inflight))
+
+        def done(_: asyncio.Task[None]) -> None:
+            self._inflight.pop(job.id, None)
+            self._per_endpoint[url] -= 1
+            if self._per_endpoint[url] <= 0:
+                del self._per_endpoint[url]
+            self._metrics.pending.set(len(self._inflight))
+            self._slot_free.set()
+            self._wake.set()
+
+        task.add_done_callback(done)
+
+    def _semaphore(self, url: str) -> asyncio.Semaphore:
+        sem = self._semaphores.get(url)
+        if sem is None:
+            sem = self._semaphores[url] = asyncio.Semaphore(self._config.per_endpoint_concurrency)
+        return sem
+
+    async def _deliver(self, job: DeliveryJob) -> None:
+        sub = await self._store.get_subscription(job.subscription_id)
+        kind = job.endpoint.type
+        started = time.perf_counter()
+        if sub is None:
+            outcome: Outcome = Failed("subscription deleted")
+        else:
+            endpoint = self._endpoints.get(kind)
+            if endpoint is None:
+                outcome = Failed(f"no transport for endpoint type {kind}")
+            else:
+                attempt = build_attempt(job, sub, self._now(), self._config.timeout_seconds)
+                async with self._semaphore(job.endpoint.url):
+                    outcome = await endpoint.send(attempt)
+        self._metrics.delivery_seconds.labels(kind).observe(time.perf_counter() - started)
+        settlement = settle(job, sub, outcome, self._now())
+        self._record(job, outcome, settlement.state)
+        await self._store.settle(self.owner, [settlement])
+
+    def _record(self, job: DeliveryJob, outcome: Outcome, state: str) -> None:
+        kind = job.endpoint.type
+        label = "delivered" if isinstance(outcome, Delivered) else ("retry" if state == "retry" else "failed")
+        self._metrics.deliveries.labels(label, kind).inc()
+        if state == "retry":
+            self._metrics.retries.labels(kind).inc()
+        elif state == "dead":
+            self._metrics.dead_letters.labels(kind).inc()
+            log.warning("dead letter", delivery_id=job.id, event_id=job.event.id,
+                        subscription_id=job.subscription_id, attempt=job.attempt,
+                        reason=getattr(outcome, "reason", None))
+
+    async def _maintain(self) -> None:
+        now = self._now()
+        if now - self._last_maintenance < MAINTENANCE_SECONDS:
+            return
+        self._last_maintenance = now
+        purged = await self._store.purge_expired()
+        if purged:
+            log.info("purged expired dead letters", count=purged)

@@ -1,0 +1,67 @@
+"""Running the server: uvicorn on uvloop + httptools, SIGTERM handled as a graceful stop."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import uvicorn
+
+from ccbridge.bootstrap import Runtime, build
+from ccbridge.config import Config
+from ccbridge.observability.logging import configure
+
+
+def uvicorn_config(runtime: Runtime, sock_port: int | None = None) -> uvicorn.Config:
+    config = runtime.config
+    return uvicorn.Config(
+        runtime.app,
+        host=config.server.host,
+        port=config.server.port if sock_port is None else sock_port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=int(config.delivery.shutdown_grace_seconds) + 5,
+        server_header=False,
+    )
+
+
+def serve(config: Config) -> None:
+    """Blocks until SIGINT/SIGTERM: stop accepting, finish requests, then in-flight deliveries."""
+    configure(config.logging.level, config.logging.format)
+    runtime = build(config)
+    server = uvicorn.Server(uvicorn_config(runtime))
+    server.run()
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+async def serve_async(runtime: Runtime) -> uvicorn.Server:
+    """Start the server in the running loop (tests, demo); `await server.shutdown()`-style stop via
+    `server.should_exit = True`."""
+    server = uvicorn.Server(uvicorn_config(runtime))
+    server.config.loop = "none"
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("the server stopped while starting")
+        await asyncio.sleep(0.01)
+    server_task[id(server)] = task
+    return server
+
+
+server_task: dict[int, asyncio.Task[None]] = {}
+
+
+async def stop_async(server: uvicorn.Server) -> None:
+    server.should_exit = True
+    task = server_task.pop(id(server), None)
+    if task is not None:
+        await task

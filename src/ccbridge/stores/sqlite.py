@@ -1,0 +1,506 @@
+"""The embedded default store: one SQLite file in WAL mode with `synchronous=FULL`.
+
+All writes go through one writer thread with group commit (`sqlite_writer`); reads use a second
+connection on their own thread, so a long fsync never blocks a GET. Subscriptions are cached in
+memory by the writer, which also owns the router: routing an event and writing its deliveries
+happen inside the same transaction as the event itself.
+
+Single-node: another process writing the same file would not refresh this process's
+subscription cache; scale-out is PostgreSQL's and JetStream's job.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets as pysecrets
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ccbridge.core.event import DeliveryJob, EndpointSpec, Event, Subscription
+from ccbridge.core.ports import (
+    AppendResult,
+    DeadLetter,
+    DeliveryCounts,
+    IdempotentRecord,
+    Router,
+    Settlement,
+)
+from ccbridge.errors import ConflictError, InputError, FieldError
+from ccbridge.stores import records
+from ccbridge.stores.sqlite_schema import SCHEMA
+from ccbridge.stores.sqlite_writer import SerialExecutor, connect
+
+IDEMPOTENCY_WINDOW = 24 * 3600.0
+RECENT_WINDOW = 15 * 60.0
+QUEUE_WAIT_REASON = "queue endpoints are accepted but not delivered yet (NATS delivery comes in a later release)"
+
+
+def iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class SqliteStore:
+    """The `Store` port on SQLite. `now` is injectable for tests of schedules and windows."""
+
+    def __init__(self, path: str, router: Router, now: Callable[[], float] = time.time) -> None:
+        self.path = path
+        self._router = router
+        self._now = now
+        self._writer = SerialExecutor(
+            path, "ccbridge-sqlite-writer", transactional=True, on_rollback=self._load_subscriptions
+        )
+        self._reader = SerialExecutor(path, "ccbridge-sqlite-reader", transactional=False)
+        self._subs: dict[str, Subscription] = {}
+        self._listeners: list[Callable[[], None]] = []
+        self._open = False
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        conn = connect(self.path)
+        try:
+            conn.executescript(SCHEMA)
+            self._load_subscriptions(conn)
+        finally:
+            conn.close()
+        self._writer.start()
+        self._reader.start()
+        self._open = True
+
+    async def close(self) -> None:
+        if self._open:
+            self._writer.stop()
+            self._reader.stop()
+            self._open = False
+
+    def add_listener(self, callback: Callable[[], None]) -> None:
+        """Called on the event loop after a commit that made deliveries due (wakes the dispatcher)."""
+        self._listeners.append(callback)
+
+    def _notify(self) -> None:
+        for callback in self._listeners:
+            callback()
+
+    @property
+    def stats(self) -> dict[str, int]:
+        return {"write_batches": self._writer.batches, "write_jobs": self._writer.jobs}
+
+    def _load_subscriptions(self, conn: sqlite3.Connection) -> None:
+        rows = conn.execute("SELECT doc FROM subscriptions ORDER BY created_ts").fetchall()
+        self._subs = {s.id: s for s in (records.subscription_from_doc(r[0]) for r in rows)}
+        self._router.replace(list(self._subs.values()))
+
+    # --- meta ------------------------------------------------------------------------------------
+
+    async def secret(self, name: str, factory_bytes: int = 32) -> bytes:
+        candidate = os.urandom(factory_bytes)
+
+        def job(conn: sqlite3.Connection) -> bytes:
+            conn.execute("INSERT OR IGNORE INTO meta(name, value) VALUES (?, ?)", (name, candidate))
+            row = conn.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+            return bytes(row[0])
+
+        return await self._writer.submit(job)
+
+    # --- events ----------------------------------------------------------------------------------
+
+    async def append_event(self, event: Event) -> AppendResult:
+        now = self._now()
+
+        def job(conn: sqlite3.Connection) -> AppendResult:
+            if event.idempotency_key is not None:
+                row = conn.execute(
+                    f"SELECT {records.EVENT_COLUMNS}, received_ts FROM events WHERE idempotency_key = ?",
+                    (event.idempotency_key,),
+                ).fetchone()
+                if row is not None:
+                    if now - row[10] < IDEMPOTENCY_WINDOW:
+                        return AppendResult(records.event_from_row(row[:10]), created=False)
+                    conn.execute("UPDATE events SET idempotency_key = NULL WHERE seq = (SELECT seq FROM "
+                                 "events WHERE idempotency_key = ?)", (event.idempotency_key,))
+            conn.execute(
+                f"INSERT INTO events({records.EVENT_COLUMNS}, received_ts) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (*records.event_params(event), now),
+            )
+            targets = self._router.route(event)
+            if targets:
+                conn.executemany(
+                    "INSERT INTO deliveries(event_id, subscription_id, endpoint_url, endpoint_type,"
+                    " next_attempt_at, created_ts, updated_ts) VALUES (?,?,?,?,?,?,?)",
+                    [(event.id, sub_id, ep.url, ep.type, now, now, now) for sub_id, ep in targets],
+                )
+            return AppendResult(event, created=True, deliveries=len(targets))
+
+        result = await self._writer.submit(job)
+        if result.deliveries:
+            self._notify()
+        return result
+
+    async def get_event(self, event_id: str) -> Event | None:
+        def job(conn: sqlite3.Connection) -> Event | None:
+            row = conn.execute(f"SELECT {records.EVENT_COLUMNS} FROM events WHERE id = ?", (event_id,)).fetchone()
+            return None if row is None else records.event_from_row(row)
+
+        return await self._reader.submit(job)
+
+    async def count_events(self) -> int:
+        return int(await self._reader.submit(lambda c: c.execute("SELECT count(*) FROM events").fetchone()[0]))
+
+    # --- subscriptions ---------------------------------------------------------------------------
+
+    def _write_idempotent(self, conn: sqlite3.Connection, idem: IdempotentRecord | None) -> None:
+        if idem is not None:
+            conn.execute(
+                "INSERT OR REPLACE INTO idempotency(scope, key, body_hash, status, response, created_ts)"
+                " VALUES (?,?,?,?,?,?)",
+                (idem.scope, idem.key, idem.body_hash, idem.status, records.dumps(idem.response), idem.created_at),
+            )
+
+    def _commit_subs(self, subs: dict[str, Subscription]) -> None:
+        self._subs = subs
+        self._router.replace(list(subs.values()))
+
+    async def create_subscription(
+        self, sub: Subscription, max_subscriptions: int, idem: IdempotentRecord | None = None
+    ) -> Subscription:
+        now = self._now()
+
+        def job(conn: sqlite3.Connection) -> Subscription:
+            existing = conn.execute("SELECT id FROM subscriptions WHERE name = ?", (sub.name,)).fetchone()
+            if existing is not None:
+                raise ConflictError(f"a subscription named {sub.name!r} already exists", existing[0])
+            count = conn.execute("SELECT count(*) FROM subscriptions").fetchone()[0]
+            if count >= max_subscriptions:
+                raise InputError(
+                    FieldError("name", f"the limit of {max_subscriptions} subscriptions is reached"),
+                    title="subscription quota exceeded",
+                )
+            conn.execute(
+                "INSERT INTO subscriptions(id, name, doc, created_ts, updated_ts) VALUES (?,?,?,?,?)",
+                (sub.id, sub.name, records.subscription_to_doc(sub), now, now),
+            )
+            self._write_idempotent(conn, idem)
+            self._commit_subs({**self._subs, sub.id: sub})
+            return sub
+
+        return await self._writer.submit(job)
+
+    async def update_subscription(self, sub: Subscription, idem: IdempotentRecord | None = None) -> None:
+        now = self._now()
+
+        def job(conn: sqlite3.Connection) -> None:
+            clash = conn.execute(
+                "SELECT id FROM subscriptions WHERE name = ? AND id != ?", (sub.name, sub.id)
+            ).fetchone()
+            if clash is not None:
+                raise ConflictError(f"a subscription named {sub.name!r} already exists", clash[0])
+            cur = conn.execute(
+                "UPDATE subscriptions SET name = ?, doc = ?, updated_ts = ? WHERE id = ?",
+                (sub.name, records.subscription_to_doc(sub), now, sub.id),
+            )
+            if cur.rowcount == 0:
+                raise LookupError(sub.id)
+            self._write_idempotent(conn, idem)
+            self._commit_subs({**self._subs, sub.id: sub})
+
+        await self._writer.submit(job)
+
+    async def delete_subscription(self, sub_id: str) -> bool:
+        now = self._now()
+
+        def job(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute("DELETE FROM subscriptions WHERE id = ?", (sub_id,))
+            if cur.rowcount == 0:
+                return False
+            conn.execute(
+                "UPDATE deliveries SET state = 'cancelled', last_error = 'subscription deleted', updated_ts = ?"
+                " WHERE subscription_id = ? AND state = 'pending'",
+                (now, sub_id),
+            )
+            self._commit_subs({k: v for k, v in self._subs.items() if k != sub_id})
+            return True
+
+        return await self._writer.submit(job)
+
+    async def get_subscription(self, sub_id: str) -> Subscription | None:
+        return self._subs.get(sub_id)
+
+    async def list_subscriptions(self) -> list[Subscription]:
+        return sorted(self._subs.values(), key=lambda s: (s.created_at, s.id))
+
+    async def get_idempotent(self, scope: str, key: str, max_age: float = IDEMPOTENCY_WINDOW) -> IdempotentRecord | None:
+        def job(conn: sqlite3.Connection) -> IdempotentRecord | None:
+            row = conn.execute(
+                "SELECT body_hash, status, response, created_ts FROM idempotency WHERE scope = ? AND key = ?",
+                (scope, key),
+            ).fetchone()
+            if row is None or self._now() - row[3] > max_age:
+                return None
+            return IdempotentRecord(scope, key, row[0], row[1], orjson.loads(row[2]), row[3])
+
+        return await self._reader.submit(job)
+
+    # --- deliveries ------------------------------------------------------------------------------
+
+    async def lease(
+        self, owner: str, limit: int, lease_seconds: float, exclude_endpoints: Sequence[str] = ()
+    ) -> list[DeliveryJob]:
+        now = self._now()
+        excluded = list(exclude_endpoints)
+
+        def job(conn: sqlite3.Connection) -> list[DeliveryJob]:
+            skip = f" AND endpoint_url NOT IN ({','.join('?' * len(excluded))})" if excluded else ""
+            rows = conn.execute(
+                "UPDATE deliveries SET lease_owner = ?, lease_until = ? WHERE id IN ("
+                " SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ?"
+                " AND endpoint_type != 'queue' AND (lease_until IS NULL OR lease_until < ?)" + skip +
+                " ORDER BY next_attempt_at LIMIT ?)"
+                " RETURNING id, event_id, subscription_id, endpoint_url, endpoint_type, kind, attempts, payload",
+                (owner, now + lease_seconds, now, now, *excluded, limit),
+            ).fetchall()
+            if not rows:
+                return []
+            event_ids = sorted({r[1] for r in rows})
+            events = {
+                e.id: e
+                for e in (
+                    records.event_from_row(row)
+                    for row in conn.execute(
+                        f"SELECT {records.EVENT_COLUMNS} FROM events WHERE id IN ({','.join('?' * len(event_ids))})",
+                        event_ids,
+                    )
+                )
+            }
+            return [
+                DeliveryJob(
+                    id=r[0],
+                    event=events[r[1]],
+                    subscription_id=r[2],
+                    endpoint=EndpointSpec(r[3], r[4]),
+                    attempt=r[6] + 1,
+                    kind=r[5],
+                    payload=None if r[7] is None else orjson.loads(r[7]),
+                )
+                for r in sorted(rows, key=lambda r: r[0])
+            ]
+
+        return await self._writer.submit(job)
+
+    async def settle(self, owner: str, settlements: Sequence[Settlement]) -> None:
+        now = self._now()
+
+        def job(conn: sqlite3.Connection) -> int:
+            forwarded = 0
+            for s in settlements:
+                cur = conn.execute(
+                    "UPDATE deliveries SET state = ?, attempts = ?, last_status = ?, last_error = ?,"
+                    " next_attempt_at = COALESCE(?, next_attempt_at), lease_owner = NULL, lease_until = NULL,"
+                    " updated_ts = ?, dead_ts = ? WHERE id = ? AND lease_owner = ?"
+                    " RETURNING event_id, subscription_id, endpoint_url, endpoint_type, created_ts, kind",
+                    (
+                        "pending" if s.state == "retry" else s.state,
+                        s.attempt,
+                        s.status,
+                        s.error,
+                        s.next_attempt_at,
+                        now,
+                        now if s.state == "dead" else None,
+                        s.delivery_id,
+                        owner,
+                    ),
+                )
+                row = cur.fetchone()
+                if row is not None and s.state == "dead" and s.forward_to is not None and row[5] == "event":
+                    letter = {
+                        "deadLetterId": s.delivery_id, "eventId": row[0], "subscriptionId": row[1],
+                        "endpointUrl": row[2], "endpointType": row[3], "attempts": s.attempt,
+                        "lastStatus": s.status, "reason": s.error, "createdAt": iso(row[4]), "deadAt": iso(now),
+                    }
+                    conn.execute(
+                        "INSERT INTO deliveries(event_id, subscription_id, endpoint_url, endpoint_type, kind,"
+                        " payload, next_attempt_at, created_ts, updated_ts) VALUES (?,?,?,?,?,?,?,?,?)",
+                        (row[0], row[1], s.forward_to.url, s.forward_to.type, "deadletter",
+                         records.dumps(letter), now, now, now),
+                    )
+                    forwarded += 1
+            return forwarded
+
+        if await self._writer.submit(job):
+            self._notify()
+
+    async def release(self, owner: str, delivery_ids: Sequence[int]) -> None:
+        """Give leases back on shutdown so the next process need not wait for them to expire."""
+        ids = list(delivery_ids)
+
+        def job(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                f"UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?"
+                f" AND id IN ({','.join('?' * len(ids))})",
+                (owner, *ids),
+            )
+
+        await self._writer.submit(job)
+
+    async def next_due(self) -> float | None:
+        """When the earliest pending delivery becomes due (epoch seconds), for the dispatcher's sleep."""
+        def job(conn: sqlite3.Connection) -> float | None:
+            row = conn.execute(
+                "SELECT min(next_attempt_at) FROM deliveries WHERE state = 'pending' AND endpoint_type != 'queue'"
+            ).fetchone()
+            return None if row is None else row[0]
+
+        return await self._reader.submit(job)
+
+    async def delivery_counts(self, sub_id: str) -> DeliveryCounts:
+        now = self._now()
+
+        def job(conn: sqlite3.Connection) -> DeliveryCounts:
+            counts = {"delivered": 0, "pending": 0, "retrying": 0, "dead": 0, "queued": 0}
+            for state, retried, queue_type, n in conn.execute(
+                "SELECT state, attempts > 0, endpoint_type = 'queue', count(*) FROM deliveries"
+                " WHERE subscription_id = ? AND kind = 'event' GROUP BY 1, 2, 3",
+                (sub_id,),
+            ):
+                if state == "pending":
+                    counts["retrying" if retried else "pending"] += n
+                    if queue_type:
+                        counts["queued"] += n
+                elif state in counts:
+                    counts[state] += n
+            last = conn.execute(
+                "SELECT state, last_error, updated_ts FROM deliveries WHERE subscription_id = ? AND attempts > 0"
+                " AND kind = 'event' ORDER BY updated_ts DESC, id DESC LIMIT 1",
+                (sub_id,),
+            ).fetchone()
+            success = conn.execute(
+                "SELECT max(updated_ts) FROM deliveries WHERE subscription_id = ? AND state = 'delivered' AND kind = 'event'",
+                (sub_id,),
+            ).fetchone()[0]
+            recent_failures = conn.execute(
+                "SELECT count(*) FROM deliveries WHERE subscription_id = ? AND last_error IS NOT NULL"
+                " AND state != 'delivered' AND kind = 'event' AND updated_ts > ?",
+                (sub_id, now - RECENT_WINDOW),
+            ).fetchone()[0]
+            return DeliveryCounts(
+                delivered=counts["delivered"],
+                pending=counts["pending"],
+                retrying=counts["retrying"],
+                dead_lettered=counts["dead"],
+                last_error=None if last is None or last[0] == "delivered" else last[1],
+                last_delivery_at=None if last is None else iso(last[2]),
+                last_success_at=iso(success),
+                last_success_ts=success,
+                recent_failures=recent_failures,
+                waiting_reason=QUEUE_WAIT_REASON if counts["queued"] else None,
+            )
+
+        return await self._reader.submit(job)
+
+    # --- dead letters ----------------------------------------------------------------------------
+
+    _DEAD_COLUMNS = (
+        "d.id, d.event_id, e.type, d.subscription_id, d.endpoint_url, d.endpoint_type, d.attempts,"
+        " d.last_status, d.last_error, d.created_ts, d.dead_ts, d.kind"
+    )
+
+    @staticmethod
+    def _dead_letter(row: tuple[Any, ...], event: dict[str, Any] | None = None) -> DeadLetter:
+        return DeadLetter(
+            id=row[0], event_id=row[1], event_type=row[2], subscription_id=row[3], endpoint_url=row[4],
+            endpoint_type=row[5], attempts=row[6], last_status=row[7], reason=row[8],
+            created_at=iso(row[9]) or "", dead_at=iso(row[10]) or "", event=event,
+        )
+
+    async def list_dead_letters(self, subscription_id: str | None = None, limit: int = 100) -> list[DeadLetter]:
+        def job(conn: sqlite3.Connection) -> list[DeadLetter]:
+            where = "d.state = 'dead'" + (" AND d.subscription_id = ?" if subscription_id else "")
+            params: tuple[Any, ...] = (subscription_id, limit) if subscription_id else (limit,)
+            rows = conn.execute(
+                f"SELECT {self._DEAD_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id"
+                f" WHERE {where} ORDER BY d.dead_ts DESC, d.id DESC LIMIT ?",
+                params,
+            ).fetchall()
+            return [self._dead_letter(r) for r in rows]
+
+        return await self._reader.submit(job)
+
+    async def get_dead_letter(self, delivery_id: int) -> DeadLetter | None:
+        def job(conn: sqlite3.Connection) -> DeadLetter | None:
+            row = conn.execute(
+                f"SELECT {self._DEAD_COLUMNS}, {', '.join('e.' + c.strip() for c in records.EVENT_COLUMNS.split(','))}"
+                " FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.state = 'dead' AND d.id = ?",
+                (delivery_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            return self._dead_letter(row, records.event_from_row(row[12:]).document())
+
+        return await self._reader.submit(job)
+
+    async def replay_dead_letters(
+        self, ids: Sequence[int] | None = None, subscription_id: str | None = None
+    ) -> int:
+        """Re-queue dead letters with the attempt count reset; replaying a live delivery does nothing."""
+        now = self._now()
+
+        def job(conn: sqlite3.Connection) -> int:
+            sql = ("UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?, dead_ts = NULL,"
+                   " lease_owner = NULL, lease_until = NULL, updated_ts = ? WHERE state = 'dead'")
+            params: list[Any] = [now, now]
+            if ids is not None:
+                sql += f" AND id IN ({','.join('?' * len(ids))})"
+                params.extend(ids)
+            if subscription_id is not None:
+                sql += " AND subscription_id = ?"
+                params.append(subscription_id)
+            sql += " AND subscription_id IN (SELECT id FROM subscriptions)"
+            return conn.execute(sql, params).rowcount
+
+        replayed = int(await self._writer.submit(job))
+        if replayed:
+            self._notify()
+        return replayed
+
+    async def purge_dead_letters(self, older_than: float | None = None) -> int:
+        """Delete dead letters that died before `older_than` (epoch s); None purges them all."""
+        cutoff = float("inf") if older_than is None else older_than
+
+        def job(conn: sqlite3.Connection) -> int:
+            return conn.execute("DELETE FROM deliveries WHERE state = 'dead' AND dead_ts < ?", (cutoff,)).rowcount
+
+        return int(await self._writer.submit(job))
+
+    async def purge_expired(self) -> int:
+        """Apply each subscription's dead-letter retentionDays, and forget old idempotency records."""
+        now = self._now()
+        retention = {s.id: s.dead_letter.retention_days for s in self._subs.values()}
+
+        def job(conn: sqlite3.Connection) -> int:
+            purged = 0
+            for sub_id, days in retention.items():
+                purged += conn.execute(
+                    "DELETE FROM deliveries WHERE state = 'dead' AND subscription_id = ? AND dead_ts < ?",
+                    (sub_id, now - days * 86400.0),
+                ).rowcount
+            conn.execute("DELETE FROM idempotency WHERE created_ts < ?", (now - IDEMPOTENCY_WINDOW,))
+            return purged
+
+        return int(await self._writer.submit(job))
+
+
+def new_id(prefix: str = "") -> str:
+    return prefix + uuid.uuid4().hex if prefix else str(uuid.uuid4())
+
+
+def random_token(nbytes: int = 16) -> str:
+    return pysecrets.token_hex(nbytes)

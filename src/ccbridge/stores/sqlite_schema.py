@@ -1,0 +1,62 @@
+"""The SQLite schema. Deliveries are the transactional outbox: written with their event."""
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    name  TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    seq             INTEGER PRIMARY KEY,
+    id              TEXT NOT NULL UNIQUE,
+    type            TEXT NOT NULL,
+    source          TEXT NOT NULL,
+    time            TEXT NOT NULL,
+    data            TEXT NOT NULL,
+    dialect         TEXT NOT NULL,
+    correlation_id  TEXT NOT NULL,
+    received_at     TEXT NOT NULL,
+    received_ts     REAL NOT NULL,
+    idempotency_key TEXT,
+    metadata        TEXT NOT NULL DEFAULT '{}'
+);
+CREATE UNIQUE INDEX IF NOT EXISTS events_idempotency ON events(idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+CREATE TABLE IF NOT EXISTS subscriptions (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    doc         TEXT NOT NULL,
+    created_ts  REAL NOT NULL,
+    updated_ts  REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    id              INTEGER PRIMARY KEY,
+    event_id        TEXT NOT NULL,
+    subscription_id TEXT NOT NULL,
+    endpoint_url    TEXT NOT NULL,
+    endpoint_type   TEXT NOT NULL,
+    kind            TEXT NOT NULL DEFAULT 'event',
+    state           TEXT NOT NULL DEFAULT 'pending',
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL,
+    lease_owner     TEXT,
+    lease_until     REAL,
+    last_status     INTEGER,
+    last_error      TEXT,
+    payload         TEXT,
+    created_ts      REAL NOT NULL,
+    updated_ts      REAL NOT NULL,
+    dead_ts         REAL
+);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(next_attempt_at) WHERE state = 'pending';
+CREATE INDEX IF NOT EXISTS deliveries_subscription ON deliveries(subscription_id, state);
+CREATE INDEX IF NOT EXISTS deliveries_dead ON deliveries(dead_ts) WHERE state = 'dead';
+CREATE TABLE IF NOT EXISTS idempotency (
+    scope      TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    body_hash  TEXT NOT NULL,
+    status     INTEGER NOT NULL,
+    response   TEXT NOT NULL,
+    created_ts REAL NOT NULL,
+    PRIMARY KEY (scope, key)
+);
+"""

@@ -1,0 +1,147 @@
+"""A real ccbridge server for tests and the demo: in this event loop on a free loopback port,
+with a temporary SQLite file, or as a child process (for kill -9 tests).
+
+`running_server(overrides)` deep-merges `overrides` into a loopback-friendly default config and
+writes it to `srv.config_path`, so CLI commands can be pointed at the same server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from ccbridge.bootstrap import Runtime, build
+from ccbridge.config import load_config
+from ccbridge.serve import free_port, serve_async, stop_async
+
+CLIENT_ID = "test-client"
+CLIENT_SECRET = "test-secret-0123456789"
+
+
+def default_config(folder: Path, port: int) -> dict[str, Any]:
+    return {
+        "server": {"host": "127.0.0.1", "port": port},
+        "store": {"url": f"sqlite:///{folder / 'ccbridge.db'}"},
+        "auth": {"clients": [{"id": CLIENT_ID, "secret": CLIENT_SECRET}]},
+        "delivery": {
+            "allowed_networks": ["127.0.0.0/8", "::1/128"],
+            "poll_interval_ms": 50,
+            "shutdown_grace_seconds": 2,
+        },
+        "logging": {"level": "warning"},
+    }
+
+
+def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+@dataclass
+class RunningServer:
+    base_url: str
+    config_path: Path
+    folder: Path
+    client_id: str = CLIENT_ID
+    client_secret: str = CLIENT_SECRET
+    runtime: Runtime | None = None
+    process: subprocess.Popen[bytes] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    async def token(self, scope: str | None = None) -> str:
+        data = {
+            "grant_type": "client_credentials",
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+        }
+        if scope:
+            data["scope"] = scope
+        async with httpx.AsyncClient() as client:
+            response = await client.post(self.base_url + "/api/v2/oauth/token", data=data)
+            response.raise_for_status()
+            return str(response.json()["access_token"])
+
+
+def write_config(folder: Path, overrides: dict[str, Any] | None, port: int) -> Path:
+    config = merge(default_config(folder, port), overrides or {})
+    path = folder / "ccbridge.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@contextlib.asynccontextmanager
+async def running_server(
+    overrides: dict[str, Any] | None = None, folder: Path | None = None
+) -> AsyncIterator[RunningServer]:
+    """A server in this event loop; stopped (gracefully) on exit."""
+    with contextlib.ExitStack() as stack:
+        where = folder or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ccbridge-")))
+        port = free_port()
+        path = write_config(where, overrides, port)
+        runtime = build(load_config(path))
+        server = await serve_async(runtime)
+        try:
+            yield RunningServer(f"http://127.0.0.1:{port}", path, where, runtime=runtime)
+        finally:
+            await stop_async(server)
+
+
+def start_process(
+    folder: Path, overrides: dict[str, Any] | None = None, port: int | None = None
+) -> RunningServer:
+    """`ccbridge serve` as a child process (for SIGKILL tests); waits until /readyz answers."""
+    port = port or free_port()
+    path = write_config(folder, overrides, port)
+    log = (folder / "server.log").open("ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ccbridge", "serve", "--config", str(path)],
+        stdout=log,
+        stderr=log,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    srv = RunningServer(f"http://127.0.0.1:{port}", path, folder, process=process)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}: see {folder / 'server.log'}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(srv.base_url + "/readyz", timeout=1).status_code == 200:
+                return srv
+        time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("server did not become ready in 30 s")
+
+
+def kill(srv: RunningServer, sig: int = signal.SIGKILL) -> None:
+    assert srv.process is not None
+    srv.process.send_signal(sig)
+    srv.process.wait(timeout=30)
+
+
+async def wait_until(predicate: Any, timeout: float = 10.0, interval: float = 0.02) -> Any:  # noqa: ASYNC109
+    """Poll an async predicate until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        await asyncio.sleep(interval)
