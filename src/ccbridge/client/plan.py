@@ -1,0 +1,164 @@
+"""The plan: what apply would do to make the server hold the desired subscriptions. Pure.
+
+Desired and current subscriptions are matched by `name`. A desired one is unchanged when every
+field it states has that value on the server (fields the server adds or defaults — id, state,
+dates, secret, a dead-letter retention it fills in — are not differences), except that clearing a
+filter, pattern or description the server still has is a change. Apply marks what it writes with
+the label `managed-by: ccbridge`; only subscriptions carrying it are ever deleted, so foreign ones
+are left alone. A desired name that exists unmanaged is updated, and thereby adopted.
+
+Idempotency keys (seed 001): a create carries the SHA-256 hex of the canonical JSON of its payload.
+An update's key hashes the payload together with the subscription id and the `updatedDate` it
+replaces, so retries of one apply share a key while a later revert to an earlier payload is not
+mistaken for a replay of the earlier update; a delete's key hashes the id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ccbridge.client.api import canonical_json
+from ccbridge.errors import FieldError
+
+MANAGED_KEY, MANAGED_VALUE = "managed-by", "ccbridge"
+SERVER_FIELDS = frozenset({"id", "state", "createdDate", "updatedDate", "secret", "selfUri"})
+CLEARABLE: dict[str, Any] = {"description": "", "filters": [], "filter": "", "pattern": None}
+_MISSING: Any = object()
+
+Kind = Literal["create", "update", "delete", "unchanged"]
+
+
+def idempotency_key(payload: Any) -> str:
+    """Seed 001's key: SHA-256 hex of the canonical JSON (sorted keys, no spaces) of `payload`."""
+    return hashlib.sha256(canonical_json(payload)).hexdigest()
+
+
+def update_key(subscription_id: str, payload: dict[str, Any], base: Any) -> str:
+    return idempotency_key({"subscriptionId": subscription_id, "payload": payload, "replaces": base})
+
+
+def delete_key(subscription_id: str) -> str:
+    return idempotency_key({"delete": subscription_id})
+
+
+def is_managed(resource: dict[str, Any]) -> bool:
+    labels = resource.get("labels")
+    return isinstance(labels, dict) and labels.get(MANAGED_KEY) == MANAGED_VALUE
+
+
+def desired_payload(entry: dict[str, Any]) -> dict[str, Any]:
+    """The body apply sends: the config entry as written, plus the managed-by label."""
+    labels = dict(entry.get("labels") or {})
+    labels[MANAGED_KEY] = MANAGED_VALUE
+    return {**entry, "labels": labels}
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    field: str
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    kind: Kind
+    name: str
+    id: str | None = None
+    payload: dict[str, Any] | None = None
+    current: dict[str, Any] | None = None
+    changes: tuple[FieldChange, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.kind,
+            "name": self.name,
+            "id": self.id,
+            "changes": [{"field": c.field, "before": c.before, "after": c.after} for c in self.changes],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    actions: tuple[Action, ...] = field(default_factory=tuple)
+
+    @property
+    def has_changes(self) -> bool:
+        return any(a.kind != "unchanged" for a in self.actions)
+
+    def counts(self) -> dict[str, int]:
+        kinds: tuple[Kind, ...] = ("create", "update", "delete", "unchanged")
+        return {k: sum(a.kind == k for a in self.actions) for k in kinds}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "changes": self.has_changes,
+            "summary": self.counts(),
+            "actions": [a.as_dict() for a in self.actions],
+        }
+
+
+def _same(want: Any, have: Any) -> bool:
+    if isinstance(want, bool) or isinstance(have, bool):
+        return type(want) is type(have) and want == have
+    return bool(want == have)
+
+
+def _diff(path: str, want: Any, have: Any, out: list[FieldChange]) -> None:
+    if isinstance(want, dict) and isinstance(have, dict):
+        for key, value in want.items():
+            _diff(f"{path}.{key}" if path else key, value, have.get(key, _MISSING), out)
+    elif isinstance(want, list) and isinstance(have, list) and len(want) == len(have):
+        for i, (w, h) in enumerate(zip(want, have, strict=True)):
+            _diff(f"{path}[{i}]", w, h, out)
+    elif have is _MISSING:
+        if want is not None:
+            out.append(FieldChange(path, None, want))
+    elif not _same(want, have):
+        out.append(FieldChange(path, have, want))
+
+
+def diff(desired: dict[str, Any], current: dict[str, Any]) -> list[FieldChange]:
+    """What the server's `current` lacks of `desired`, field by field (server fields ignored)."""
+    changes: list[FieldChange] = []
+    _diff("", {k: v for k, v in desired.items() if k not in SERVER_FIELDS}, current, changes)
+    for key, empty in CLEARABLE.items():
+        if key not in desired and current.get(key) not in (None, empty, [], {}, ""):
+            changes.append(FieldChange(key, current[key], empty))
+    return changes
+
+
+def make_plan(desired: Sequence[dict[str, Any]], current: Sequence[dict[str, Any]]) -> Plan:
+    """Creates and updates in config order, then deletes of managed subscriptions no longer desired."""
+    by_name = {str(c.get("name")): c for c in current}
+    actions: list[Action] = []
+    for entry in desired:
+        payload = desired_payload(entry)
+        name = str(entry["name"])
+        existing = by_name.get(name)
+        if existing is None:
+            actions.append(Action("create", name, payload=payload))
+            continue
+        changes = tuple(diff(payload, existing))
+        kind: Kind = "update" if changes else "unchanged"
+        actions.append(Action(kind, name, str(existing.get("id")), payload, existing, changes))
+    wanted = {str(e["name"]) for e in desired}
+    for resource in current:
+        if is_managed(resource) and str(resource.get("name")) not in wanted:
+            actions.append(
+                Action("delete", str(resource.get("name")), str(resource.get("id")), None, resource)
+            )
+    return Plan(tuple(actions))
+
+
+def quota_errors(plan: Plan, existing: int, max_subscriptions: int) -> list[FieldError]:
+    """The quota counts every subscription on the server, foreign ones too."""
+    counts = plan.counts()
+    after = existing + counts["create"] - counts["delete"]
+    if after <= max_subscriptions:
+        return []
+    message = f"{after} subscriptions would exist, over limits.max_subscriptions ({max_subscriptions})"
+    return [FieldError("subscriptions", message)]

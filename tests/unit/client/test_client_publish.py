@@ -1,0 +1,148 @@
+"""The publisher (seed 004): schema validation, the UUIDv5 key, correlation, de-duplication, batches."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from client_fakes import FakeApi, Fault
+
+from ccbridge.client import BridgeClient, PublishConfig, event_key, publish, publish_lines
+from ccbridge.client.api import correlation
+from ccbridge.client.batch import parse_line
+from ccbridge.errors import ConfigError, InputError
+
+SCHEMA = Path(__file__).parent / "data" / "order_created.schema.json"
+CONFIG = PublishConfig.model_validate(
+    {"event_types": {"OrderCreated": {"schema": str(SCHEMA), "business_key": "orderId"}}}
+)
+ORDER: dict[str, Any] = {
+    "orderId": "ORD-1234567890",
+    "customerId": "CUST-998877",
+    "totalAmount": 150.75,
+    "currency": "USD",
+    "timestamp": "2024-05-01T12:00:00Z",
+    "metadata": {"source": "checkout-api", "version": "2.1"},
+}
+
+
+def seed_004_uuidv5(name: str) -> str:
+    """RFC 4122 UUIDv5 computed by hand, as the npm `uuid` package's v5(name, NAMESPACE_DNS) does."""
+    namespace = bytes.fromhex("6ba7b8109dad11d180b400c04fd430c8")
+    raw = bytearray(hashlib.sha1(namespace + name.encode()).digest()[:16])
+    raw[6] = (raw[6] & 0x0F) | 0x50
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def test_key_matches_seed_004() -> None:
+    """The idempotency key is uuidv5(`${eventType}:${businessKey}`, NAMESPACE_DNS), exactly as seed 004."""
+    assert event_key("OrderCreated", "ORD-1234567890") == seed_004_uuidv5("OrderCreated:ORD-1234567890")
+
+
+async def test_publish_sends_the_seed_004_request(client: BridgeClient, fake: FakeApi) -> None:
+    """The body is CXone `{eventType, attributes, timestamp}` with tracing attributes and both headers."""
+    result = await publish(client, "OrderCreated", ORDER, config=CONFIG, correlation_id="trace-abc-123")
+    (request,) = fake.requests
+    body = orjson.loads(request.content)
+    assert body["eventType"] == "OrderCreated" and body["timestamp"] == ORDER["timestamp"]
+    assert body["attributes"]["_correlationId"] == "trace-abc-123"
+    assert body["attributes"]["_publishedAt"].endswith("Z")
+    assert {k: v for k, v in body["attributes"].items() if not k.startswith("_")} == ORDER
+    assert (
+        request.headers["X-Idempotency-Key"]
+        == result.idempotency_key
+        == seed_004_uuidv5("OrderCreated:ORD-1234567890")
+    )
+    assert request.headers["X-Correlation-Id"] == "trace-abc-123"
+    assert result.event_id and not result.duplicate
+
+
+async def test_republish_is_a_duplicate_with_the_original_id(client: BridgeClient) -> None:
+    """Publishing the same business transaction again is answered 200 with the original event id."""
+    first = await publish(client, "OrderCreated", ORDER, config=CONFIG)
+    again = await publish(client, "OrderCreated", {**ORDER, "totalAmount": 1}, config=CONFIG)
+    assert again.duplicate and again.event_id == first.event_id
+
+
+async def test_lost_answer_is_retried_and_lands_once(client: BridgeClient, fake: FakeApi) -> None:
+    """An answer lost after the server stored the event is retried with the same key: one event."""
+    fake.fail_next(Fault(503, "0", after=True))
+    result = await publish(client, "OrderCreated", ORDER, config=CONFIG)
+    assert len(fake.events) == 1 and len(fake.requests) == 2
+    assert result.duplicate  # the retry saw the stored original
+
+
+async def test_every_schema_error_is_reported_and_nothing_sent(client: BridgeClient, fake: FakeApi) -> None:
+    """All violations (pattern, type, format, unknown field) are listed at once; no request is made."""
+    bad = {**ORDER, "orderId": "123", "totalAmount": "much", "timestamp": "yesterday", "extra": 1}
+    with pytest.raises(InputError) as caught:
+        await publish(client, "OrderCreated", bad, config=CONFIG)
+    fields = {e.field for e in caught.value.errors}
+    assert {"data.orderId", "data.totalAmount", "data.timestamp", "data"} <= fields
+    assert fake.requests == []
+
+
+async def test_unknown_type_is_a_config_error(client: BridgeClient) -> None:
+    """A type without a registered schema is a ConfigError naming publish.event_types."""
+    with pytest.raises(ConfigError) as caught:
+        await publish(client, "Nope", ORDER, config=CONFIG)
+    assert caught.value.path == "publish.event_types"
+
+
+async def test_correlation_scope_is_used_when_no_id_is_given(client: BridgeClient, fake: FakeApi) -> None:
+    """Inside `correlation(...)` the publish carries that id in the header and the attributes."""
+    with correlation("run-7"):
+        await publish(client, "OrderCreated", ORDER, config=CONFIG)
+    assert fake.requests[0].headers["X-Correlation-Id"] == "run-7"
+
+
+async def test_batch_accounts_for_every_line(client: BridgeClient, fake: FakeApi) -> None:
+    """Published, duplicates and rejected (not JSON, schema, unknown type, no data) add up to the lines."""
+
+    def line(data: dict[str, Any], kind: str = "OrderCreated") -> str:
+        return orjson.dumps({"type": kind, "data": data}).decode()
+
+    lines = [
+        line(ORDER),
+        line({**ORDER, "orderId": "ORD-0000000002"}),
+        "",
+        line(ORDER),  # duplicate of line 1
+        "{not json",
+        line({**ORDER, "currency": "usd"}),
+        line(ORDER, "Unknown"),
+        '{"type": "OrderCreated"}',
+    ]
+    ticks: list[int] = []
+    result = await publish_lines(client, lines, config=CONFIG, concurrency=3, on_done=lambda: ticks.append(1))
+    assert (result.published, result.duplicates) == (2, 1)
+    assert [r.line for r in result.rejected] == [5, 6, 7, 8]
+    assert result.total == 7 == len(ticks)
+    assert result.rejected[1].errors[0].field == "data.currency"
+    assert result.rejected[2].errors[0].field == "type"
+    assert len(fake.events) == 2
+
+
+async def test_batch_transport_failures_are_rejected_not_dropped(fake: FakeApi) -> None:
+    """An event whose retries are exhausted is counted as rejected with the reason."""
+    from client_fakes import make_client
+
+    fake.fail_next(*[Fault(503)] * 2)
+    async with make_client(fake, max_retries=1) as client:
+        result = await publish_lines(
+            client, [orjson.dumps({"type": "OrderCreated", "data": ORDER}).decode()], config=CONFIG
+        )
+    assert result.published == 0 and len(result.rejected) == 1
+    assert "503" in result.rejected[0].errors[0].message
+
+
+def test_rejected_record_can_be_fed_back() -> None:
+    """A rejected line's record keeps type and data, so the fixed file parses as input again."""
+    rejected = parse_line(3, '{"type": "OrderCreated"}')
+    assert not isinstance(rejected, tuple)
+    record = {**rejected.as_dict(), "data": ORDER}
+    assert parse_line(1, orjson.dumps(record).decode()) == ("OrderCreated", ORDER, None)
