@@ -1,0 +1,178 @@
+"""`/ingest` throughput with ES256 tokens (issue 6 target: >= 3,000 events/s).
+
+Two measurements, each with a fresh token per request (every request pays a full ES256 signature
+check) and with one token reused (the verified-token cache's case):
+
+* `gateway`: `IngestGateway.handle()` in-process with an in-memory append: the gateway's own cost
+  (JWT, JSON, match, JSON Schema, mapping, event) without HTTP or the store.
+* `http`: `POST /ingest` on a real `ccbridge serve` child process (SQLite store), driven by
+  `--concurrency` aiohttp connections from this process; skipped when the server has no /ingest.
+
+    .venv/bin/python bench/bench_ingest.py                 # both, 10,000 requests each
+    .venv/bin/python bench/bench_ingest.py --only gateway -n 20000
+
+Prints one line per figure: `ingest <where> <tokens>: N events/s`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ccbridge.ingest import IngestGateway, compile_ingest
+from ccbridge.ingest.testing import LegacyIssuer, MemoryAppend
+
+SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "required": ["transaction_id", "event_type", "amount", "currency", "timestamp"],
+    "properties": {"amount": {"type": "number"}, "currency": {"type": "string", "pattern": "^[A-Z]{3}$"}},
+}
+SECTION: dict[str, Any] = {
+    "jwt": {"public_key_files": ["keys/erp-ec.pem"], "issuer": "legacy-erp", "audience": "ccbridge"},
+    "sources": [
+        {
+            "name": "orders",
+            "match": {"event_type": ["order_created", "order_cancelled"]},
+            "schema": "schemas/legacy-order.json",
+            "business_key": "transaction_id",
+            "mapping": {
+                "event_type": "custom.legacy.orders.{event_type}",
+                "event_time": {"field": "timestamp"},
+                "source": {"system": "legacy-ordering-platform", "version": "2.1.0"},
+                "data": {
+                    "transaction_id": "transaction_id",
+                    "amount": "amount",
+                    "currency": "currency",
+                    "original_type": "event_type",
+                    "channel": {"const": "erp"},
+                    "region": {"field": "region", "default": "unknown"},
+                },
+            },
+        }
+    ],
+}
+
+
+class WallClock:
+    def now(self) -> float:
+        return time.time()
+
+
+def prepare(folder: Path) -> LegacyIssuer:
+    """Write the key and schema the section names into `folder`; the issuer signs the tokens."""
+    issuer = LegacyIssuer("ES256")
+    issuer.write_pem(folder / "keys" / "erp-ec.pem")
+    (folder / "schemas").mkdir(exist_ok=True)
+    (folder / "schemas" / "legacy-order.json").write_bytes(orjson.dumps(SCHEMA))
+    return issuer
+
+
+def bodies(n: int) -> list[bytes]:
+    return [
+        orjson.dumps(
+            {
+                "transaction_id": f"T-{i}-{time.time_ns()}",
+                "event_type": "order_created",
+                "amount": 10.5,
+                "currency": "EUR",
+                "timestamp": "2024-05-01T14:00:00+02:00",
+            }
+        )
+        for i in range(n)
+    ]
+
+
+def tokens(issuer: LegacyIssuer, n: int, fresh: bool) -> list[str]:
+    """`n` Authorization values: all different (`fresh`, distinct jti) or one repeated."""
+    if not fresh:
+        return [f"Bearer {issuer.token(exp=int(time.time()) + 3600)}"] * n
+    return [f"Bearer {issuer.token(exp=int(time.time()) + 3600, jti=str(i))}" for i in range(n)]
+
+
+async def bench_gateway(n: int, fresh: bool) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        issuer = prepare(Path(tmp))
+        gateway = IngestGateway(compile_ingest(SECTION, tmp), MemoryAppend(), WallClock())
+        auth, payloads = tokens(issuer, n, fresh), bodies(n)
+        started = time.perf_counter()
+        for header, body in zip(auth, payloads, strict=True):
+            await gateway.handle({"authorization": header}, body)
+        elapsed = time.perf_counter() - started
+        await gateway.aclose()
+    return n / elapsed
+
+
+async def _drive(url: str, auth: list[str], payloads: list[bytes], concurrency: int) -> float:
+    import aiohttp
+
+    queue = iter(zip(auth, payloads, strict=True))
+    failures: list[int] = []
+
+    async def worker(session: aiohttp.ClientSession) -> None:
+        for header, body in queue:
+            headers = {"Authorization": header, "Content-Type": "application/json"}
+            async with session.post(url, data=body, headers=headers) as response:
+                await response.read()
+                if response.status != 202:
+                    failures.append(response.status)
+
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(session) for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    if failures:
+        raise RuntimeError(f"{len(failures)} requests failed, e.g. HTTP {failures[0]}")
+    return len(payloads) / elapsed
+
+
+async def bench_http(n: int, fresh: bool, concurrency: int) -> float | None:
+    """events/s of POST /ingest on a child-process server; None when the server has no /ingest."""
+    import httpx
+
+    from ccbridge.testing.server import kill, start_process
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        issuer = prepare(folder)
+        server = start_process(folder, {"ingest": SECTION, "logging": {"level": "warning"}})
+        try:
+            url = server.base_url + "/ingest"
+            async with httpx.AsyncClient() as probe:
+                if (await probe.post(url, content=b"{}")).status_code == 404:
+                    return None
+            await _drive(url, tokens(issuer, 200, fresh), bodies(200), concurrency)  # warm-up
+            return await _drive(url, tokens(issuer, n, fresh), bodies(n), concurrency)
+        finally:
+            kill(server, 15)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=10_000, help="requests per figure")
+    parser.add_argument("-c", "--concurrency", type=int, default=64, help="HTTP connections")
+    parser.add_argument("--only", choices=["gateway", "http"], help="run one measurement only")
+    args = parser.parse_args()
+    runs: list[tuple[str, Callable[[bool], Awaitable[float | None]]]] = []
+    if args.only in (None, "gateway"):
+        runs.append(("gateway.handle()", lambda fresh: bench_gateway(args.n, fresh)))
+    if args.only in (None, "http"):
+        runs.append(("POST /ingest", lambda fresh: bench_http(args.n, fresh, args.concurrency)))
+    for where, run in runs:
+        for fresh in (True, False):
+            rate = await run(fresh)
+            kind = "fresh token per request" if fresh else "one reused token"
+            figure = "skipped (no /ingest route on the server)" if rate is None else f"{rate:,.0f} events/s"
+            print(f"ingest {where} ES256, {kind}: {figure}", flush=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,20 @@
+"""The ingestion gateway (seed 003, issue 6): legacy business events with JWT, JSON Schema and mapping.
+
+`compile_ingest(raw_section, base_dir)` once at load, then `IngestGateway(compiled, append, clock)`
+and `await gateway.handle(headers, body)` per `POST /ingest`. See `gateway` for the errors raised
+and the HTTP status each stands for.
+"""
+
+from ccbridge.ingest.compile import CompiledIngest, compile_ingest
+from ccbridge.ingest.gateway import IngestGateway, IngestResult
+from ccbridge.ingest.jwt_verify import KeySetUnavailable
+from ccbridge.ingest.ratelimit import RateLimited
+
+__all__ = [
+    "CompiledIngest",
+    "IngestGateway",
+    "IngestResult",
+    "KeySetUnavailable",
+    "RateLimited",
+    "compile_ingest",
+]

@@ -1,0 +1,134 @@
+"""Compile the `ingest:` section once, at load: validate, read key files, compile schemas and patterns.
+
+Everything that can be wrong with the configuration surfaces here as a ConfigError whose path
+names the key (`ingest.sources[0].mapping.data.region: unknown key "feild"`), before the server
+serves. Relative paths (key files, schemas) resolve against `base_dir`, the config file's folder.
+This does blocking file I/O: call it before the event loop serves requests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from ccbridge.core.schemas import CompiledSchema, load_schema
+from ccbridge.errors import ConfigError
+from ccbridge.ingest.claims import ClaimsPolicy
+from ccbridge.ingest.config import IngestConfig, JwtConfig, RateLimitConfig, SourceConfig
+from ccbridge.ingest.jwt_verify import JwtSettings
+from ccbridge.ingest.keys import load_pem_file
+from ccbridge.ingest.mapping import CompiledMapping, FieldPath
+from ccbridge.rules import PatternError, compile_pattern
+
+
+class Matcher(Protocol):
+    def matches(self, event: dict[str, Any]) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledSource:
+    """One source ready to use: `matcher` None takes every payload, `schema` None skips validation."""
+
+    name: str
+    matcher: Matcher | None
+    schema: CompiledSchema | None
+    business_key: FieldPath | None
+    mapping: CompiledMapping
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledIngest:
+    """The whole gateway configuration, compiled; `jwks_*` are None/unused without a JWKS URL."""
+
+    jwt: JwtSettings
+    jwks_url: str | None
+    jwks_min_refresh_seconds: float
+    jwks_cache_seconds: float
+    jwks_timeout_seconds: float
+    sources: tuple[CompiledSource, ...]
+    rate_limit: RateLimitConfig | None
+    max_body_bytes: int
+
+
+def _error_path(root: str, loc: tuple[int | str, ...]) -> str:
+    path = root
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+def config_error(exc: ValidationError, root: str = "ingest") -> ConfigError:
+    """The first problem of a ValidationError, its path prefixed with `root`."""
+    err = exc.errors()[0]
+    loc = tuple(err["loc"])
+    if err["type"] == "extra_forbidden":
+        return ConfigError(_error_path(root, loc[:-1]), f'unknown key "{loc[-1]}"')
+    return ConfigError(_error_path(root, loc), err["msg"])
+
+
+def _resolve(base_dir: Path, path: str) -> Path:
+    candidate = Path(path)
+    return candidate if candidate.is_absolute() else base_dir / candidate
+
+
+def _compile_jwt(config: JwtConfig, base_dir: Path, where: str) -> JwtSettings:
+    files = config.public_key_files
+    keys = tuple(
+        load_pem_file(_resolve(base_dir, f.path), f.kid, config.algorithms, f"{where}.public_key_files[{i}]")
+        for i, f in enumerate(files)
+    )
+    return JwtSettings(
+        algorithms=frozenset(config.algorithms),
+        file_keys=keys,
+        claims=ClaimsPolicy(
+            issuer=tuple(config.issuer) if config.issuer else None,
+            audience=tuple(config.audience) if config.audience else None,
+            leeway=config.leeway_seconds,
+            required=tuple(config.effective_required_claims()),
+        ),
+        retry_after=max(1.0, config.jwks_min_refresh_seconds),
+        token_cache_size=config.token_cache_size,
+    )
+
+
+def _compile_source(source: SourceConfig, base_dir: Path, where: str) -> CompiledSource:
+    matcher: Matcher | None = None
+    if source.match is not None:
+        try:
+            matcher = compile_pattern(source.match)
+        except PatternError as exc:
+            raise ConfigError(f"{where}.match" + (f".{exc.path}" if exc.path else ""), exc.reason) from exc
+    schema = None
+    if source.schema_path is not None:
+        schema = load_schema(_resolve(base_dir, source.schema_path), f"{where}.schema")
+    business_key = None
+    if source.business_key is not None:
+        business_key = FieldPath.parse(source.business_key, f"{where}.business_key")
+    mapping = CompiledMapping.compile(source.mapping, f"{where}.mapping")
+    return CompiledSource(source.name, matcher, schema, business_key, mapping)
+
+
+def compile_ingest(
+    config: IngestConfig | Mapping[str, Any], base_dir: str | Path = ".", root: str = "ingest"
+) -> CompiledIngest:
+    """Validate and compile the `ingest:` section; ConfigError naming the key path on any problem."""
+    if not isinstance(config, IngestConfig):
+        try:
+            config = IngestConfig.model_validate(config)
+        except ValidationError as exc:
+            raise config_error(exc, root) from None
+    base = Path(base_dir)
+    return CompiledIngest(
+        jwt=_compile_jwt(config.jwt, base, f"{root}.jwt"),
+        jwks_url=config.jwt.jwks_url,
+        jwks_min_refresh_seconds=config.jwt.jwks_min_refresh_seconds,
+        jwks_cache_seconds=config.jwt.jwks_cache_seconds,
+        jwks_timeout_seconds=config.jwt.jwks_timeout_seconds,
+        sources=tuple(_compile_source(s, base, f"{root}.sources[{i}]") for i, s in enumerate(config.sources)),
+        rate_limit=config.rate_limit,
+        max_body_bytes=config.max_body_bytes,
+    )
