@@ -3,6 +3,7 @@ adapters; everything else receives them."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -11,9 +12,11 @@ from typing import Any
 from fastapi import FastAPI
 
 from ccbridge.api import inbound
+from ccbridge.api import ingest as ingest_route
 from ccbridge.api.app import create_app
 from ccbridge.api.services import Services
 from ccbridge.api.tokens import TokenService
+from ccbridge.client.config import ApiConfig, AuditConfig, PublishConfig, RegistryConfig, parse_section
 from ccbridge.config import Config, resolve_path
 from ccbridge.core.ports import Endpoint
 from ccbridge.core.routing import SubscriptionRouter
@@ -21,10 +24,19 @@ from ccbridge.delivery.dispatcher import Dispatcher
 from ccbridge.endpoints.grpc import GrpcEndpoint
 from ccbridge.endpoints.netguard import NetworkPolicy
 from ccbridge.endpoints.webhook import WebhookEndpoint
+from ccbridge.ingest import CompiledIngest, IngestGateway, compile_ingest
+from ccbridge.observability.audit import AuditLog
 from ccbridge.observability.metrics import Metrics
 from ccbridge.stores.sqlite import SqliteStore
 
 TOKEN_KEY = "oauth-token-signing-key"
+
+
+class SystemClock:
+    """The `Clock` port on the wall clock."""
+
+    def now(self) -> float:
+        return time.time()
 
 
 @dataclass
@@ -40,18 +52,55 @@ class Runtime:
 
 def _endpoints(config: Config) -> dict[str, Endpoint]:
     policy = NetworkPolicy(config.delivery.allow_private_networks, config.delivery.allowed_networks)
-    ca_file = str(resolve_path(config, config.delivery.grpc_ca_file)) if config.delivery.grpc_ca_file else None
+    ca_file = (
+        str(resolve_path(config, config.delivery.grpc_ca_file)) if config.delivery.grpc_ca_file else None
+    )
     return {
         "webhook": WebhookEndpoint(policy, limit_per_host=config.delivery.per_endpoint_concurrency),
         "grpc": GrpcEndpoint(ca_file),
     }
 
 
+@dataclass(frozen=True)
+class Sections:
+    """The optional sections, each validated by its own part's model (compiled where it has files)."""
+
+    api: ApiConfig | None
+    publish: PublishConfig | None
+    audit: AuditConfig | None
+    registry: RegistryConfig | None
+    ingest: CompiledIngest | None
+
+
+def validate_sections(config: Config) -> Sections:
+    """Validate what `config.py` leaves to the client and gateway models; ConfigError names the key."""
+
+    def section(model: Any, raw: Any, root: str) -> Any:
+        return None if raw is None else parse_section(model, raw, root)
+
+    return Sections(
+        api=section(ApiConfig, config.api, "api"),
+        publish=section(PublishConfig, config.publish, "publish"),
+        audit=section(AuditConfig, config.audit, "audit"),
+        registry=section(RegistryConfig, config.registry, "registry"),
+        ingest=None if config.ingest is None else compile_ingest(config.ingest, config.base_dir),
+    )
+
+
 def build(config: Config) -> Runtime:
+    sections = validate_sections(config)
     store = SqliteStore(str(resolve_path(config, config.store.sqlite_path)), SubscriptionRouter())
     metrics = Metrics()
     services = Services(config=config, store=store, tokens=TokenService(config.auth, b""), metrics=metrics)
     services.extras["ready"] = False
+    if sections.audit is not None:
+        services.audit = AuditLog(resolve_path(config, sections.audit.path))
+    gateway = None
+    extra = [inbound.build_router(services)]
+    if sections.ingest is not None:
+        gateway = IngestGateway(sections.ingest, store.append_event, SystemClock())
+        services.ingest = gateway
+        extra.append(ingest_route.build_router(services, gateway, sections.ingest.max_body_bytes))
     dispatcher = None
     if config.delivery.enabled:
         dispatcher = Dispatcher(store, _endpoints(config), config.delivery, metrics)
@@ -63,6 +112,8 @@ def build(config: Config) -> Runtime:
         services.tokens = TokenService(config.auth, await store.secret(TOKEN_KEY))
         if dispatcher is not None:
             dispatcher.start()
+        if gateway is not None:
+            await gateway.start()
         services.extras["ready"] = True
         try:
             yield
@@ -70,7 +121,11 @@ def build(config: Config) -> Runtime:
             services.extras["ready"] = False
             if dispatcher is not None:
                 await dispatcher.stop()
+            if gateway is not None:
+                await gateway.aclose()
+            if services.audit is not None:
+                await services.audit.drain()
             await store.close()
 
-    app = create_app(services, lifespan, extra_routers=[inbound.build_router(services)])
+    app = create_app(services, lifespan, extra_routers=extra)
     return Runtime(config, services, store, dispatcher, app)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -10,8 +9,11 @@ import typer
 
 from ccbridge.errors import ConfigError
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="ccbridge: a durable event bridge "
-                  "for contact-center platforms (NICE CXone and Genesys Cloud).")
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="ccbridge: a durable event bridge for contact-center platforms (NICE CXone and Genesys Cloud).",
+)
 deadletters_app = typer.Typer(no_args_is_help=True, help="Dead letters: list, show, replay, purge.")
 app.add_typer(deadletters_app, name="deadletters")
 
@@ -37,15 +39,26 @@ def serve(config: ConfigOption) -> None:
     """Run the server (API, dispatcher) until SIGTERM."""
     from ccbridge.serve import serve as run
 
-    run(load(config))
+    try:
+        run(load(config))
+    except ConfigError as exc:
+        fail(str(exc))
 
 
 @app.command("check-config")
 def check_config(config: ConfigOption) -> None:
     """Validate a config file; exit 2 with a message naming the key at fault."""
+    from ccbridge.bootstrap import validate_sections
+
     cfg = load(config)
-    typer.echo(f"ok: {config} (store {cfg.store.url}, {len(cfg.auth.clients)} clients, "
-               f"{len(cfg.event_types)} event types)")
+    try:
+        validate_sections(cfg)
+    except ConfigError as exc:
+        fail(str(exc))
+    typer.echo(
+        f"ok: {config} (store {cfg.store.url}, {len(cfg.auth.clients)} clients, "
+        f"{len(cfg.event_types)} event types)"
+    )
 
 
 @app.command()
@@ -74,10 +87,8 @@ def _register_optional() -> None:
     from ccbridge import cli_deadletters
 
     cli_deadletters.register(deadletters_app, load)
-    try:
-        from ccbridge import cli_client
-    except ImportError:  # pragma: no cover - only while the client package is absent
-        return
+    from ccbridge import cli_client
+
     app.add_typer(cli_client.subscriptions_app, name="subscriptions")
     app.command("publish")(cli_client.publish)
     app.add_typer(cli_client.audit_app, name="audit")
@@ -91,4 +102,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -40,8 +40,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    errors = [{"field": ".".join(str(p) for p in e["loc"][1:]) or "request", "message": e["msg"]}
-              for e in exc.errors()]
+    errors = [
+        {"field": ".".join(str(p) for p in e["loc"][1:]) or "request", "message": e["msg"]}
+        for e in exc.errors()
+    ]
     return problem(422, "invalid request", errors=errors)
 
 
@@ -50,11 +52,18 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return problem(500, "internal error", "the request could not be completed")
 
 
-def create_app(services: Services, lifespan: Lifespan | None = None,
-               extra_routers: list[Any] | None = None) -> Any:
+def create_app(
+    services: Services, lifespan: Lifespan | None = None, extra_routers: list[Any] | None = None
+) -> Any:
     """Build the app; `lifespan` (from bootstrap) opens the store and runs the dispatcher."""
-    app = FastAPI(title="ccbridge", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-                  docs_url="/docs", redoc_url=None)
+    app = FastAPI(
+        title="ccbridge",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
     for module in (auth, subscriptions, events, deadletters, ops):
         app.include_router(module.build_router(services))
     for router in extra_routers or []:

@@ -23,8 +23,12 @@ def _oauth_error(status: int, code: str, description: str) -> Response:
     headers = {"Cache-Control": "no-store"}
     if status == 401:
         headers["WWW-Authenticate"] = 'Basic realm="ccbridge"'
-    return Response(orjson.dumps({"error": code, "error_description": description}), status_code=status,
-                    media_type="application/json", headers=headers)
+    return Response(
+        orjson.dumps({"error": code, "error_description": description}),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
 
 
 def _basic(header: str | None) -> tuple[str, str] | None:
@@ -65,12 +69,20 @@ def build_router(services: Services) -> APIRouter:
         except AuthError as exc:
             status = 401 if exc.code == "invalid_client" else 400
             return _oauth_error(status, exc.code, str(exc))
-        body = {"access_token": issued.access_token, "token_type": "Bearer", "expires_in": issued.expires_in,
-                "scope": issued.scope}
-        return Response(orjson.dumps(body), media_type="application/json",
-                        headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+        body = {
+            "access_token": issued.access_token,
+            "token_type": "Bearer",
+            "expires_in": issued.expires_in,
+            "scope": issued.scope,
+        }
+        return Response(
+            orjson.dumps(body),
+            media_type="application/json",
+            headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+        )
 
     for path in ("/api/v2/oauth/token", "/oauth/token"):
-        router.add_api_route(path, token, methods=["POST"], summary="OAuth2 client-credentials token",
-                             response_model=None)
+        router.add_api_route(
+            path, token, methods=["POST"], summary="OAuth2 client-credentials token", response_model=None
+        )
     return router

@@ -15,9 +15,16 @@ from ccbridge.core.ports import DeadLetter
 from ccbridge.errors import FieldError, InputError, NotFoundError
 
 BASE = "/api/v2/eventbridge/deadletters"
-_NAMES = {"event_id": "eventId", "event_type": "eventType", "subscription_id": "subscriptionId",
-          "endpoint_url": "endpointUrl", "endpoint_type": "endpointType", "last_status": "lastStatus",
-          "created_at": "createdAt", "dead_at": "deadAt"}
+_NAMES = {
+    "event_id": "eventId",
+    "event_type": "eventType",
+    "subscription_id": "subscriptionId",
+    "endpoint_url": "endpointUrl",
+    "endpoint_type": "endpointType",
+    "last_status": "lastStatus",
+    "created_at": "createdAt",
+    "dead_at": "deadAt",
+}
 
 
 def render(letter: DeadLetter) -> dict[str, Any]:
@@ -39,11 +46,16 @@ def build_router(services: Services) -> APIRouter:
     router = APIRouter(tags=["dead letters"])
     store = services.store
 
-    def _audit(principal: Any, operation: str, sub_id: str | None, count: int, request: Request) -> None:
+    def _audit(principal: Any, operation: str, sub_id: str | None, request: Request) -> None:
         if services.audit is not None:
-            services.audit.record(actor=principal.client_id, operation=operation, subscription_id=sub_id,
-                                  status=200, idempotency_key=None, request_id=request.headers.get("x-request-id"),
-                                  count=count)
+            services.audit.record(
+                actor=principal.client_id,
+                operation=operation,
+                subscription_id=sub_id,
+                status=200,
+                idempotency_key=None,
+                request_id=request.headers.get("x-request-id"),
+            )
 
     async def list_letters(request: Request) -> Response:
         authorize(services, request, READ)
@@ -64,7 +76,7 @@ def build_router(services: Services) -> APIRouter:
             count = 0  # already replayed (or never dead): replay is idempotent, not an error
         else:
             count = await store.replay_dead_letters(ids=[letter_id])
-        _audit(principal, "replay", None, count, request)
+        _audit(principal, "replay", None, request)
         return json_response({"replayed": count})
 
     async def replay_many(request: Request) -> Response:
@@ -78,7 +90,7 @@ def build_router(services: Services) -> APIRouter:
         if sub_id is not None and await store.get_subscription(str(sub_id)) is None:
             raise NotFoundError(f"no subscription with id {sub_id}")
         count = await store.replay_dead_letters(subscription_id=None if everything else str(sub_id))
-        _audit(principal, "replay", None if everything else str(sub_id), count, request)
+        _audit(principal, "replay", None if everything else str(sub_id), request)
         return json_response({"replayed": count})
 
     async def purge(request: Request) -> Response:
@@ -86,7 +98,7 @@ def build_router(services: Services) -> APIRouter:
         days = request.query_params.get("olderThanDays")
         cutoff = None if days is None else services.now() - _int_param(days, "olderThanDays", 0) * 86400.0
         count = await store.purge_dead_letters(cutoff)
-        _audit(principal, "purge", None, count, request)
+        _audit(principal, "purge", None, request)
         return json_response({"purged": count})
 
     router.add_api_route(BASE, list_letters, methods=["GET"], summary="List dead letters")

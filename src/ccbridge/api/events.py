@@ -26,7 +26,9 @@ def correlation_id(request: Request) -> str:
     if given is None:
         return str(uuid.uuid4())
     if not given.strip() or len(given) > MAX_HEADER_VALUE or not given.isprintable():
-        raise InputError(FieldError("X-Correlation-Id", f"must be 1 to {MAX_HEADER_VALUE} printable characters"))
+        raise InputError(
+            FieldError("X-Correlation-Id", f"must be 1 to {MAX_HEADER_VALUE} printable characters")
+        )
     return given
 
 
@@ -36,8 +38,13 @@ def trace_metadata(request: Request) -> dict[str, str]:
 
 
 def ack(event: Event) -> dict[str, object]:
-    return {"id": event.id, "eventType": event.type, "idempotencyKey": event.idempotency_key,
-            "correlationId": event.correlation_id, "receivedAt": event.received_at}
+    return {
+        "id": event.id,
+        "eventType": event.type,
+        "idempotencyKey": event.idempotency_key,
+        "correlationId": event.correlation_id,
+        "receivedAt": event.received_at,
+    }
 
 
 def build_router(services: Services) -> APIRouter:
@@ -53,15 +60,28 @@ def build_router(services: Services) -> APIRouter:
         key = read_key(request.headers)
         correlation = correlation_id(request)
         event = Event(
-            id=str(uuid.uuid4()), type=envelope.type, source=envelope.source, time=envelope.time,
-            data=envelope.data, dialect=envelope.dialect, correlation_id=correlation,
-            received_at=iso(services.now()) or "", idempotency_key=key, metadata=trace_metadata(request),
+            id=str(uuid.uuid4()),
+            type=envelope.type,
+            source=envelope.source,
+            time=envelope.time,
+            data=envelope.data,
+            dialect=envelope.dialect,
+            correlation_id=correlation,
+            received_at=iso(services.now()) or "",
+            idempotency_key=key,
+            metadata=trace_metadata(request),
         )
         result = await services.store.append_event(event)
         received.labels(envelope.dialect, "created" if result.created else "duplicate").inc()
-        return json_response(ack(result.event), 201 if result.created else 200,
-                             headers={"X-Correlation-Id": correlation})
+        return json_response(
+            ack(result.event), 201 if result.created else 200, headers={"X-Correlation-Id": correlation}
+        )
 
-    router.add_api_route("/api/v2/eventbridge/events", publish, methods=["POST"], status_code=201,
-                         summary="Publish an event (CXone or Genesys dialect)")
+    router.add_api_route(
+        "/api/v2/eventbridge/events",
+        publish,
+        methods=["POST"],
+        status_code=201,
+        summary="Publish an event (CXone or Genesys dialect)",
+    )
     return router

@@ -31,6 +31,7 @@ class FaultInjector:
         status = self.random.choice(self.config.statuses)
         self.injected += 1
         if when == "after":
+
             async def swallow(message: Message) -> None:
                 return None
 
@@ -39,7 +40,10 @@ class FaultInjector:
 
     async def _answer(self, send: Send, status: int) -> None:
         body = orjson.dumps({"type": "about:blank", "title": "injected fault", "status": status})
-        headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
+        headers = [
+            (b"content-type", b"application/problem+json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
         if status in (429, 503):
             headers.append((b"retry-after", f"{self.config.retry_after:g}".encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})

@@ -21,7 +21,9 @@ async def read_body(request: Request, limit: int) -> bytes:
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise PayloadTooLarge(FieldError("body", f"is larger than {limit} bytes"), title="payload too large")
+            raise PayloadTooLarge(
+                FieldError("body", f"is larger than {limit} bytes"), title="payload too large"
+            )
         chunks.append(chunk)
     return b"".join(chunks)
 

@@ -22,7 +22,7 @@ def body_hash(body: Any) -> str:
 
 
 def read_key(headers: Any) -> str | None:
-    key = headers.get("idempotency-key") or headers.get("x-idempotency-key")
+    key: str | None = headers.get("idempotency-key") or headers.get("x-idempotency-key")
     if key is not None and (not key.strip() or len(key) > MAX_KEY_LENGTH):
         raise InputError(FieldError("Idempotency-Key", f"must be 1 to {MAX_KEY_LENGTH} characters"))
     return key
@@ -43,6 +43,7 @@ async def replay(store: SqliteStore, scope: str, key: str | None, digest: str) -
     return json_response(record.response, record.status, headers={"Idempotent-Replayed": "true"})
 
 
-def record(scope: str, key: str | None, digest: str, status: int, response: dict[str, Any],
-           now: float) -> IdempotentRecord | None:
+def record(
+    scope: str, key: str | None, digest: str, status: int, response: dict[str, Any], now: float
+) -> IdempotentRecord | None:
     return None if key is None else IdempotentRecord(scope, key, digest, status, response, now)

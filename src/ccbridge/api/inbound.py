@@ -53,18 +53,27 @@ def build_router(services: Services) -> APIRouter:
             errors.add("data", "must be an object")
         if errors:
             raise InputError(errors.items)
-        metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+        given = body.get("metadata")
+        metadata: dict[str, Any] = given if isinstance(given, dict) else {}
         key = "inbound:" + _identity(request, body, raw)
         now = services.now()
         event = Event(
-            id=str(uuid.uuid4()), type=event_type or "", source=config.source,
-            time=str(metadata.get("timestamp") or iso(now)), data=body.get("data", {}), dialect="inbound",
-            correlation_id=correlation_id(request), received_at=iso(now) or "", idempotency_key=key,
+            id=str(uuid.uuid4()),
+            type=event_type or "",
+            source=config.source,
+            time=str(metadata.get("timestamp") or iso(now)),
+            data=body.get("data", {}),
+            dialect="inbound",
+            correlation_id=correlation_id(request),
+            received_at=iso(now) or "",
+            idempotency_key=key,
             metadata={**trace_metadata(request), "webhookId": key.removeprefix("inbound:")},
         )
         result = await services.store.append_event(event)
         counter.labels("stored" if result.created else "duplicate").inc()
         return json_response({"id": result.event.id, "duplicate": not result.created}, 200)
 
-    router.add_api_route("/events", receive, methods=["POST"], summary="Inbound platform webhook (HMAC-signed)")
+    router.add_api_route(
+        "/events", receive, methods=["POST"], summary="Inbound platform webhook (HMAC-signed)"
+    )
     return router

@@ -36,14 +36,14 @@ def from_error(exc: BridgeError) -> Response:
     if isinstance(exc, AuthError):
         return _auth(401, "unauthorized", exc, f'Bearer error="{exc.code}"')
     if isinstance(exc, InputError):
-        return problem(exc.status, exc.title, _detail(exc),
-                       errors=[e.as_dict() for e in exc.errors] or None)
+        return problem(exc.status, exc.title, _detail(exc), errors=[e.as_dict() for e in exc.errors] or None)
     if isinstance(exc, NotFoundError):
         return problem(404, "not found", str(exc))
     if isinstance(exc, ConflictError):
         return problem(409, "conflict", str(exc), existingId=exc.existing_id)
     if isinstance(exc, Retryable):
-        response = problem(429, "too many requests", str(exc))
+        status = int(getattr(exc, "status", 429))
+        response = problem(status, "too many requests" if status == 429 else "unavailable", str(exc))
         if exc.retry_after is not None:
             response.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
         return response

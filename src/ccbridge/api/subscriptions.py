@@ -31,7 +31,7 @@ def delivery_state(counts: Any, now: float) -> str:
     return "active"
 
 
-def build_router(services: Services) -> APIRouter:  # noqa: C901 - one closure per route reads best here
+def build_router(services: Services) -> APIRouter:
     router = APIRouter(tags=["subscriptions"])
     config = services.config
     store = services.store
@@ -43,13 +43,19 @@ def build_router(services: Services) -> APIRouter:  # noqa: C901 - one closure p
             raise NotFoundError(f"no subscription with id {sub_id}")
         return sub
 
-    def _audit(principal: Any, operation: str, sub_id: str | None, status: int, key: str | None,
-               request: Request) -> None:
+    def _audit(
+        principal: Any, operation: str, sub_id: str | None, status: int, key: str | None, request: Request
+    ) -> None:
         services.metrics.api_writes.labels(operation).inc()
         if services.audit is not None:
-            services.audit.record(actor=principal.client_id, operation=operation, subscription_id=sub_id,
-                                  status=status, idempotency_key=key,
-                                  request_id=request.headers.get("x-request-id"))
+            services.audit.record(
+                actor=principal.client_id,
+                operation=operation,
+                subscription_id=sub_id,
+                status=status,
+                idempotency_key=key,
+                request_id=request.headers.get("x-request-id"),
+            )
 
     async def create(request: Request) -> Response:
         principal = authorize(services, request, WRITE)
@@ -119,8 +125,12 @@ def build_router(services: Services) -> APIRouter:  # noqa: C901 - one closure p
             "lastDeliveryError": counts.last_error,
             "lastDeliveryAt": counts.last_delivery_at,
             "lastSuccessAt": counts.last_success_at,
-            "counts": {"delivered": counts.delivered, "pending": counts.pending, "retrying": counts.retrying,
-                       "deadLettered": counts.dead_lettered},
+            "counts": {
+                "delivered": counts.delivered,
+                "pending": counts.pending,
+                "retrying": counts.retrying,
+                "deadLettered": counts.dead_lettered,
+            },
         }
         if counts.waiting_reason:
             body["waiting"] = counts.waiting_reason
@@ -129,9 +139,20 @@ def build_router(services: Services) -> APIRouter:  # noqa: C901 - one closure p
     router.add_api_route(BASE, create, methods=["POST"], status_code=201, summary="Create a subscription")
     router.add_api_route(BASE, list_all, methods=["GET"], summary="List subscriptions")
     router.add_api_route(BASE + "/{subscription_id}", get_one, methods=["GET"], summary="Get a subscription")
-    router.add_api_route(BASE + "/{subscription_id}", replace, methods=["PUT"], summary="Replace a subscription")
-    router.add_api_route(BASE + "/{subscription_id}", delete, methods=["DELETE"], status_code=204,
-                         summary="Delete a subscription")
-    router.add_api_route(BASE + "/{subscription_id}/delivery-status", delivery_status, methods=["GET"],
-                         summary="Delivery status of a subscription (seed 001)")
+    router.add_api_route(
+        BASE + "/{subscription_id}", replace, methods=["PUT"], summary="Replace a subscription"
+    )
+    router.add_api_route(
+        BASE + "/{subscription_id}",
+        delete,
+        methods=["DELETE"],
+        status_code=204,
+        summary="Delete a subscription",
+    )
+    router.add_api_route(
+        BASE + "/{subscription_id}/delivery-status",
+        delivery_status,
+        methods=["GET"],
+        summary="Delivery status of a subscription (seed 001)",
+    )
     return router

@@ -73,8 +73,12 @@ class TokenService:
             raise AuthError(f"scope not allowed for this client: {' '.join(refused)}", code="invalid_scope")
         now = int(self._now())
         claims = {
-            "iss": ISSUER, "sub": client.id, "iat": now, "exp": now + self._ttl,
-            "scope": " ".join(sorted({canonical_scope(s) for s in asked})), "jti": uuid.uuid4().hex,
+            "iss": ISSUER,
+            "sub": client.id,
+            "iat": now,
+            "exp": now + self._ttl,
+            "scope": " ".join(sorted({canonical_scope(s) for s in asked})),
+            "jti": uuid.uuid4().hex,
         }
         token = jwt.encode(claims, self._key, algorithm="HS256")
         return IssuedToken(token, self._ttl, " ".join(asked))
@@ -102,7 +106,10 @@ class TokenService:
     def _decode(self, token: str, now: float) -> Principal:
         try:
             claims = jwt.decode(
-                token, self._key, algorithms=["HS256"], issuer=ISSUER,
+                token,
+                self._key,
+                algorithms=["HS256"],
+                issuer=ISSUER,
                 options={"require": ["exp", "sub", "iss"], "verify_exp": False},
             )
         except jwt.PyJWTError as exc:

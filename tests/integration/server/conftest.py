@@ -20,7 +20,9 @@ async def server() -> AsyncIterator[RunningServer]:
 @pytest.fixture
 async def api(server: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
     token = await server.token()
-    async with httpx.AsyncClient(base_url=server.base_url, headers={"Authorization": f"Bearer {token}"}) as client:
+    async with httpx.AsyncClient(
+        base_url=server.base_url, headers={"Authorization": f"Bearer {token}"}
+    ) as client:
         yield client
 
 
@@ -32,8 +34,12 @@ def cxone_subscription(**changes: Any) -> dict[str, Any]:
         "filters": [{"field": "contact.channelType", "operator": "eq", "value": "voice"}],
         "endpoints": [{"url": "https://crm.example.com/hooks/contact", "type": "webhook"}],
         "deadLetterQueue": {"enabled": True, "endpointUrl": "https://dlq.example.com/in", "retentionDays": 7},
-        "retryConfiguration": {"maxRetries": 3, "backoffStrategy": "exponential", "initialDelayMs": 100,
-                               "maxDelayMs": 1000},
+        "retryConfiguration": {
+            "maxRetries": 3,
+            "backoffStrategy": "exponential",
+            "initialDelayMs": 100,
+            "maxDelayMs": 1000,
+        },
     }
     body.update(changes)
     return body
@@ -43,8 +49,11 @@ def genesys_subscription(**changes: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "name": "interaction-completion-router",
         "eventTypes": ["routing:interaction:completed"],
-        "deliveryConfig": {"deliveryType": "WEBHOOK", "url": "https://router.example.com/events",
-                           "headers": {"X-Genesys-Event-Signature": "required"}},
+        "deliveryConfig": {
+            "deliveryType": "WEBHOOK",
+            "url": "https://router.example.com/events",
+            "headers": {"X-Genesys-Event-Signature": "required"},
+        },
         "filter": "data.channel == 'voice'",
     }
     body.update(changes)

@@ -9,10 +9,17 @@ import httpx
 from ccbridge.testing.server import running_server
 
 EVENTS = "/api/v2/eventbridge/events"
-CXONE = {"eventType": "OrderCreated", "attributes": {"orderId": "o-1", "totalAmount": 10},
-         "timestamp": "2026-11-24T10:00:00.000Z"}
-GENESYS = {"eventType": "custom.legacy.orders.order_created", "eventTime": "2026-11-24T10:00:00Z",
-           "source": {"system": "legacy-ordering-platform", "version": "2.1.0"}, "data": {"transaction_id": "t-1"}}
+CXONE = {
+    "eventType": "OrderCreated",
+    "attributes": {"orderId": "o-1", "totalAmount": 10},
+    "timestamp": "2026-11-24T10:00:00.000Z",
+}
+GENESYS = {
+    "eventType": "custom.legacy.orders.order_created",
+    "eventTime": "2026-11-24T10:00:00Z",
+    "source": {"system": "legacy-ordering-platform", "version": "2.1.0"},
+    "data": {"transaction_id": "t-1"},
+}
 
 
 async def test_both_dialects_are_stored_with_201(api: httpx.AsyncClient) -> None:
@@ -49,9 +56,12 @@ async def test_concurrent_repeats_store_one_event(server: object) -> None:
     """Twenty concurrent posts with one key produce one stored event and one 201."""
     async with running_server() as srv:
         token = await srv.token()
-        async with httpx.AsyncClient(base_url=srv.base_url, headers={"Authorization": f"Bearer {token}"}) as api:
-            answers = await asyncio.gather(*(api.post(EVENTS, json=CXONE, headers={"Idempotency-Key": "same"})
-                                             for _ in range(20)))
+        async with httpx.AsyncClient(
+            base_url=srv.base_url, headers={"Authorization": f"Bearer {token}"}
+        ) as api:
+            answers = await asyncio.gather(
+                *(api.post(EVENTS, json=CXONE, headers={"Idempotency-Key": "same"}) for _ in range(20))
+            )
         assert srv.runtime is not None
         stored = await srv.runtime.store.count_events()
     assert sorted(a.status_code for a in answers) == [200] * 19 + [201]
@@ -61,12 +71,15 @@ async def test_concurrent_repeats_store_one_event(server: object) -> None:
 
 async def test_schema_errors_list_every_field(api: httpx.AsyncClient) -> None:
     """Bad type, bad time and missing data are reported together as 422 problem+json."""
-    response = await api.post(EVENTS, json={"eventType": "orders.created", "eventTime": "yesterday",
-                                            "source": "erp"})
+    response = await api.post(
+        EVENTS, json={"eventType": "orders.created", "eventTime": "yesterday", "source": "erp"}
+    )
     assert response.status_code == 422
     fields = {e["field"] for e in response.json()["errors"]}
     assert fields == {"eventType", "eventTime", "data"}
-    cxone = await api.post(EVENTS, json={"eventType": "no.such.type", "attributes": [], "timestamp": "2026-13-01"})
+    cxone = await api.post(
+        EVENTS, json={"eventType": "no.such.type", "attributes": [], "timestamp": "2026-13-01"}
+    )
     assert {e["field"] for e in cxone.json()["errors"]} == {"eventType", "attributes", "timestamp"}
 
 

@@ -18,8 +18,14 @@ def basic(client_id: str, secret: str) -> str:
 async def test_form_credentials_get_a_bearer_token(server: RunningServer) -> None:
     """Seed 001 posts client id and secret in the form body and gets a Bearer token with expires_in."""
     async with httpx.AsyncClient(base_url=server.base_url) as client:
-        response = await client.post(TOKEN, data={"grant_type": "client_credentials", "client_id": server.client_id,
-                                                  "client_secret": server.client_secret})
+        response = await client.post(
+            TOKEN,
+            data={
+                "grant_type": "client_credentials",
+                "client_id": server.client_id,
+                "client_secret": server.client_secret,
+            },
+        )
     assert response.status_code == 200
     body = response.json()
     assert body["token_type"] == "Bearer"
@@ -31,9 +37,11 @@ async def test_form_credentials_get_a_bearer_token(server: RunningServer) -> Non
 async def test_basic_credentials_and_scope_on_the_short_path(server: RunningServer) -> None:
     """Seed 004 uses HTTP Basic on /oauth/token with one scope; the answer names that scope."""
     async with httpx.AsyncClient(base_url=server.base_url) as client:
-        response = await client.post("/oauth/token", data={"grant_type": "client_credentials",
-                                                           "scope": "eventbridge:events:write"},
-                                     headers={"Authorization": basic(server.client_id, server.client_secret)})
+        response = await client.post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials", "scope": "eventbridge:events:write"},
+            headers={"Authorization": basic(server.client_id, server.client_secret)},
+        )
     assert response.status_code == 200
     assert response.json()["scope"] == "eventbridge:events:write"
 
@@ -41,15 +49,32 @@ async def test_basic_credentials_and_scope_on_the_short_path(server: RunningServ
 async def test_oauth_errors_follow_rfc_6749(server: RunningServer) -> None:
     """Wrong secret is invalid_client 401; wrong grant, missing grant and unknown scope are 400s."""
     cases = [
-        ({"grant_type": "client_credentials", "client_id": server.client_id, "client_secret": "nope-nope"},
-         401, "invalid_client"),
-        ({"grant_type": "client_credentials", "client_id": "ghost", "client_secret": "whatever1"},
-         401, "invalid_client"),
-        ({"grant_type": "password", "client_id": server.client_id, "client_secret": server.client_secret},
-         400, "unsupported_grant_type"),
+        (
+            {"grant_type": "client_credentials", "client_id": server.client_id, "client_secret": "nope-nope"},
+            401,
+            "invalid_client",
+        ),
+        (
+            {"grant_type": "client_credentials", "client_id": "ghost", "client_secret": "whatever1"},
+            401,
+            "invalid_client",
+        ),
+        (
+            {"grant_type": "password", "client_id": server.client_id, "client_secret": server.client_secret},
+            400,
+            "unsupported_grant_type",
+        ),
         ({"client_id": server.client_id, "client_secret": server.client_secret}, 400, "invalid_request"),
-        ({"grant_type": "client_credentials", "client_id": server.client_id, "client_secret": server.client_secret,
-          "scope": "admin:everything"}, 400, "invalid_scope"),
+        (
+            {
+                "grant_type": "client_credentials",
+                "client_id": server.client_id,
+                "client_secret": server.client_secret,
+                "scope": "admin:everything",
+            },
+            400,
+            "invalid_scope",
+        ),
     ]
     async with httpx.AsyncClient(base_url=server.base_url) as client:
         for form, status, code in cases:
@@ -61,8 +86,12 @@ async def test_oauth_errors_follow_rfc_6749(server: RunningServer) -> None:
 async def test_api_routes_need_a_valid_bearer_token(server: RunningServer) -> None:
     """No token, a malformed one and a forged one are 401 with a WWW-Authenticate challenge."""
     async with httpx.AsyncClient(base_url=server.base_url) as client:
-        for headers in ({}, {"Authorization": "Bearer"}, {"Authorization": "Token abc"},
-                        {"Authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"}):
+        for headers in (
+            {},
+            {"Authorization": "Bearer"},
+            {"Authorization": "Token abc"},
+            {"Authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"},
+        ):
             response = await client.get("/api/v2/eventbridge/subscriptions", headers=headers)
             assert response.status_code == 401, headers
             assert response.headers["content-type"] == "application/problem+json"
@@ -74,10 +103,12 @@ async def test_missing_scope_is_403_and_singular_spelling_counts(server: Running
     events_only = await server.token("eventbridge:events:write")
     singular = await server.token("eventbridge:subscription:read")
     async with httpx.AsyncClient(base_url=server.base_url) as client:
-        denied = await client.get("/api/v2/eventbridge/subscriptions",
-                                  headers={"Authorization": f"Bearer {events_only}"})
-        allowed = await client.get("/api/v2/eventbridge/subscriptions",
-                                   headers={"Authorization": f"Bearer {singular}"})
+        denied = await client.get(
+            "/api/v2/eventbridge/subscriptions", headers={"Authorization": f"Bearer {events_only}"}
+        )
+        allowed = await client.get(
+            "/api/v2/eventbridge/subscriptions", headers={"Authorization": f"Bearer {singular}"}
+        )
     assert denied.status_code == 403
     assert allowed.status_code == 200
 
@@ -90,8 +121,9 @@ async def test_tokens_survive_a_restart_on_the_same_store(tmp_path: object) -> N
     async with running_server(folder=folder) as first:
         token = await first.token()
     async with running_server(folder=folder) as second, httpx.AsyncClient(base_url=second.base_url) as client:
-        response = await client.get("/api/v2/eventbridge/subscriptions",
-                                    headers={"Authorization": f"Bearer {token}"})
+        response = await client.get(
+            "/api/v2/eventbridge/subscriptions", headers={"Authorization": f"Bearer {token}"}
+        )
     assert response.status_code == 200
 
 
@@ -104,9 +136,19 @@ async def test_expired_token_is_rejected(tmp_path: object) -> None:
     async with running_server() as srv:
         assert srv.runtime is not None
         key = await srv.runtime.store.secret(TOKEN_KEY)
-        stale = jwt.encode({"iss": "ccbridge", "sub": srv.client_id, "iat": 1, "exp": 2,
-                            "scope": "eventbridge:subscriptions:read"}, key, algorithm="HS256")
+        stale = jwt.encode(
+            {
+                "iss": "ccbridge",
+                "sub": srv.client_id,
+                "iat": 1,
+                "exp": 2,
+                "scope": "eventbridge:subscriptions:read",
+            },
+            key,
+            algorithm="HS256",
+        )
         async with httpx.AsyncClient(base_url=srv.base_url) as client:
-            response = await client.get("/api/v2/eventbridge/subscriptions",
-                                        headers={"Authorization": f"Bearer {stale}"})
+            response = await client.get(
+                "/api/v2/eventbridge/subscriptions", headers={"Authorization": f"Bearer {stale}"}
+            )
     assert response.status_code == 401

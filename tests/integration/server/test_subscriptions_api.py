@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+from conftest import cxone_subscription, genesys_subscription
 
 from ccbridge.testing.server import running_server
-
-from conftest import cxone_subscription, genesys_subscription
 
 BASE = "/api/v2/eventbridge/subscriptions"
 
@@ -37,23 +36,39 @@ async def test_genesys_create_and_list(api: httpx.AsyncClient) -> None:
     assert g.json()["filter"] == "data.channel == 'voice'"
     listing = (await api.get(BASE)).json()
     assert listing["total"] == 2
-    assert {e["name"] for e in listing["entities"]} == {"interaction-completion-router", "contact-created-crm"}
+    assert {e["name"] for e in listing["entities"]} == {
+        "interaction-completion-router",
+        "contact-created-crm",
+    }
 
 
 async def test_validation_names_every_field_at_fault(api: httpx.AsyncClient) -> None:
     """Unknown event type, bad URL, bad type, bad backoff and delays are all reported at once."""
     body = cxone_subscription(
         eventType="contact.exploded",
-        endpoints=[{"url": "ftp://x", "type": "webhook"}, {"url": "https://ok.example.com", "type": "pigeon"}],
-        retryConfiguration={"maxRetries": -1, "backoffStrategy": "fibonacci", "initialDelayMs": 5000,
-                            "maxDelayMs": 100},
+        endpoints=[
+            {"url": "ftp://x", "type": "webhook"},
+            {"url": "https://ok.example.com", "type": "pigeon"},
+        ],
+        retryConfiguration={
+            "maxRetries": -1,
+            "backoffStrategy": "fibonacci",
+            "initialDelayMs": 5000,
+            "maxDelayMs": 100,
+        },
     )
     response = await api.post(BASE, json=body)
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     fields = {e["field"] for e in response.json()["errors"]}
-    assert fields >= {"eventType", "endpoints[0].url", "endpoints[1].type", "retryConfiguration.maxRetries",
-                      "retryConfiguration.backoffStrategy", "retryConfiguration.initialDelayMs"}
+    assert fields >= {
+        "eventType",
+        "endpoints[0].url",
+        "endpoints[1].type",
+        "retryConfiguration.maxRetries",
+        "retryConfiguration.backoffStrategy",
+        "retryConfiguration.initialDelayMs",
+    }
     assert (await api.get(BASE)).json()["total"] == 0
 
 
@@ -102,7 +117,9 @@ async def test_idempotency_key_replays_and_detects_a_changed_body(api: httpx.Asy
 async def test_concurrent_creates_with_one_key_create_one(api: httpx.AsyncClient) -> None:
     """Ten concurrent retries with one idempotency key create exactly one subscription."""
     headers = {"Idempotency-Key": "race"}
-    answers = await asyncio.gather(*(api.post(BASE, json=cxone_subscription(), headers=headers) for _ in range(10)))
+    answers = await asyncio.gather(
+        *(api.post(BASE, json=cxone_subscription(), headers=headers) for _ in range(10))
+    )
     assert {a.status_code for a in answers} == {201}
     assert len({a.json()["id"] for a in answers}) == 1
     assert (await api.get(BASE)).json()["total"] == 1
@@ -131,7 +148,9 @@ async def test_supplied_secret_must_be_whsec() -> None:
     """A supplied secret of the wrong form is a 422 on `secret`; a valid one is kept."""
     async with running_server() as srv:
         token = await srv.token()
-        async with httpx.AsyncClient(base_url=srv.base_url, headers={"Authorization": f"Bearer {token}"}) as api:
+        async with httpx.AsyncClient(
+            base_url=srv.base_url, headers={"Authorization": f"Bearer {token}"}
+        ) as api:
             bad = await api.post(BASE, json=cxone_subscription(secret="hunter2"))
             good_secret = "whsec_" + "A" * 32
             good = await api.post(BASE, json=cxone_subscription(secret=good_secret))
@@ -144,7 +163,9 @@ async def test_subscription_quota() -> None:
     """Past limits.max_subscriptions a create is refused and nothing is stored."""
     async with running_server({"limits": {"max_subscriptions": 2}}) as srv:
         token = await srv.token()
-        async with httpx.AsyncClient(base_url=srv.base_url, headers={"Authorization": f"Bearer {token}"}) as api:
+        async with httpx.AsyncClient(
+            base_url=srv.base_url, headers={"Authorization": f"Bearer {token}"}
+        ) as api:
             for i in range(2):
                 assert (await api.post(BASE, json=cxone_subscription(name=f"s{i}"))).status_code == 201
             third = await api.post(BASE, json=cxone_subscription(name="s3"))

@@ -1,0 +1,38 @@
+"""`POST /ingest`: the legacy gateway of seed 003 mounted on the server; "publish" is an append
+to the same store, so an accepted legacy event is as durable as any other (202 once stored)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from ccbridge.api.http import json_response, read_body
+from ccbridge.api.services import Services
+from ccbridge.errors import BridgeError
+from ccbridge.ingest import IngestGateway
+
+
+def build_router(services: Services, gateway: IngestGateway, max_body_bytes: int) -> APIRouter:
+    router = APIRouter(tags=["ingest"])
+    counter = services.metrics.ingest
+
+    async def ingest(request: Request) -> Response:
+        try:
+            raw = await read_body(request, max_body_bytes)
+            result = await gateway.handle(request.headers, raw)
+        except BridgeError as exc:
+            counter.labels(type(exc).__name__).inc()
+            raise
+        counter.labels("duplicate" if result.duplicate else "accepted").inc()
+        return json_response(
+            result.body, result.status_code, headers={"X-Correlation-Id": result.event.correlation_id}
+        )
+
+    router.add_api_route(
+        "/ingest",
+        ingest,
+        methods=["POST"],
+        status_code=202,
+        summary="Legacy business event with a JWT (seed 003's gateway)",
+    )
+    return router
