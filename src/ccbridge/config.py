@@ -50,7 +50,9 @@ class StoreConfig(_Strict):
     @classmethod
     def _known_scheme(cls, value: str) -> str:
         if not value.startswith("sqlite:///"):
-            raise ValueError("only sqlite:///PATH is supported by this release (PostgreSQL and NATS come later)")
+            raise ValueError(
+                "only sqlite:///PATH is supported by this release (PostgreSQL and NATS come later)"
+            )
         return value
 
     @property
@@ -137,7 +139,9 @@ class Config(_Strict):
     audit: dict[str, Any] | None = None
     registry: dict[str, Any] | None = None
     ingest: dict[str, Any] | None = None
-    base_dir: str = Field(".", exclude=True, description="folder of the config file; relative paths start here")
+    base_dir: str = Field(
+        ".", exclude=True, description="folder of the config file; relative paths start here"
+    )
 
     def event_type_known(self, event_type: str) -> bool:
         return event_type.startswith("custom.") or event_type in self.event_types

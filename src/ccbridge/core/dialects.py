@@ -19,10 +19,28 @@ from ccbridge.core.validation import Errors, url_problem
 from ccbridge.errors import InputError
 
 SERVER_FIELDS = {"id", "state", "createdDate", "updatedDate", "secretHint", "dialect"}
-CXONE_FIELDS = {"name", "description", "eventType", "filters", "pattern", "endpoints", "deadLetterQueue",
-                "retryConfiguration", "secret", "labels"} | SERVER_FIELDS
-GENESYS_FIELDS = {"name", "description", "eventTypes", "deliveryConfig", "filter", "pattern", "secret",
-                  "labels"} | SERVER_FIELDS
+CXONE_FIELDS = {
+    "name",
+    "description",
+    "eventType",
+    "filters",
+    "pattern",
+    "endpoints",
+    "deadLetterQueue",
+    "retryConfiguration",
+    "secret",
+    "labels",
+} | SERVER_FIELDS
+GENESYS_FIELDS = {
+    "name",
+    "description",
+    "eventTypes",
+    "deliveryConfig",
+    "filter",
+    "pattern",
+    "secret",
+    "labels",
+} | SERVER_FIELDS
 ENDPOINT_SCHEMES: dict[str, tuple[str, ...]] = {
     "webhook": ("http", "https"),
     "grpc": ("grpc", "grpcs"),
@@ -46,15 +64,18 @@ def detect_dialect(body: dict[str, Any]) -> str | None:
     return None
 
 
-def parse_subscription(body: Any, limits: Limits, *, sub_id: str, now: str,
-                       existing: Subscription | None = None) -> Subscription:
+def parse_subscription(
+    body: Any, limits: Limits, *, sub_id: str, now: str, existing: Subscription | None = None
+) -> Subscription:
     """Validate a create/replace body in either dialect; raises InputError listing every field."""
     errors = Errors()
     if not isinstance(body, dict):
         raise InputError([], title="the body must be a JSON object")
     dialect = detect_dialect(body)
     if dialect is None:
-        errors.add("eventType", "is required (CXone: eventType + endpoints; Genesys: eventTypes + deliveryConfig)")
+        errors.add(
+            "eventType", "is required (CXone: eventType + endpoints; Genesys: eventTypes + deliveryConfig)"
+        )
         raise InputError(errors.items)
     name = errors.string(body, "name", "name", max_len=200)
     description = errors.string(body, "description", "description", required=False, max_len=2000) or ""
@@ -72,10 +93,19 @@ def parse_subscription(body: Any, limits: Limits, *, sub_id: str, now: str,
     request = {k: v for k, v in body.items() if k not in SERVER_FIELDS and k != "secret"}
     request.update(parts.pop("normalized"))
     return Subscription(
-        id=sub_id, name=name or "", dialect=dialect,  # type: ignore[arg-type]
-        description=description, secret=secret, labels=labels,
-        created_at=existing.created_at if existing else now, updated_at=now,
-        filter_kind=kind, filter_source=source, pattern=pattern, request=request, **parts,
+        id=sub_id,
+        name=name or "",
+        dialect=dialect,  # type: ignore[arg-type]
+        description=description,
+        secret=secret,
+        labels=labels,
+        created_at=existing.created_at if existing else now,
+        updated_at=now,
+        filter_kind=kind,
+        filter_source=source,
+        pattern=pattern,
+        request=request,
+        **parts,
     )
 
 
@@ -124,13 +154,26 @@ def _cxone(body: dict[str, Any], errors: Errors, limits: Limits) -> dict[str, An
     dead = _dead_letter(errors.obj(body, "deadLetterQueue", "deadLetterQueue"), errors)
     normalized = {
         "endpoints": [{"url": e.url, "type": e.type} for e in endpoints],
-        "retryConfiguration": {"maxRetries": retry.max_retries, "backoffStrategy": retry.strategy,
-                               "initialDelayMs": retry.initial_delay_ms, "maxDelayMs": retry.max_delay_ms},
-        "deadLetterQueue": {"enabled": dead.enabled, "endpointUrl": dead.endpoint_url,
-                            "retentionDays": dead.retention_days},
+        "retryConfiguration": {
+            "maxRetries": retry.max_retries,
+            "backoffStrategy": retry.strategy,
+            "initialDelayMs": retry.initial_delay_ms,
+            "maxDelayMs": retry.max_delay_ms,
+        },
+        "deadLetterQueue": {
+            "enabled": dead.enabled,
+            "endpointUrl": dead.endpoint_url,
+            "retentionDays": dead.retention_days,
+        },
     }
-    return {"event_types": (event_type or "",), "endpoints": tuple(endpoints), "retry": retry,
-            "dead_letter": dead, "headers": {}, "normalized": normalized}
+    return {
+        "event_types": (event_type or "",),
+        "endpoints": tuple(endpoints),
+        "retry": retry,
+        "dead_letter": dead,
+        "headers": {},
+        "normalized": normalized,
+    }
 
 
 def _retry(raw: dict[str, Any], errors: Errors) -> RetrySpec:
@@ -142,10 +185,12 @@ def _retry(raw: dict[str, Any], errors: Errors) -> RetrySpec:
         errors.add(f"{path}.backoffStrategy", "must be exponential or linear")
         strategy = default.strategy
     max_retries = errors.integer(raw, "maxRetries", f"{path}.maxRetries", default.max_retries, high=100)
-    initial = errors.integer(raw, "initialDelayMs", f"{path}.initialDelayMs", default.initial_delay_ms,
-                             high=86_400_000)
-    cap = errors.integer(raw, "maxDelayMs", f"{path}.maxDelayMs", max(default.max_delay_ms, initial),
-                         high=86_400_000)
+    initial = errors.integer(
+        raw, "initialDelayMs", f"{path}.initialDelayMs", default.initial_delay_ms, high=86_400_000
+    )
+    cap = errors.integer(
+        raw, "maxDelayMs", f"{path}.maxDelayMs", max(default.max_delay_ms, initial), high=86_400_000
+    )
     if initial > cap:
         errors.add(f"{path}.initialDelayMs", "must not be greater than maxDelayMs")
     return RetrySpec(max(max_retries, 0), strategy, max(initial, 0), max(cap, 0))
@@ -193,8 +238,14 @@ def _genesys(body: dict[str, Any], errors: Errors, limits: Limits) -> dict[str, 
         else:
             endpoint = _endpoint({"url": config.get("url"), "type": kind}, "deliveryConfig", errors)
         headers = errors.string_map(config, "headers", "deliveryConfig.headers")
-    return {"event_types": tuple(event_types), "endpoints": (endpoint,) if endpoint else (),
-            "retry": RetrySpec(), "dead_letter": DeadLetterSpec(), "headers": headers, "normalized": {}}
+    return {
+        "event_types": tuple(event_types),
+        "endpoints": (endpoint,) if endpoint else (),
+        "retry": RetrySpec(),
+        "dead_letter": DeadLetterSpec(),
+        "headers": headers,
+        "normalized": {},
+    }
 
 
 def _filter(body: dict[str, Any], dialect: str, errors: Errors) -> tuple[Any, Any, dict[str, Any] | None]:
@@ -233,8 +284,13 @@ def _error_field(key: str, exc: PatternError) -> str:
 
 def render_subscription(sub: Subscription, *, with_secret: bool = False) -> dict[str, Any]:
     """The resource in the dialect it was created in; the full secret only when just created."""
-    body: dict[str, Any] = {"id": sub.id, **sub.request, "state": sub.state, "createdDate": sub.created_at,
-                            "updatedDate": sub.updated_at}
+    body: dict[str, Any] = {
+        "id": sub.id,
+        **sub.request,
+        "state": sub.state,
+        "createdDate": sub.created_at,
+        "updatedDate": sub.updated_at,
+    }
     if with_secret:
         body["secret"] = sub.secret
     else:

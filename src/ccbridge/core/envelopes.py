@@ -33,7 +33,10 @@ def parse_event_body(body: Any, known_type: Callable[[str], bool], default_sourc
     if not isinstance(body, dict):
         raise InputError([], title="the body must be a JSON object")
     errors = Errors()
-    genesys = bool(body.keys() & {"eventTime", "data", "source"}) and not body.keys() & {"attributes", "timestamp"}
+    genesys = bool(body.keys() & {"eventTime", "data", "source"}) and not body.keys() & {
+        "attributes",
+        "timestamp",
+    }
     event_type = errors.string(body, "eventType", "eventType", max_len=256)
     if genesys:
         errors.unknown(body, GENESYS_KEYS)

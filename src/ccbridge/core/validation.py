@@ -10,9 +10,7 @@ from urllib.parse import urlsplit
 
 from ccbridge.errors import FieldError
 
-_RFC3339 = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
-)
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
 
 
 def is_rfc3339(value: Any) -> bool:
@@ -37,8 +35,9 @@ class Errors:
     def __bool__(self) -> bool:
         return bool(self.items)
 
-    def string(self, body: dict[str, Any], key: str, path: str, required: bool = True,
-               max_len: int = 1000) -> str | None:
+    def string(
+        self, body: dict[str, Any], key: str, path: str, required: bool = True, max_len: int = 1000
+    ) -> str | None:
         value = body.get(key)
         if value is None:
             if required:
@@ -52,8 +51,9 @@ class Errors:
             return None
         return value
 
-    def integer(self, body: dict[str, Any], key: str, path: str, default: int, low: int = 0,
-                high: int | None = None) -> int:
+    def integer(
+        self, body: dict[str, Any], key: str, path: str, default: int, low: int = 0, high: int | None = None
+    ) -> int:
         value = body.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int):
             self.add(path, "must be an integer")

@@ -20,8 +20,11 @@ def message_id(job: DeliveryJob) -> str:
 
 def body_of(job: DeliveryJob) -> bytes:
     if job.kind == "deadletter":
-        letter: dict[str, Any] = {"type": "ccbridge.deadletter", **(job.payload or {}),
-                                  "event": job.event.document()}
+        letter: dict[str, Any] = {
+            "type": "ccbridge.deadletter",
+            **(job.payload or {}),
+            "event": job.event.document(),
+        }
         return orjson.dumps(letter)
     return orjson.dumps(job.event.delivery_body(job.subscription_id, job.attempt))
 
@@ -42,8 +45,9 @@ def build_attempt(job: DeliveryJob, sub: Subscription, now: float, timeout: floa
     return Attempt(job=job, body=body, headers=headers, timeout=timeout)
 
 
-def settle(job: DeliveryJob, sub: Subscription | None, outcome: Outcome, now: float,
-           rng: Rng | None = None) -> Settlement:
+def settle(
+    job: DeliveryJob, sub: Subscription | None, outcome: Outcome, now: float, rng: Rng | None = None
+) -> Settlement:
     """Delivered, re-scheduled by the subscription's retry policy, or dead (forwarded when the
     subscription's deadLetterQueue names an endpoint)."""
     if isinstance(outcome, Delivered):
@@ -54,8 +58,9 @@ def settle(job: DeliveryJob, sub: Subscription | None, outcome: Outcome, now: fl
     delay = policy_for(sub.retry).next_delay(job.attempt, outcome.after, rng or random)
     if delay is None:
         return _dead(job, sub, f"gave up after {job.attempt} attempts: {outcome.reason}", outcome.status)
-    return Settlement(job.id, "retry", job.attempt, status=outcome.status, error=outcome.reason,
-                      next_attempt_at=now + delay)
+    return Settlement(
+        job.id, "retry", job.attempt, status=outcome.status, error=outcome.reason, next_attempt_at=now + delay
+    )
 
 
 def _dead(job: DeliveryJob, sub: Subscription | None, reason: str, status: int | None) -> Settlement:

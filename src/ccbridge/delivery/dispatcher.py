@@ -32,8 +32,14 @@ MAINTENANCE_SECONDS = 600.0
 class Dispatcher:
     """Runs in the server process; `notify()` is called when new deliveries were committed."""
 
-    def __init__(self, store: SqliteStore, endpoints: Mapping[str, Endpoint], config: DeliveryConfig,
-                 metrics: Metrics, now: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: SqliteStore,
+        endpoints: Mapping[str, Endpoint],
+        config: DeliveryConfig,
+        metrics: Metrics,
+        now: Callable[[], float] = time.time,
+    ) -> None:
         self._store = store
         self._endpoints = endpoints
         self._config = config
@@ -65,8 +71,9 @@ class Dispatcher:
                 await self._task
         pending = list(self._inflight.values())
         if pending:
-            _, still = await asyncio.wait(pending, timeout=self._config.shutdown_grace_seconds if grace is None
-                                          else grace)
+            _, still = await asyncio.wait(
+                pending, timeout=self._config.shutdown_grace_seconds if grace is None else grace
+            )
             for task in still:
                 task.cancel()
             await asyncio.gather(*still, return_exceptions=True)
@@ -155,9 +162,14 @@ class Dispatcher:
             self._metrics.retries.labels(kind).inc()
         elif state == "dead":
             self._metrics.dead_letters.labels(kind).inc()
-            log.warning("dead letter", delivery_id=job.id, event_id=job.event.id,
-                        subscription_id=job.subscription_id, attempt=job.attempt,
-                        reason=getattr(outcome, "reason", None))
+            log.warning(
+                "dead letter",
+                delivery_id=job.id,
+                event_id=job.event.id,
+                subscription_id=job.subscription_id,
+                attempt=job.attempt,
+                reason=getattr(outcome, "reason", None),
+            )
 
     async def _maintain(self) -> None:
         now = self._now()

@@ -15,22 +15,30 @@ class Metrics:
             "ccbridge_events_received", "Events accepted and stored", ["dialect", "outcome"], registry=r
         )
         self.deliveries = Counter(
-            "ccbridge_deliveries", "Delivery attempts by outcome and endpoint type", ["outcome", "endpoint_type"],
+            "ccbridge_deliveries",
+            "Delivery attempts by outcome and endpoint type",
+            ["outcome", "endpoint_type"],
             registry=r,
         )
-        self.retries = Counter("ccbridge_delivery_retries", "Attempts re-scheduled", ["endpoint_type"], registry=r)
+        self.retries = Counter(
+            "ccbridge_delivery_retries", "Attempts re-scheduled", ["endpoint_type"], registry=r
+        )
         self.dead_letters = Counter(
             "ccbridge_dead_letters", "Deliveries that became dead letters", ["endpoint_type"], registry=r
         )
         self.pending = Gauge("ccbridge_deliveries_in_flight", "Deliveries leased and in flight", registry=r)
         self.delivery_seconds = Histogram(
-            "ccbridge_delivery_seconds", "Time of one delivery attempt", ["endpoint_type"], registry=r,
+            "ccbridge_delivery_seconds",
+            "Time of one delivery attempt",
+            ["endpoint_type"],
+            registry=r,
             buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
         self.inbound = Counter("ccbridge_inbound_webhooks", "POST /events by result", ["result"], registry=r)
         self.ingest = Counter("ccbridge_ingest_requests", "POST /ingest by result", ["result"], registry=r)
-        self.api_writes = Counter("ccbridge_subscription_writes", "Subscription API writes", ["operation"],
-                                  registry=r)
+        self.api_writes = Counter(
+            "ccbridge_subscription_writes", "Subscription API writes", ["operation"], registry=r
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

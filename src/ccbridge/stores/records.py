@@ -27,7 +27,9 @@ def subscription_from_doc(doc: str | bytes) -> Subscription:
     return Subscription(**raw)
 
 
-EVENT_COLUMNS = "id, type, source, time, data, dialect, correlation_id, received_at, idempotency_key, metadata"
+EVENT_COLUMNS = (
+    "id, type, source, time, data, dialect, correlation_id, received_at, idempotency_key, metadata"
+)
 
 
 def event_params(event: Event) -> tuple[Any, ...]:

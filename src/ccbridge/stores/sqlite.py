@@ -32,14 +32,16 @@ from ccbridge.core.ports import (
     Router,
     Settlement,
 )
-from ccbridge.errors import ConflictError, InputError, FieldError
+from ccbridge.errors import ConflictError, FieldError, InputError
 from ccbridge.stores import records
 from ccbridge.stores.sqlite_schema import SCHEMA
 from ccbridge.stores.sqlite_writer import SerialExecutor, connect
 
 IDEMPOTENCY_WINDOW = 24 * 3600.0
 RECENT_WINDOW = 15 * 60.0
-QUEUE_WAIT_REASON = "queue endpoints are accepted but not delivered yet (NATS delivery comes in a later release)"
+QUEUE_WAIT_REASON = (
+    "queue endpoints are accepted but not delivered yet (NATS delivery comes in a later release)"
+)
 
 
 def iso(ts: float | None) -> str | None:
@@ -126,8 +128,11 @@ class SqliteStore:
                 if row is not None:
                     if now - row[10] < IDEMPOTENCY_WINDOW:
                         return AppendResult(records.event_from_row(row[:10]), created=False)
-                    conn.execute("UPDATE events SET idempotency_key = NULL WHERE seq = (SELECT seq FROM "
-                                 "events WHERE idempotency_key = ?)", (event.idempotency_key,))
+                    conn.execute(
+                        "UPDATE events SET idempotency_key = NULL WHERE seq = (SELECT seq FROM "
+                        "events WHERE idempotency_key = ?)",
+                        (event.idempotency_key,),
+                    )
             conn.execute(
                 f"INSERT INTO events({records.EVENT_COLUMNS}, received_ts) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (*records.event_params(event), now),
@@ -148,13 +153,17 @@ class SqliteStore:
 
     async def get_event(self, event_id: str) -> Event | None:
         def job(conn: sqlite3.Connection) -> Event | None:
-            row = conn.execute(f"SELECT {records.EVENT_COLUMNS} FROM events WHERE id = ?", (event_id,)).fetchone()
+            row = conn.execute(
+                f"SELECT {records.EVENT_COLUMNS} FROM events WHERE id = ?", (event_id,)
+            ).fetchone()
             return None if row is None else records.event_from_row(row)
 
         return await self._reader.submit(job)
 
     async def count_events(self) -> int:
-        return int(await self._reader.submit(lambda c: c.execute("SELECT count(*) FROM events").fetchone()[0]))
+        return int(
+            await self._reader.submit(lambda c: c.execute("SELECT count(*) FROM events").fetchone()[0])
+        )
 
     # --- subscriptions ---------------------------------------------------------------------------
 
@@ -163,7 +172,14 @@ class SqliteStore:
             conn.execute(
                 "INSERT OR REPLACE INTO idempotency(scope, key, body_hash, status, response, created_ts)"
                 " VALUES (?,?,?,?,?,?)",
-                (idem.scope, idem.key, idem.body_hash, idem.status, records.dumps(idem.response), idem.created_at),
+                (
+                    idem.scope,
+                    idem.key,
+                    idem.body_hash,
+                    idem.status,
+                    records.dumps(idem.response),
+                    idem.created_at,
+                ),
             )
 
     def _commit_subs(self, subs: dict[str, Subscription]) -> None:
@@ -238,7 +254,9 @@ class SqliteStore:
     async def list_subscriptions(self) -> list[Subscription]:
         return sorted(self._subs.values(), key=lambda s: (s.created_at, s.id))
 
-    async def get_idempotent(self, scope: str, key: str, max_age: float = IDEMPOTENCY_WINDOW) -> IdempotentRecord | None:
+    async def get_idempotent(
+        self, scope: str, key: str, max_age: float = IDEMPOTENCY_WINDOW
+    ) -> IdempotentRecord | None:
         def job(conn: sqlite3.Connection) -> IdempotentRecord | None:
             row = conn.execute(
                 "SELECT body_hash, status, response, created_ts FROM idempotency WHERE scope = ? AND key = ?",
@@ -263,8 +281,9 @@ class SqliteStore:
             rows = conn.execute(
                 "UPDATE deliveries SET lease_owner = ?, lease_until = ? WHERE id IN ("
                 " SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ?"
-                " AND endpoint_type != 'queue' AND (lease_until IS NULL OR lease_until < ?)" + skip +
-                " ORDER BY next_attempt_at LIMIT ?)"
+                " AND endpoint_type != 'queue' AND (lease_until IS NULL OR lease_until < ?)"
+                + skip
+                + " ORDER BY next_attempt_at LIMIT ?)"
                 " RETURNING id, event_id, subscription_id, endpoint_url, endpoint_type, kind, attempts, payload",
                 (owner, now + lease_seconds, now, now, *excluded, limit),
             ).fetchall()
@@ -322,15 +341,31 @@ class SqliteStore:
                 row = cur.fetchone()
                 if row is not None and s.state == "dead" and s.forward_to is not None and row[5] == "event":
                     letter = {
-                        "deadLetterId": s.delivery_id, "eventId": row[0], "subscriptionId": row[1],
-                        "endpointUrl": row[2], "endpointType": row[3], "attempts": s.attempt,
-                        "lastStatus": s.status, "reason": s.error, "createdAt": iso(row[4]), "deadAt": iso(now),
+                        "deadLetterId": s.delivery_id,
+                        "eventId": row[0],
+                        "subscriptionId": row[1],
+                        "endpointUrl": row[2],
+                        "endpointType": row[3],
+                        "attempts": s.attempt,
+                        "lastStatus": s.status,
+                        "reason": s.error,
+                        "createdAt": iso(row[4]),
+                        "deadAt": iso(now),
                     }
                     conn.execute(
                         "INSERT INTO deliveries(event_id, subscription_id, endpoint_url, endpoint_type, kind,"
                         " payload, next_attempt_at, created_ts, updated_ts) VALUES (?,?,?,?,?,?,?,?,?)",
-                        (row[0], row[1], s.forward_to.url, s.forward_to.type, "deadletter",
-                         records.dumps(letter), now, now, now),
+                        (
+                            row[0],
+                            row[1],
+                            s.forward_to.url,
+                            s.forward_to.type,
+                            "deadletter",
+                            records.dumps(letter),
+                            now,
+                            now,
+                            now,
+                        ),
                     )
                     forwarded += 1
             return forwarded
@@ -353,6 +388,7 @@ class SqliteStore:
 
     async def next_due(self) -> float | None:
         """When the earliest pending delivery becomes due (epoch seconds), for the dispatcher's sleep."""
+
         def job(conn: sqlite3.Connection) -> float | None:
             row = conn.execute(
                 "SELECT min(next_attempt_at) FROM deliveries WHERE state = 'pending' AND endpoint_type != 'queue'"
@@ -416,12 +452,23 @@ class SqliteStore:
     @staticmethod
     def _dead_letter(row: tuple[Any, ...], event: dict[str, Any] | None = None) -> DeadLetter:
         return DeadLetter(
-            id=row[0], event_id=row[1], event_type=row[2], subscription_id=row[3], endpoint_url=row[4],
-            endpoint_type=row[5], attempts=row[6], last_status=row[7], reason=row[8],
-            created_at=iso(row[9]) or "", dead_at=iso(row[10]) or "", event=event,
+            id=row[0],
+            event_id=row[1],
+            event_type=row[2],
+            subscription_id=row[3],
+            endpoint_url=row[4],
+            endpoint_type=row[5],
+            attempts=row[6],
+            last_status=row[7],
+            reason=row[8],
+            created_at=iso(row[9]) or "",
+            dead_at=iso(row[10]) or "",
+            event=event,
         )
 
-    async def list_dead_letters(self, subscription_id: str | None = None, limit: int = 100) -> list[DeadLetter]:
+    async def list_dead_letters(
+        self, subscription_id: str | None = None, limit: int = 100
+    ) -> list[DeadLetter]:
         def job(conn: sqlite3.Connection) -> list[DeadLetter]:
             where = "d.state = 'dead'" + (" AND d.subscription_id = ?" if subscription_id else "")
             params: tuple[Any, ...] = (subscription_id, limit) if subscription_id else (limit,)
@@ -454,8 +501,10 @@ class SqliteStore:
         now = self._now()
 
         def job(conn: sqlite3.Connection) -> int:
-            sql = ("UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?, dead_ts = NULL,"
-                   " lease_owner = NULL, lease_until = NULL, updated_ts = ? WHERE state = 'dead'")
+            sql = (
+                "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?, dead_ts = NULL,"
+                " lease_owner = NULL, lease_until = NULL, updated_ts = ? WHERE state = 'dead'"
+            )
             params: list[Any] = [now, now]
             if ids is not None:
                 sql += f" AND id IN ({','.join('?' * len(ids))})"
@@ -476,7 +525,9 @@ class SqliteStore:
         cutoff = float("inf") if older_than is None else older_than
 
         def job(conn: sqlite3.Connection) -> int:
-            return conn.execute("DELETE FROM deliveries WHERE state = 'dead' AND dead_ts < ?", (cutoff,)).rowcount
+            return conn.execute(
+                "DELETE FROM deliveries WHERE state = 'dead' AND dead_ts < ?", (cutoff,)
+            ).rowcount
 
         return int(await self._writer.submit(job))
 
