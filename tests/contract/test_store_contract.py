@@ -198,3 +198,20 @@ async def test_everything_survives_reopening(make_store: Callable[[], SqliteStor
         assert len(await second.lease("w", 10, 30)) == 1
     finally:
         await second.close()
+
+
+async def test_retention_days_purge_old_dead_letters(store: SqliteStore, clock: Clock) -> None:
+    """purge_expired drops a subscription's dead letters older than its retentionDays, not newer ones."""
+    from dataclasses import replace
+
+    from ccbridge.core.event import DeadLetterSpec
+
+    sub = replace(subscription("s1", "a"), dead_letter=DeadLetterSpec(True, None, 2))
+    await store.create_subscription(sub, 10)
+    for n in (1, 2):
+        await store.append_event(event(n))
+        [job] = await store.lease("w", 10, 30)
+        await store.settle("w", [Settlement(job.id, "dead", 1, error="HTTP 400")])
+        clock.t += 3 * 86400 if n == 1 else 0
+    assert await store.purge_expired() == 1
+    assert [d.event_id for d in await store.list_dead_letters()] == ["evt-2"]
