@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 
 import uvicorn
@@ -33,6 +34,10 @@ def serve(config: Config) -> None:
     configure(config.logging.level, config.logging.format)
     runtime = build(config)
     server = uvicorn.Server(uvicorn_config(runtime))
+    # uvicorn re-raises the signal it caught once shutdown is done; with a Python handler in place
+    # that re-raise is a no-op, so a graceful stop exits 0 rather than "killed by SIGTERM".
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
     server.run()
 
 
