@@ -1,0 +1,100 @@
+"""`ccbridge demo`: start a real server on loopback with a temporary SQLite store, drive the scripted
+scenario through every feature, print the summary table, and return the exit code (0 only when every
+figure was as expected).
+
+Everything runs in this one event loop (server, dispatcher, webhook receivers, gRPC consumers), so
+the demo needs no ports fixed in advance, no Docker and no network beyond loopback. A step that raises
+or hangs is recorded as a failed row and the run goes on, so one broken feature does not hide the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+
+from ccbridge.demo import scenario_api, scenario_client, scenario_delivery, scenario_ingest, scenario_ops
+from ccbridge.demo.context import CONSUMERS, HOOKS, Demo
+from ccbridge.demo.prepare import overrides, write_files
+from ccbridge.demo.report import Report
+from ccbridge.ingest.testing import LegacyIssuer
+from ccbridge.observability.logging import configure
+from ccbridge.testing import WebhookReceiver
+from ccbridge.testing.grpc_consumer import GrpcConsumer
+from ccbridge.testing.server import running_server
+
+Step = Callable[[Demo], Awaitable[None]]
+STEPS: tuple[tuple[str, Step], ...] = (
+    ("Tokens", scenario_api.tokens),
+    ("Subscriptions", scenario_api.subscriptions),
+    ("Events", scenario_api.events),
+    ("Delivery, retries, dead letters", scenario_delivery.delivery),
+    ("Signed inbound webhooks", scenario_delivery.inbound),
+    ("Seed 002: long sales to two gRPC consumers", scenario_delivery.grpc_fan_out),
+    ("Client library: plan/apply, publish", scenario_client.client_side),
+    ("Ingestion gateway (POST /ingest)", scenario_ingest.ingest),
+    ("Metrics and operations", scenario_ops.metrics),
+)
+#: No step needs more than a few seconds; past this it is hanging, and the run moves on.
+STEP_TIMEOUT = 20.0
+
+
+@contextlib.contextmanager
+def _workspace(keep: bool, console: Console) -> Iterator[Path]:
+    if keep:
+        folder = Path(tempfile.mkdtemp(prefix="ccbridge-demo-"))
+        console.print(f"[dim]keeping the temporary folder {folder}[/dim]")
+        yield folder
+    else:
+        with tempfile.TemporaryDirectory(prefix="ccbridge-demo-") as name:
+            yield Path(name)
+
+
+async def run_demo(keep: bool = False) -> int:
+    """Runs the whole scenario; 0 when every check passed, else 1."""
+    console = Console(highlight=False)
+    if not console.is_terminal:  # a log file or CI: wide enough that the table does not fold
+        console = Console(highlight=False, width=140)
+    report = Report(console)
+    started = time.perf_counter()
+    configure("error", "console")  # the demo's own lines are the output; the server's warnings would be noise
+    with _workspace(keep, console) as folder:
+        try:
+            await _run(folder, report)
+        except Exception as exc:  # start-up or shut-down failed: still a summary, and exit 1
+            report.begin(0, len(STEPS), "Start and stop")
+            report.crashed(exc)
+    report.summary(time.perf_counter() - started)
+    return 0 if report.ok else 1
+
+
+async def _run(folder: Path, report: Report) -> None:
+    """Consumers first (the config names them), then the server, then every step in order."""
+    async with contextlib.AsyncExitStack() as stack:
+        hooks = {name: await stack.enter_async_context(WebhookReceiver(path=f"/{name}")) for name in HOOKS}
+        consumers = {name: await stack.enter_async_context(GrpcConsumer()) for name in CONSUMERS}
+        issuer = LegacyIssuer("ES256")
+        write_files(folder, issuer)
+        config, ingest_problem = overrides(folder, hooks)
+        srv = await stack.enter_async_context(running_server(config, folder=folder))
+        report.console.print(f"server on {srv.base_url}, store {folder / 'ccbridge.db'}")
+        token = await srv.token()
+        bearer = {"Authorization": f"Bearer {token}"}
+        api = await stack.enter_async_context(
+            httpx.AsyncClient(base_url=srv.base_url, headers=bearer, timeout=10)
+        )
+        web = await stack.enter_async_context(httpx.AsyncClient(base_url=srv.base_url, timeout=10))
+        ctx = Demo(srv, api, web, report, hooks, consumers, issuer, ingest_problem)
+        for number, (title, step) in enumerate(STEPS, 1):
+            report.begin(number, len(STEPS), title)
+            try:
+                async with asyncio.timeout(STEP_TIMEOUT):
+                    await step(ctx)
+            except Exception as exc:  # any failure becomes a failed row; the run goes on
+                report.crashed(exc)
