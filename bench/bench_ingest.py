@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 
 from ccbridge.ingest import IngestGateway, compile_ingest
-from ccbridge.ingest.testing import LegacyIssuer, MemoryAppend
+from ccbridge.ingest.testing import LegacyIssuer, MemoryAppend, orders_source
 
 SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -37,27 +37,7 @@ SCHEMA = {
 }
 SECTION: dict[str, Any] = {
     "jwt": {"public_key_files": ["keys/erp-ec.pem"], "issuer": "legacy-erp", "audience": "ccbridge"},
-    "sources": [
-        {
-            "name": "orders",
-            "match": {"event_type": ["order_created", "order_cancelled"]},
-            "schema": "schemas/legacy-order.json",
-            "business_key": "transaction_id",
-            "mapping": {
-                "event_type": "custom.legacy.orders.{event_type}",
-                "event_time": {"field": "timestamp"},
-                "source": {"system": "legacy-ordering-platform", "version": "2.1.0"},
-                "data": {
-                    "transaction_id": "transaction_id",
-                    "amount": "amount",
-                    "currency": "currency",
-                    "original_type": "event_type",
-                    "channel": {"const": "erp"},
-                    "region": {"field": "region", "default": "unknown"},
-                },
-            },
-        }
-    ],
+    "sources": [orders_source()],
 }
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from ccbridge.demo.context import FAST_RETRY, INBOUND_SECRET, JSON
 from ccbridge.errors import ConfigError
 from ccbridge.ingest import compile_ingest
-from ccbridge.ingest.testing import LegacyIssuer
+from ccbridge.ingest.testing import LegacyIssuer, orders_source
 from ccbridge.testing import WebhookReceiver
 
 ORDER_SCHEMA = """{
@@ -86,27 +86,7 @@ def ingest_section() -> JSON:
             "algorithms": ["ES256"],
             "leeway_seconds": 30,
         },
-        "sources": [
-            {
-                "name": "orders",
-                "match": {"event_type": ["order_created", "order_cancelled"]},
-                "schema": "schemas/legacy-order.json",
-                "business_key": "transaction_id",
-                "mapping": {
-                    "event_type": "custom.legacy.orders.{event_type}",
-                    "event_time": {"field": "timestamp"},
-                    "source": {"system": "legacy-ordering-platform", "version": "2.1.0"},
-                    "data": {
-                        "transaction_id": "transaction_id",
-                        "amount": "amount",
-                        "currency": "currency",
-                        "original_type": "event_type",
-                        "channel": {"const": "erp"},
-                        "region": {"field": "region", "default": "unknown"},
-                    },
-                },
-            }
-        ],
+        "sources": [orders_source()],
     }
 
 

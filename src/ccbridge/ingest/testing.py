@@ -118,3 +118,29 @@ class MemoryAppend:
             self._by_key[key] = event
         self.events.append(event)
         return AppendResult(event, created=True)
+
+
+def orders_source(schema: str | None = "schemas/legacy-order.json") -> dict[str, Any]:
+    """The `ingest.sources` entry of issue 6's example (seed 003's legacy orders), for tests, the
+    demo and the benchmark; `schema` is the path of the order schema, or None for no schema."""
+    source: dict[str, Any] = {
+        "name": "orders",
+        "match": {"event_type": ["order_created", "order_cancelled"]},
+        "business_key": "transaction_id",
+        "mapping": {
+            "event_type": "custom.legacy.orders.{event_type}",
+            "event_time": {"field": "timestamp"},
+            "source": {"system": "legacy-ordering-platform", "version": "2.1.0"},
+            "data": {
+                "transaction_id": "transaction_id",
+                "amount": "amount",
+                "currency": "currency",
+                "original_type": "event_type",
+                "channel": {"const": "erp"},
+                "region": {"field": "region", "default": "unknown"},
+            },
+        },
+    }
+    if schema is not None:
+        source["schema"] = schema
+    return source

@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from ccbridge.ingest import IngestGateway
-from ccbridge.ingest.testing import LegacyIssuer, MemoryAppend
+from ccbridge.ingest.testing import LegacyIssuer, MemoryAppend, orders_source
 
 ORDER_SCHEMA = """{
   "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -41,25 +41,7 @@ def section(jwks_url: str | None = None, **jwt: Any) -> dict[str, Any]:
             **jwt,
         },
         "sources": [
-            {
-                "name": "orders",
-                "match": {"event_type": ["order_created", "order_cancelled"]},
-                "schema": "schemas/legacy-order.json",
-                "business_key": "transaction_id",
-                "mapping": {
-                    "event_type": "custom.legacy.orders.{event_type}",
-                    "event_time": {"field": "timestamp"},
-                    "source": {"system": "legacy-ordering-platform", "version": "2.1.0"},
-                    "data": {
-                        "transaction_id": "transaction_id",
-                        "amount": "amount",
-                        "currency": "currency",
-                        "original_type": "event_type",
-                        "channel": {"const": "erp"},
-                        "region": {"field": "region", "default": "unknown"},
-                    },
-                },
-            },
+            orders_source(),
             {
                 "name": "misc",
                 "match": {"kind": ["note"]},

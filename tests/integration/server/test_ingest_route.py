@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from ccbridge.ingest.testing import LegacyIssuer
+from ccbridge.ingest.testing import LegacyIssuer, orders_source
 from ccbridge.testing import WebhookReceiver
 from ccbridge.testing.server import running_server
 
@@ -36,25 +36,7 @@ def ingest_config(folder: Path, issuer: LegacyIssuer) -> dict[str, object]:
                 "audience": "ccbridge",
                 "algorithms": ["ES256"],
             },
-            "sources": [
-                {
-                    "name": "orders",
-                    "match": {"event_type": ["order_created", "order_cancelled"]},
-                    "schema": "order.json",
-                    "business_key": "transaction_id",
-                    "mapping": {
-                        "event_type": "custom.legacy.orders.{event_type}",
-                        "event_time": {"field": "timestamp"},
-                        "source": {"system": "legacy-ordering-platform", "version": "2.1.0"},
-                        "data": {
-                            "transaction_id": "transaction_id",
-                            "amount": "amount",
-                            "channel": {"const": "erp"},
-                            "region": {"field": "region", "default": "unknown"},
-                        },
-                    },
-                }
-            ],
+            "sources": [orders_source("order.json")],
         }
     }
 
@@ -90,5 +72,12 @@ async def test_legacy_event_is_verified_mapped_stored_and_delivered(tmp_path: Pa
     body = delivered.json()
     assert body["event"] == "custom.legacy.orders.order_created"
     assert body["time"] == "2024-11-24T10:00:00Z"
-    assert body["data"] == {"transaction_id": "tx-42", "amount": 19.5, "channel": "erp", "region": "unknown"}
+    assert body["data"] == {
+        "transaction_id": "tx-42",
+        "amount": 19.5,
+        "currency": "EUR",
+        "original_type": "order_created",
+        "channel": "erp",
+        "region": "unknown",
+    }
     assert body["source"] == {"system": "legacy-ordering-platform", "version": "2.1.0"}

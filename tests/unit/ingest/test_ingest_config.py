@@ -11,7 +11,7 @@ import pytest
 from ccbridge.errors import ConfigError
 from ccbridge.ingest import compile_ingest
 from ccbridge.ingest.config import IngestConfig
-from ccbridge.ingest.testing import LegacyIssuer
+from ccbridge.ingest.testing import LegacyIssuer, orders_source
 
 ISSUE_SECTION: dict[str, Any] = {
     "jwt": {
@@ -23,27 +23,7 @@ ISSUE_SECTION: dict[str, Any] = {
         "leeway_seconds": 30,
         "required_claims": ["exp", "iss", "aud"],
     },
-    "sources": [
-        {
-            "name": "orders",
-            "match": {"event_type": ["order_created", "order_cancelled"]},
-            "schema": "schemas/legacy-order.json",
-            "business_key": "transaction_id",
-            "mapping": {
-                "event_type": "custom.legacy.orders.{event_type}",
-                "event_time": {"field": "timestamp"},
-                "source": {"system": "legacy-ordering-platform", "version": "2.1.0"},
-                "data": {
-                    "transaction_id": "transaction_id",
-                    "amount": "amount",
-                    "currency": "currency",
-                    "original_type": "event_type",
-                    "channel": {"const": "erp"},
-                    "region": {"field": "region", "default": "unknown"},
-                },
-            },
-        }
-    ],
+    "sources": [orders_source()],
     "rate_limit": {"per_subject_per_second": 50, "burst": 100},
 }
 
