@@ -53,6 +53,18 @@ class _Affixes:
         self.lengths = tuple(sorted({len(k) for k in table}))
 
 
+def _may_repeat(leaf: Leaf) -> bool:
+    """Whether one value can reach the leaf's state through two of its matchers (so `collect` must
+    deduplicate). Distinct exact values (and `=` ranges, kept in the same table) never both equal
+    one value, and equal ones share a bucket (`_add`); `exists: false` only fires on a missing path."""
+    live = [m for m in leaf.matchers if not (isinstance(m, Exists) and not m.present)]
+    return len(live) > 1 and not all(isinstance(m, Exact) or _is_point(m) for m in live)
+
+
+def _is_point(m: Matcher) -> bool:
+    return isinstance(m, Numeric) and m.lo is not None and m.lo == m.hi
+
+
 class ValueIndex:
     """Built once from `(leaf, next_state)` pairs; read-only afterwards."""
 
@@ -73,7 +85,7 @@ class ValueIndex:
         for leaf, target in pairs:
             for m in leaf.matchers:
                 self._add(m, target)
-            self.may_repeat |= sum(not (isinstance(m, Exists) and not m.present) for m in leaf.matchers) > 1
+            self.may_repeat |= _may_repeat(leaf)
         self.exact = _freeze(self._exact)
         self.specials = _freeze(self._specials)
         self.folded = _freeze(self._folded)
@@ -140,10 +152,11 @@ class ValueIndex:
             _add(prefixes[0], segs[0], target)
         elif len(segs) == 3 and not segs[0] and not segs[2]:
             self.contains.append((segs[1], target))
-        elif segs[0]:
-            _add(gated[0], segs[0], (m.regex, target))
-        elif segs[-1]:
-            _add(gated[1], segs[-1], (m.regex, target))
+        elif segs[0] or segs[-1]:
+            # The probe proves the literal head (or tail); the other end and the length are cheap to
+            # check, and `head*tail` needs nothing more. Only longer wildcards run their regex.
+            check = (segs[-1], sum(map(len, segs)), m.regex if len(segs) > 2 else None, target)
+            _add(gated[0] if segs[0] else gated[1], segs[0] or segs[-1], check)
         else:
             self.scan.append((m.test, target))
 
@@ -203,9 +216,13 @@ class ValueIndex:
         gpre, gsuf = self.gated
         for gate, at_start in ((gpre, True), (gsuf, False)):
             if gate is not None:
-                candidates: list[tuple[Any, Target]] = []
+                candidates: list[tuple[str, int, Any, Target]] = []
                 _probe(gate, v, n, at_start, candidates)
-                out.extend(target for regex, target in candidates if regex.fullmatch(v))
+                out.extend(
+                    target
+                    for tail, least, regex, target in candidates
+                    if n >= least and v.endswith(tail) and (regex is None or regex.fullmatch(v))
+                )
         if self.cidr:
             self._addresses(v, out)
 
