@@ -30,6 +30,7 @@ test: install services lint
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: install
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk) || echo "bench: no wrk; using bench/loadgen.py"
 	$(PY) bench/run_all.py
 
 serve: install

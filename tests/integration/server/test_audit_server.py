@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-from conftest import cxone_subscription
+from server_payloads import cxone_subscription
 
 from ccbridge.observability.audit import verify
 from ccbridge.testing.server import running_server

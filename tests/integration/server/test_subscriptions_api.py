@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-from conftest import cxone_subscription, genesys_subscription
+from server_payloads import cxone_subscription, genesys_subscription
 
 from ccbridge.testing.server import running_server
 
