@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from ccbridge import __version__
 from ccbridge.api import auth, deadletters, events, ops, subscriptions
+from ccbridge.api.fastpath import FastPath
 from ccbridge.api.faults import FaultInjector
 from ccbridge.api.problems import from_error, problem
 from ccbridge.api.services import Services
@@ -73,9 +74,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected)
     app.state.services = services
+    served: Any = FastPath(app, {("POST", events.PATH): events.make_publish(services)})
     if services.config.faults.rate > 0:
-        return FaultInjector(app, services.config.faults)
-    return app
-
-
-__all__ = ["AsyncIterator", "Awaitable", "create_app"]
+        return FaultInjector(served, services.config.faults)
+    return served

@@ -5,6 +5,7 @@ original event, whatever the body (publishers rebuild timestamps on a re-run, se
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
@@ -47,8 +48,11 @@ def ack(event: Event) -> dict[str, object]:
     }
 
 
-def build_router(services: Services) -> APIRouter:
-    router = APIRouter(tags=["events"])
+PATH = "/api/v2/eventbridge/events"
+
+
+def make_publish(services: Services) -> Callable[[Request], Awaitable[Response]]:
+    """The handler, shared by the router (for OpenAPI and the error handlers) and the fast path."""
     limit = services.config.limits.max_body_bytes
     known = services.config.event_type_known
     received = services.metrics.events_received
@@ -77,9 +81,14 @@ def build_router(services: Services) -> APIRouter:
             ack(result.event), 201 if result.created else 200, headers={"X-Correlation-Id": correlation}
         )
 
+    return publish
+
+
+def build_router(services: Services) -> APIRouter:
+    router = APIRouter(tags=["events"])
     router.add_api_route(
-        "/api/v2/eventbridge/events",
-        publish,
+        PATH,
+        make_publish(services),
         methods=["POST"],
         status_code=201,
         summary="Publish an event (CXone or Genesys dialect)",
