@@ -97,10 +97,13 @@ def build(config: Config) -> Runtime:
         services.audit = AuditLog(resolve_path(config, sections.audit.path))
     gateway = None
     extra = [inbound.build_router(services)]
+    fast: dict[tuple[str, str], Any] = {}
     if sections.ingest is not None:
         gateway = IngestGateway(sections.ingest, store.append_event, SystemClock())
         services.ingest = gateway
-        extra.append(ingest_route.build_router(services, gateway, sections.ingest.max_body_bytes))
+        handler = ingest_route.make_ingest(services, gateway, sections.ingest.max_body_bytes)
+        extra.append(ingest_route.build_router(services, handler))
+        fast[("POST", ingest_route.PATH)] = handler
     dispatcher = None
     if config.delivery.enabled:
         dispatcher = Dispatcher(store, _endpoints(config), config.delivery, metrics)
@@ -127,5 +130,5 @@ def build(config: Config) -> Runtime:
                 await services.audit.drain()
             await store.close()
 
-    app = create_app(services, lifespan, extra_routers=extra)
+    app = create_app(services, lifespan, extra_routers=extra, fast_routes=fast)
     return Runtime(config, services, store, dispatcher, app)

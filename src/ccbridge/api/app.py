@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from ccbridge import __version__
 from ccbridge.api import auth, deadletters, events, ops, subscriptions
-from ccbridge.api.fastpath import FastPath
+from ccbridge.api.fastpath import FastPath, Handler
 from ccbridge.api.faults import FaultInjector
 from ccbridge.api.problems import from_error, problem
 from ccbridge.api.services import Services
@@ -54,7 +54,10 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 
 def create_app(
-    services: Services, lifespan: Lifespan | None = None, extra_routers: list[Any] | None = None
+    services: Services,
+    lifespan: Lifespan | None = None,
+    extra_routers: list[Any] | None = None,
+    fast_routes: dict[tuple[str, str], Handler] | None = None,
 ) -> Any:
     """Build the app; `lifespan` (from bootstrap) opens the store and runs the dispatcher."""
     app = FastAPI(
@@ -74,7 +77,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected)
     app.state.services = services
-    served: Any = FastPath(app, {("POST", events.PATH): events.make_publish(services)})
+    served: Any = FastPath(app, {("POST", events.PATH): events.make_publish(services), **(fast_routes or {})})
     if services.config.faults.rate > 0:
         return FaultInjector(served, services.config.faults)
     return served

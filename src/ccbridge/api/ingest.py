@@ -3,6 +3,8 @@ to the same store, so an accepted legacy event is as durable as any other (202 o
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
@@ -11,9 +13,13 @@ from ccbridge.api.services import Services
 from ccbridge.errors import BridgeError
 from ccbridge.ingest import IngestGateway
 
+PATH = "/ingest"
 
-def build_router(services: Services, gateway: IngestGateway, max_body_bytes: int) -> APIRouter:
-    router = APIRouter(tags=["ingest"])
+
+def make_ingest(
+    services: Services, gateway: IngestGateway, max_body_bytes: int
+) -> Callable[[Request], Awaitable[Response]]:
+    """The handler, shared by the router (OpenAPI) and the fast path (`api.fastpath`)."""
     counter = services.metrics.ingest
 
     async def ingest(request: Request) -> Response:
@@ -28,9 +34,14 @@ def build_router(services: Services, gateway: IngestGateway, max_body_bytes: int
             result.body, result.status_code, headers={"X-Correlation-Id": result.event.correlation_id}
         )
 
+    return ingest
+
+
+def build_router(services: Services, handler: Callable[[Request], Awaitable[Response]]) -> APIRouter:
+    router = APIRouter(tags=["ingest"])
     router.add_api_route(
-        "/ingest",
-        ingest,
+        PATH,
+        handler,
         methods=["POST"],
         status_code=202,
         summary="Legacy business event with a JWT (seed 003's gateway)",
