@@ -17,7 +17,7 @@ from ccbridge import __version__
 from ccbridge.api import auth, deadletters, events, ops, subscriptions
 from ccbridge.api.fastpath import FastPath, Handler
 from ccbridge.api.faults import FaultInjector
-from ccbridge.api.problems import from_error, problem
+from ccbridge.api.problems import handle_bridge_error, problem
 from ccbridge.api.services import Services
 from ccbridge.errors import BridgeError
 
@@ -27,11 +27,6 @@ Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 DESCRIPTION = """A self-hosted event bridge serving the contact-center EventBridge API of NICE CXone and
 Genesys Cloud (both dialects). A 2xx from an ingestion route means the event is durably stored
 together with the deliveries it causes."""
-
-
-async def _bridge_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, BridgeError)
-    return from_error(exc)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -72,7 +67,7 @@ def create_app(
         app.include_router(module.build_router(services))
     for router in extra_routers or []:
         app.include_router(router)
-    app.add_exception_handler(BridgeError, _bridge_error)
+    app.add_exception_handler(BridgeError, handle_bridge_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected)

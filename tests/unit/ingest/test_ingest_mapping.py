@@ -9,20 +9,9 @@ import pytest
 from ccbridge.errors import ConfigError, InputError
 from ccbridge.ingest.config import MappingConfig
 from ccbridge.ingest.mapping import CompiledMapping
+from ccbridge.ingest.testing import orders_source
 
-ISSUE_MAPPING: dict[str, Any] = {
-    "event_type": "custom.legacy.orders.{event_type}",
-    "event_time": {"field": "timestamp"},
-    "source": {"system": "legacy-ordering-platform", "version": "2.1.0"},
-    "data": {
-        "transaction_id": "transaction_id",
-        "amount": "amount",
-        "currency": "currency",
-        "original_type": "event_type",
-        "channel": {"const": "erp"},
-        "region": {"field": "region", "default": "unknown"},
-    },
-}
+ISSUE_MAPPING: dict[str, Any] = orders_source()["mapping"]
 ORDER: dict[str, Any] = {
     "transaction_id": "T-1001",
     "event_type": "order_created",
