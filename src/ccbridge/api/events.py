@@ -4,7 +4,6 @@ original event, whatever the body (publishers rebuild timestamps on a re-run, se
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Request
@@ -16,6 +15,7 @@ from ccbridge.api.idempotency import read_key
 from ccbridge.api.services import Services
 from ccbridge.core.envelopes import parse_event_body
 from ccbridge.core.event import Event
+from ccbridge.core.ids import uuid4_str
 from ccbridge.errors import FieldError, InputError
 from ccbridge.stores.sqlite import iso
 
@@ -25,7 +25,7 @@ MAX_HEADER_VALUE = 255
 def correlation_id(request: Request) -> str:
     given = request.headers.get("x-correlation-id")
     if given is None:
-        return str(uuid.uuid4())
+        return uuid4_str()
     if not given.strip() or len(given) > MAX_HEADER_VALUE or not given.isprintable():
         raise InputError(
             FieldError("X-Correlation-Id", f"must be 1 to {MAX_HEADER_VALUE} printable characters")
@@ -64,7 +64,7 @@ def make_publish(services: Services) -> Callable[[Request], Awaitable[Response]]
         key = read_key(request.headers)
         correlation = correlation_id(request)
         event = Event(
-            id=str(uuid.uuid4()),
+            id=uuid4_str(),
             type=envelope.type,
             source=envelope.source,
             time=envelope.time,

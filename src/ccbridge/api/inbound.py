@@ -7,7 +7,6 @@ idempotency key, so a platform's redelivery of the same webhook is stored once.
 from __future__ import annotations
 
 import hashlib
-import uuid
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -17,6 +16,7 @@ from ccbridge.api.events import correlation_id, trace_metadata
 from ccbridge.api.http import json_response, parse_json, read_body
 from ccbridge.api.services import Services
 from ccbridge.core.event import Event
+from ccbridge.core.ids import uuid4_str
 from ccbridge.core.signatures import verify_inbound
 from ccbridge.core.validation import Errors
 from ccbridge.errors import AuthError, InputError
@@ -58,7 +58,7 @@ def build_router(services: Services) -> APIRouter:
         key = "inbound:" + _identity(request, body, raw)
         now = services.now()
         event = Event(
-            id=str(uuid.uuid4()),
+            id=uuid4_str(),
             type=event_type or "",
             source=config.source,
             time=str(metadata.get("timestamp") or iso(now)),

@@ -21,6 +21,7 @@ from ccbridge.config import DeliveryConfig
 from ccbridge.core.event import Delivered, DeliveryJob, Failed, Outcome
 from ccbridge.core.ports import Endpoint
 from ccbridge.delivery.attempts import build_attempt, settle
+from ccbridge.delivery.settler import SettleBatcher
 from ccbridge.observability.metrics import Metrics
 from ccbridge.stores.sqlite import SqliteStore
 
@@ -54,6 +55,7 @@ class Dispatcher:
         self._semaphores: dict[str, asyncio.Semaphore] = {}
         self._task: asyncio.Task[None] | None = None
         self._last_maintenance = 0.0
+        self._settler = SettleBatcher(lambda batch: self._store.settle(self.owner, batch))
 
     def notify(self) -> None:
         self._wake.set()
@@ -152,7 +154,7 @@ class Dispatcher:
         self._metrics.delivery_seconds.labels(kind).observe(time.perf_counter() - started)
         settlement = settle(job, sub, outcome, self._now())
         self._record(job, outcome, settlement.state)
-        await self._store.settle(self.owner, [settlement])
+        await self._settler.settle(settlement)
 
     def _record(self, job: DeliveryJob, outcome: Outcome, state: str) -> None:
         kind = job.endpoint.type

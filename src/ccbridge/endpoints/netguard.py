@@ -60,13 +60,29 @@ class NetworkPolicy:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.allow_private = allow_private
-        self.allowed_networks = [_network(cidr, i) for i, cidr in enumerate(allowed_networks)]
+        self.allowed_networks = tuple(_network(cidr, i) for i, cidr in enumerate(allowed_networks))
         self._cache_seconds = cache_seconds
         self._clock = clock
         self._cache: dict[tuple[str, int], tuple[float, list[str]]] = {}
+        self._verdicts: dict[str, str | None] = {}
 
     def refusal(self, address: str) -> str | None:
-        """Why delivering to the IP literal `address` is refused, or None when it is allowed."""
+        """Why delivering to the IP literal `address` is refused, or None when it is allowed.
+
+        The verdict depends only on the address and this (unchanging) policy, so it is remembered:
+        parsing and classifying an address on every delivery cost more than the DNS cache lookup.
+        """
+        try:
+            return self._verdicts[address]
+        except KeyError:
+            pass
+        verdict = self._judge(address)
+        if len(self._verdicts) >= _CACHE_MAX:
+            self._verdicts.clear()
+        self._verdicts[address] = verdict
+        return verdict
+
+    def _judge(self, address: str) -> str | None:
         ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id
         reason = None if self.allow_private else classify(ip)
         if reason is None or self._allowed(ip):

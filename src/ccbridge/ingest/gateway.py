@@ -26,6 +26,7 @@ import httpx
 import orjson
 
 from ccbridge.core.event import Event
+from ccbridge.core.ids import uuid4_str
 from ccbridge.core.ports import AppendResult, Clock
 from ccbridge.errors import BadRequest, FieldError, InputError, PayloadTooLarge
 from ccbridge.ingest.compile import CompiledIngest, CompiledSource
@@ -100,7 +101,7 @@ class IngestGateway:
         idempotency_key = _token_header(lowered, "Idempotency-Key") or _token_header(
             lowered, "X-Idempotency-Key"
         )
-        correlation_id = _token_header(lowered, "X-Correlation-Id") or str(uuid.uuid4())
+        correlation_id = _token_header(lowered, "X-Correlation-Id") or uuid4_str()
         payload = _parse(body)
         source = self._choose(payload)
         metadata = _metadata(source.name, subject, lowered.get("traceparent"))
@@ -140,7 +141,7 @@ class IngestGateway:
             name = business_key if business_key is not None else _canonical(payload)
             key = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{mapped.event_type}:{name}"))
         return Event(
-            id=str(uuid.uuid4()),
+            id=uuid4_str(),
             type=mapped.event_type,
             source=mapped.source,
             time=mapped.event_time,

@@ -15,7 +15,6 @@ import os
 import secrets as pysecrets
 import sqlite3
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 import orjson
 
 from ccbridge.core.event import DeliveryJob, EndpointSpec, Event, Subscription
+from ccbridge.core.ids import uuid4_str
 from ccbridge.core.ports import (
     AppendResult,
     DeadLetter,
@@ -320,7 +320,19 @@ class SqliteStore:
 
         def job(conn: sqlite3.Connection) -> int:
             forwarded = 0
+            conn.executemany(  # the common case, in one statement: no RETURNING, nothing to forward
+                "UPDATE deliveries SET state = 'delivered', attempts = ?, last_status = ?, last_error = NULL,"
+                " lease_owner = NULL, lease_until = NULL, updated_ts = ?, dead_ts = NULL"
+                " WHERE id = ? AND lease_owner = ?",
+                [
+                    (s.attempt, s.status, now, s.delivery_id, owner)
+                    for s in settlements
+                    if s.state == "delivered"
+                ],
+            )
             for s in settlements:
+                if s.state == "delivered":
+                    continue
                 cur = conn.execute(
                     "UPDATE deliveries SET state = ?, attempts = ?, last_status = ?, last_error = ?,"
                     " next_attempt_at = COALESCE(?, next_attempt_at), lease_owner = NULL, lease_until = NULL,"
@@ -550,7 +562,7 @@ class SqliteStore:
 
 
 def new_id(prefix: str = "") -> str:
-    return prefix + uuid.uuid4().hex if prefix else str(uuid.uuid4())
+    return prefix + uuid4_str().replace("-", "") if prefix else uuid4_str()
 
 
 def random_token(nbytes: int = 16) -> str:
