@@ -177,3 +177,29 @@ async def test_cached_addresses_are_rechecked(resolver: FakeResolver) -> None:
         with pytest.raises(Permanent):
             await policy.check("mixed.example.com", 443)
     assert resolver.calls == ["mixed.example.com"]
+
+
+async def test_checked_answers_only_for_hosts_that_passed_lately(resolver: FakeResolver) -> None:
+    """`checked` is the no-wait shortcut: addresses of a passed check until the cache period ends,
+    never for a refused host, and forever for an IP literal (its verdict cannot change)."""
+    clock = [0.0]
+    policy = NetworkPolicy(cache_seconds=30, clock=lambda: clock[0])
+    assert policy.checked("hooks.example.com", 443) is None
+    await policy.check("hooks.example.com", 443)
+    assert policy.checked("hooks.example.com", 443) == ["93.184.216.34"]
+    assert policy.checked("hooks.example.com", 8443) is None  # per port, like the resolution cache
+    with pytest.raises(Permanent):
+        await policy.check("mixed.example.com", 443)
+    assert policy.checked("mixed.example.com", 443) is None
+    await policy.check("93.184.216.34", 443)
+    clock[0] = 31.0
+    assert policy.checked("hooks.example.com", 443) is None
+    assert policy.checked("93.184.216.34", 443) == ["93.184.216.34"]
+
+
+async def test_a_refused_literal_is_never_reported_as_checked() -> None:
+    policy = NetworkPolicy()
+    for _ in range(2):
+        with pytest.raises(Permanent, match="is private"):
+            await policy.check("10.0.0.5", 80)
+        assert policy.checked("10.0.0.5", 80) is None

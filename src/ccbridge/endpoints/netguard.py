@@ -65,6 +65,7 @@ class NetworkPolicy:
         self._clock = clock
         self._cache: dict[tuple[str, int], tuple[float, list[str]]] = {}
         self._verdicts: dict[str, str | None] = {}
+        self._allowed_hosts: dict[tuple[str, int | None], tuple[float, list[str]]] = {}
 
     def refusal(self, address: str) -> str | None:
         """Why delivering to the IP literal `address` is refused, or None when it is allowed.
@@ -95,12 +96,27 @@ class NetworkPolicy:
         Raises Permanent when ANY address is refused (the message names it and the config key) and
         Retryable when the name does not resolve (DNS failures are usually transient).
         """
+        known = self.checked(host, port)
+        if known is not None:
+            return known
         addresses = await self.resolve(host, port or 0)
         for address in addresses:
             reason = self.refusal(address)
             if reason is not None:
                 raise Permanent(reason)
+        if len(self._allowed_hosts) >= _CACHE_MAX:
+            self._allowed_hosts.clear()
+        expires = float("inf") if _is_literal(host) else self._clock() + self._cache_seconds
+        self._allowed_hosts[(host, port)] = (expires, addresses)
         return addresses
+
+    def checked(self, host: str, port: int | None) -> list[str] | None:
+        """The allowed addresses of `host` when a recent `check` passed, else None: the delivery path's
+        way to skip an await (and the IP parsing) for the receivers it sends to all the time."""
+        entry = self._allowed_hosts.get((host, port))
+        if entry is None or entry[0] <= self._clock():
+            return None
+        return entry[1]
 
     async def resolve(self, host: str, port: int) -> list[str]:
         """Every address of `host` (an IP literal is returned as is), via the loop's non-blocking
@@ -133,6 +149,14 @@ class NetworkPolicy:
         if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
             candidates.append(ip.ipv4_mapped)
         return any(c in net for c in candidates for net in self.allowed_networks if c.version == net.version)
+
+
+def _is_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
 
 
 def _network(cidr: str, index: int) -> IPNetwork:

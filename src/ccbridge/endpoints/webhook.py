@@ -127,10 +127,13 @@ class WebhookEndpoint:
         )
         headers.update(attempt.headers)
         try:
-            async with asyncio.timeout(attempt.timeout):  # also bounds a slow DNS lookup
-                await self._policy.check(url.host, url.port)
-                deadline = aiohttp.ClientTimeout(total=attempt.timeout)
-                return await self._post(url, attempt.body, headers, deadline)
+            budget = attempt.timeout
+            if self._policy.checked(url.host, url.port) is None:  # not checked lately: resolve, bounded
+                started = time.monotonic()
+                async with asyncio.timeout(budget):
+                    await self._policy.check(url.host, url.port)
+                budget -= time.monotonic() - started
+            return await self._post(url, attempt.body, headers, aiohttp.ClientTimeout(total=budget))
         except Permanent as exc:
             return Failed(str(exc))
         except Retryable as exc:

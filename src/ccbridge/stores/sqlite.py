@@ -239,7 +239,8 @@ class SqliteStore:
             if cur.rowcount == 0:
                 return False
             conn.execute(
-                "UPDATE deliveries SET state = 'cancelled', last_error = 'subscription deleted', updated_ts = ?"
+                "UPDATE deliveries SET state = 'cancelled', last_error = 'subscription deleted', lease_until = NULL,"
+                " updated_ts = ?"
                 " WHERE subscription_id = ? AND state = 'pending'",
                 (now, sub_id),
             )
@@ -277,15 +278,18 @@ class SqliteStore:
         excluded = list(exclude_endpoints)
 
         def job(conn: sqlite3.Connection) -> list[DeliveryJob]:
+            # An expired lease becomes claimable again; its owner is kept, so a slow owner's settlement
+            # still counts until someone else leases the row.
+            conn.execute("UPDATE deliveries SET lease_until = NULL WHERE lease_until < ?", (now,))
             skip = f" AND endpoint_url NOT IN ({','.join('?' * len(excluded))})" if excluded else ""
             rows = conn.execute(
                 "UPDATE deliveries SET lease_owner = ?, lease_until = ? WHERE id IN ("
-                " SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ?"
-                " AND endpoint_type != 'queue' AND (lease_until IS NULL OR lease_until < ?)"
+                " SELECT id FROM deliveries INDEXED BY deliveries_ready WHERE state = 'pending'"
+                " AND lease_until IS NULL AND endpoint_type != 'queue' AND next_attempt_at <= ?"
                 + skip
                 + " ORDER BY next_attempt_at LIMIT ?)"
                 " RETURNING id, event_id, subscription_id, endpoint_url, endpoint_type, kind, attempts, payload",
-                (owner, now + lease_seconds, now, now, *excluded, limit),
+                (owner, now + lease_seconds, now, *excluded, limit),
             ).fetchall()
             if not rows:
                 return []
@@ -399,11 +403,14 @@ class SqliteStore:
         await self._writer.submit(job)
 
     async def next_due(self) -> float | None:
-        """When the earliest pending delivery becomes due (epoch seconds), for the dispatcher's sleep."""
+        """When the earliest unleased pending delivery becomes due (epoch seconds), for the dispatcher's
+        sleep. Leased rows are left out: their owner settles them, and an expired lease is reclaimed by
+        the next `lease`, which the dispatcher calls at least every poll interval."""
 
         def job(conn: sqlite3.Connection) -> float | None:
             row = conn.execute(
-                "SELECT min(next_attempt_at) FROM deliveries WHERE state = 'pending' AND endpoint_type != 'queue'"
+                "SELECT min(next_attempt_at) FROM deliveries WHERE state = 'pending' AND lease_until IS NULL"
+                " AND endpoint_type != 'queue'"
             ).fetchone()
             return None if row is None else row[0]
 
