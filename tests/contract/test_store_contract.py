@@ -215,3 +215,29 @@ async def test_retention_days_purge_old_dead_letters(store: SqliteStore, clock: 
         clock.t += 3 * 86400 if n == 1 else 0
     assert await store.purge_expired() == 1
     assert [d.event_id for d in await store.list_dead_letters()] == ["evt-2"]
+
+
+async def test_two_processes_on_one_file_route_with_each_others_subscriptions(
+    make_store: Callable[[], SqliteStore],
+) -> None:
+    """Two stores on one file (two server processes, as in the overlap of a rolling restart): an
+    event stored by one is routed with the subscriptions the other created, changed or deleted, and
+    reads in one show the other's writes."""
+    first, second = make_store(), make_store()
+    await first.open()
+    await second.open()
+    try:
+        await second.append_event(event(0))  # the second store's cache is warm and now stale
+        await first.create_subscription(subscription("s1", "a"), 10)
+        assert (await second.append_event(event(1))).deliveries == 1
+        assert [s.id for s in await second.list_subscriptions()] == ["s1"]
+        assert (await second.get_subscription("s1")) is not None
+        await first.delete_subscription("s1")
+        assert (await second.get_subscription("s1")) is None
+        assert (await second.append_event(event(2))).deliveries == 0
+        await second.create_subscription(subscription("s2", "b"), 10)
+        assert (await first.append_event(event(3))).deliveries == 1
+        assert [s.id for s in await first.list_subscriptions()] == ["s2"]
+    finally:
+        await first.close()
+        await second.close()

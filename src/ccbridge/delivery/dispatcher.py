@@ -138,7 +138,7 @@ class Dispatcher:
         return sem
 
     async def _deliver(self, job: DeliveryJob) -> None:
-        sub = await self._store.get_subscription(job.subscription_id)
+        sub = self._store.cached_subscription(job.subscription_id)
         kind = job.endpoint.type
         started = time.perf_counter()
         if sub is None:

@@ -58,10 +58,16 @@ class SqliteStore:
         self._router = router
         self._now = now
         self._writer = SerialExecutor(
-            path, "ccbridge-sqlite-writer", transactional=True, on_rollback=self._load_subscriptions
+            path,
+            "ccbridge-sqlite-writer",
+            transactional=True,
+            on_rollback=self._load_subscriptions,
+            on_begin=self._follow_other_writers,
         )
         self._reader = SerialExecutor(path, "ccbridge-sqlite-reader", transactional=False)
         self._subs: dict[str, Subscription] = {}
+        self._subs_version = 0  # the `subscriptions_version` the cache reflects
+        self._data_version: int | None = None  # the writer connection's last PRAGMA data_version
         self._listeners: list[Callable[[], None]] = []
         self._open = False
 
@@ -99,8 +105,33 @@ class SqliteStore:
 
     def _load_subscriptions(self, conn: sqlite3.Connection) -> None:
         rows = conn.execute("SELECT doc FROM subscriptions ORDER BY created_ts").fetchall()
+        self._subs_version = _subscriptions_version(conn)
         self._subs = {s.id: s for s in (records.subscription_from_doc(r[0]) for r in rows)}
         self._router.replace(list(self._subs.values()))
+
+    def _follow_other_writers(self, conn: sqlite3.Connection) -> None:
+        """Start of every write batch: reload the subscription cache if another process changed them.
+
+        Why: events are routed with the in-memory cache, inside the write transaction. A second process
+        on the same file (the overlap of a rolling restart, say) may have created a subscription since;
+        routing with the old cache would store the event without the deliveries it causes. This runs
+        under the write lock, so what it reads holds for the whole batch. `data_version` changes only
+        when another connection committed, so the usual cost is one pragma per batch.
+        """
+        data_version = conn.execute("PRAGMA data_version").fetchone()[0]
+        if data_version == self._data_version:
+            return
+        self._data_version = data_version
+        if _subscriptions_version(conn) != self._subs_version:
+            self._load_subscriptions(conn)
+
+    def _bump_subscriptions(self, conn: sqlite3.Connection) -> None:
+        """Every subscription write marks the change for the other processes on the file."""
+        conn.execute(
+            "INSERT INTO meta(name, value) VALUES ('subscriptions_version', 1)"
+            " ON CONFLICT(name) DO UPDATE SET value = value + 1"
+        )
+        self._subs_version = _subscriptions_version(conn)
 
     # --- meta ------------------------------------------------------------------------------------
 
@@ -206,6 +237,7 @@ class SqliteStore:
                 (sub.id, sub.name, records.subscription_to_doc(sub), now, now),
             )
             self._write_idempotent(conn, idem)
+            self._bump_subscriptions(conn)
             self._commit_subs({**self._subs, sub.id: sub})
             return sub
 
@@ -227,6 +259,7 @@ class SqliteStore:
             if cur.rowcount == 0:
                 raise LookupError(sub.id)
             self._write_idempotent(conn, idem)
+            self._bump_subscriptions(conn)
             self._commit_subs({**self._subs, sub.id: sub})
 
         await self._writer.submit(job)
@@ -244,16 +277,30 @@ class SqliteStore:
                 " WHERE subscription_id = ? AND state = 'pending'",
                 (now, sub_id),
             )
+            self._bump_subscriptions(conn)
             self._commit_subs({k: v for k, v in self._subs.items() if k != sub_id})
             return True
 
         return await self._writer.submit(job)
 
     async def get_subscription(self, sub_id: str) -> Subscription | None:
+        await self._catch_up()
+        return self._subs.get(sub_id)
+
+    def cached_subscription(self, sub_id: str) -> Subscription | None:
+        """The subscription as of this process's last write batch, without waiting: the dispatcher's
+        per-delivery lookup. It leases through a write batch, so it is at most one lease behind."""
         return self._subs.get(sub_id)
 
     async def list_subscriptions(self) -> list[Subscription]:
+        await self._catch_up()
         return sorted(self._subs.values(), key=lambda s: (s.created_at, s.id))
+
+    async def _catch_up(self) -> None:
+        """Reads show what another process on the file wrote: when the committed version differs from
+        the cache's, an empty write batch makes the writer reload (see `_follow_other_writers`)."""
+        if await self._reader.submit(_subscriptions_version) != self._subs_version:
+            await self._writer.submit(lambda conn: None)
 
     async def get_idempotent(
         self, scope: str, key: str, max_age: float = IDEMPOTENCY_WINDOW
@@ -566,6 +613,11 @@ class SqliteStore:
             return purged
 
         return int(await self._writer.submit(job))
+
+
+def _subscriptions_version(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT value FROM meta WHERE name = 'subscriptions_version'").fetchone()
+    return 0 if row is None else int(row[0])
 
 
 def new_id(prefix: str = "") -> str:

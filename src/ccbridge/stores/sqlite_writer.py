@@ -52,9 +52,11 @@ class SerialExecutor:
         name: str,
         transactional: bool,
         on_rollback: Callable[[sqlite3.Connection], None] | None = None,
+        on_begin: Callable[[sqlite3.Connection], None] | None = None,
     ) -> None:
         self._path = path
         self._on_rollback = on_rollback
+        self._on_begin = on_begin
         self._transactional = transactional
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._ready = threading.Event()
@@ -119,6 +121,8 @@ class SerialExecutor:
         else:
             try:
                 conn.execute("BEGIN IMMEDIATE")
+                if self._on_begin is not None:  # under the write lock: what it reads cannot change
+                    self._on_begin(conn)
                 for item in batch:
                     results.append(self._run_one(conn, item, savepoint=True))
                 conn.execute("COMMIT")
