@@ -50,7 +50,8 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._slot_free = asyncio.Event()
         self._stopping = False
-        self._inflight: dict[int, asyncio.Task[None]] = {}
+        self._inflight: dict[int, asyncio.Task[None]] = {}  # leased, from spawn to settled
+        self._waiting: set[int] = set()  # of those, the ones not yet past their endpoint's limit
         self._per_endpoint: Counter[str] = Counter()
         self._semaphores: dict[str, asyncio.Semaphore] = {}
         self._task: asyncio.Task[None] | None = None
@@ -64,26 +65,39 @@ class Dispatcher:
         self._task = asyncio.create_task(self._run(), name="ccbridge-dispatcher")
 
     async def stop(self, grace: float | None = None) -> None:
-        """Stop leasing, let in-flight deliveries finish for `grace` seconds, release the rest."""
+        """Stop leasing; let the deliveries being sent finish for `grace` seconds; give back the leases
+        of the rest (those still waiting for their endpoint's turn at once, the ones cut off after
+        the grace), so the next process delivers them without waiting for the leases to expire."""
         self._stopping = True
         self._wake.set()
         self._slot_free.set()
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        pending = list(self._inflight.values())
-        if pending:
+        unsent = [job_id for job_id in self._inflight if job_id in self._waiting]
+        in_flight = [task for job_id, task in self._inflight.items() if job_id not in self._waiting]
+        await self._cancel([self._inflight[job_id] for job_id in unsent])
+        cut_off: list[int] = []
+        if in_flight:
             _, still = await asyncio.wait(
-                pending, timeout=self._config.shutdown_grace_seconds if grace is None else grace
+                in_flight, timeout=self._config.shutdown_grace_seconds if grace is None else grace
             )
-            for task in still:
-                task.cancel()
-            await asyncio.gather(*still, return_exceptions=True)
-        left = list(self._inflight)
+            cut_off += await self._cancel(list(still))
+        left = [*unsent, *cut_off]
+        await self._settler.flushed()  # settlements already handed over commit before any release
         if left:
             await self._store.release(self.owner, left)
         for endpoint in self._endpoints.values():
             await endpoint.aclose()
+
+    async def _cancel(self, tasks: list[asyncio.Task[None]]) -> list[int]:
+        """Cancels `tasks` and waits for them; returns their delivery ids."""
+        chosen = set(tasks)
+        ids = [job_id for job_id, task in self._inflight.items() if task in chosen]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return ids
 
     async def _run(self) -> None:
         while not self._stopping:
@@ -116,12 +130,14 @@ class Dispatcher:
     def _spawn(self, job: DeliveryJob) -> None:
         url = job.endpoint.url
         self._per_endpoint[url] += 1
+        self._waiting.add(job.id)
         task = asyncio.create_task(self._deliver(job))
         self._inflight[job.id] = task
         self._metrics.pending.set(len(self._inflight))
 
         def done(_: asyncio.Task[None]) -> None:
             self._inflight.pop(job.id, None)
+            self._waiting.discard(job.id)  # a task cancelled before it ran never reached its finally
             self._per_endpoint[url] -= 1
             if self._per_endpoint[url] <= 0:
                 del self._per_endpoint[url]
@@ -149,8 +165,16 @@ class Dispatcher:
                 outcome = Failed(f"no transport for endpoint type {kind}")
             else:
                 attempt = build_attempt(job, sub, self._now(), self._config.timeout_seconds)
-                async with self._semaphore(job.endpoint.url):
+                semaphore = self._semaphore(job.endpoint.url)
+                try:
+                    await semaphore.acquire()
+                finally:
+                    self._waiting.discard(job.id)
+                try:
                     outcome = await endpoint.send(attempt)
+                finally:
+                    semaphore.release()
+        self._waiting.discard(job.id)  # the paths that send nothing
         self._metrics.delivery_seconds.labels(kind).observe(time.perf_counter() - started)
         settlement = settle(job, sub, outcome, self._now())
         self._record(job, outcome, settlement.state)

@@ -35,6 +35,12 @@ class SettleBatcher:
             self._task = asyncio.create_task(self._drain(), name="ccbridge-settle")
         await future
 
+    async def flushed(self) -> None:
+        """Returns once every settlement handed over so far is committed (or failed), even those
+        whose callers were cancelled meanwhile."""
+        while self._task is not None:
+            await asyncio.wait({self._task})
+
     async def _drain(self) -> None:
         try:
             while self._waiting:

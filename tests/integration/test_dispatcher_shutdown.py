@@ -1,0 +1,90 @@
+"""Dispatcher.stop: deliveries being sent get the grace period; the rest of the leased batch is not
+sent but handed back at once, so the next process delivers it without waiting for lease expiry."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from ccbridge.config import DeliveryConfig
+from ccbridge.core.event import EndpointSpec, Event, Subscription
+from ccbridge.core.routing import SubscriptionRouter
+from ccbridge.delivery.dispatcher import Dispatcher
+from ccbridge.endpoints.netguard import NetworkPolicy
+from ccbridge.endpoints.webhook import WebhookEndpoint
+from ccbridge.observability.metrics import Metrics
+from ccbridge.stores.sqlite import SqliteStore
+from ccbridge.testing import Behaviour, WebhookReceiver
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    s = SqliteStore(str(tmp_path / "store.db"), SubscriptionRouter())
+    await s.open()
+    yield s
+    await s.close()
+
+
+async def queue_three(store: SqliteStore, url: str) -> None:
+    await store.create_subscription(
+        Subscription(
+            id="s1",
+            name="slow",
+            dialect="cxone",
+            event_types=("contact.created",),
+            endpoints=(EndpointSpec(url),),
+            secret="",
+            created_at="t",
+            updated_at="t",
+        ),
+        10,
+    )
+    for n in range(3):
+        await store.append_event(
+            Event(
+                id=f"evt-{n}",
+                type="contact.created",
+                source="test",
+                time="2026-11-24T10:00:00Z",
+                data={"n": n},
+                dialect="cxone",
+                correlation_id=f"c-{n}",
+                received_at="2026-11-24T10:00:00Z",
+            )
+        )
+
+
+def dispatcher(store: SqliteStore) -> Dispatcher:
+    config = DeliveryConfig(per_endpoint_concurrency=1, allowed_networks=["127.0.0.0/8"])
+    endpoint = WebhookEndpoint(NetworkPolicy(allowed_networks=config.allowed_networks))
+    return Dispatcher(store, {"webhook": endpoint}, config, Metrics())
+
+
+async def test_the_delivery_being_sent_finishes_and_the_waiting_ones_are_handed_back(
+    store: SqliteStore,
+) -> None:
+    async with WebhookReceiver(Behaviour(delay=0.3)) as receiver:
+        await queue_three(store, receiver.url)
+        worker = dispatcher(store)
+        worker.start()
+        await receiver.wait_for(1, timeout=10)
+        await worker.stop(grace=5)
+        await asyncio.sleep(0.5)  # a waiting delivery wrongly sent during the grace would show now
+        assert len(receiver.received) == 1
+    assert (await store.delivery_counts("s1")).delivered == 1
+    assert len(await store.lease("next-process", 10, 30)) == 2  # no lease left to expire
+
+
+async def test_a_delivery_cut_off_after_the_grace_is_handed_back_too(store: SqliteStore) -> None:
+    async with WebhookReceiver(Behaviour(delay=5)) as receiver:
+        await queue_three(store, receiver.url)
+        worker = dispatcher(store)
+        worker.start()
+        await receiver.wait_for(1, timeout=10)
+        await worker.stop(grace=0.1)
+        assert len(receiver.received) == 1
+    assert (await store.delivery_counts("s1")).delivered == 0
+    assert len(await store.lease("next-process", 10, 30)) == 3
