@@ -91,7 +91,9 @@ class DeliveryConfig(_Strict):
     concurrency: int = Field(256, ge=1, description="deliveries in flight per process")
     per_endpoint_concurrency: int = Field(32, ge=1)
     timeout_seconds: float = Field(10.0, gt=0)
-    lease_seconds: float = Field(60.0, gt=0)
+    lease_seconds: float = Field(
+        30.0, gt=0, description="renewed while held; how soon a crashed process's deliveries are retried"
+    )
     poll_interval_ms: int = Field(250, ge=1)
     shutdown_grace_seconds: float = Field(10.0, ge=0)
     allow_private_networks: bool = False

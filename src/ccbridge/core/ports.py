@@ -182,6 +182,11 @@ class Store(Protocol):
 
     async def settle(self, owner: str, settlements: Sequence[Settlement]) -> None: ...
 
+    async def renew(self, owner: str, lease_seconds: float) -> int:
+        """Extend every lease `owner` still holds to `lease_seconds` from now; returns how many. A live
+        worker renews well before expiry, so only a dead worker's leases ever expire."""
+        ...
+
     async def delivery_counts(self, sub_id: str) -> DeliveryCounts: ...
 
     async def list_dead_letters(

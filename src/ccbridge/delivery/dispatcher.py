@@ -55,6 +55,7 @@ class Dispatcher:
         self._per_endpoint: Counter[str] = Counter()
         self._semaphores: dict[str, asyncio.Semaphore] = {}
         self._task: asyncio.Task[None] | None = None
+        self._renewer: asyncio.Task[None] | None = None
         self._last_maintenance = 0.0
         self._settler = SettleBatcher(lambda batch: self._store.settle(self.owner, batch))
 
@@ -63,6 +64,7 @@ class Dispatcher:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="ccbridge-dispatcher")
+        self._renewer = asyncio.create_task(self._renew_leases(), name="ccbridge-lease-renewal")
 
     async def stop(self, grace: float | None = None) -> None:
         """Stop leasing; let the deliveries being sent finish for `grace` seconds; give back the leases
@@ -87,8 +89,30 @@ class Dispatcher:
         await self._settler.flushed()  # settlements already handed over commit before any release
         if left:
             await self._store.release(self.owner, left)
+        if self._renewer is not None:
+            self._renewer.cancel()
+            await asyncio.gather(self._renewer, return_exceptions=True)
         for endpoint in self._endpoints.values():
             await endpoint.aclose()
+
+    async def _renew_leases(self) -> None:
+        """Every third of the lease time, extend the leases this process holds.
+
+        Why: a leased delivery may wait for its endpoint's turn behind slow sends for longer than the
+        lease. Unrenewed, its lease would expire while it waits, and the next lease call (this
+        process's own, or another's) would take it again: the same delivery sent twice. Renewed, a
+        lease only expires when its process is gone, so the lease time can be short and a crashed
+        process's deliveries are picked up soon.
+        """
+        interval = self._config.lease_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            if not self._inflight:
+                continue
+            try:
+                await self._store.renew(self.owner, self._config.lease_seconds)
+            except Exception as exc:  # e.g. disk full: try again next time; the leases have 2/3 left
+                log.error("lease renewal failed", error=str(exc), error_type=type(exc).__name__)
 
     async def _cancel(self, tasks: list[asyncio.Task[None]]) -> list[int]:
         """Cancels `tasks` and waits for them; returns their delivery ids."""

@@ -436,6 +436,17 @@ class SqliteStore:
         if await self._writer.submit(job):
             self._notify()
 
+    async def renew(self, owner: str, lease_seconds: float) -> int:
+        until = self._now() + lease_seconds
+
+        def job(conn: sqlite3.Connection) -> int:
+            return conn.execute(
+                "UPDATE deliveries SET lease_until = ? WHERE lease_owner = ? AND lease_until IS NOT NULL",
+                (until, owner),
+            ).rowcount
+
+        return await self._writer.submit(job)
+
     async def release(self, owner: str, delivery_ids: Sequence[int]) -> None:
         """Give leases back on shutdown so the next process need not wait for them to expire."""
         ids = list(delivery_ids)

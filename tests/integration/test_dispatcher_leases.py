@@ -1,5 +1,6 @@
-"""Dispatcher.stop: deliveries being sent get the grace period; the rest of the leased batch is not
-sent but handed back at once, so the next process delivers it without waiting for lease expiry."""
+"""The dispatcher's leases: renewed while it holds them (a delivery waiting its turn longer than the
+lease is not taken and sent a second time), and on stop the deliveries being sent get the grace
+period while the rest are handed back at once, so the next process need not wait for expiry."""
 
 from __future__ import annotations
 
@@ -57,8 +58,13 @@ async def queue_three(store: SqliteStore, url: str) -> None:
         )
 
 
-def dispatcher(store: SqliteStore) -> Dispatcher:
-    config = DeliveryConfig(per_endpoint_concurrency=1, allowed_networks=["127.0.0.0/8"])
+def dispatcher(store: SqliteStore, lease_seconds: float = 30) -> Dispatcher:
+    config = DeliveryConfig(
+        per_endpoint_concurrency=1,
+        allowed_networks=["127.0.0.0/8"],
+        lease_seconds=lease_seconds,
+        poll_interval_ms=50,
+    )
     endpoint = WebhookEndpoint(NetworkPolicy(allowed_networks=config.allowed_networks))
     return Dispatcher(store, {"webhook": endpoint}, config, Metrics())
 
@@ -88,3 +94,29 @@ async def test_a_delivery_cut_off_after_the_grace_is_handed_back_too(store: Sqli
         assert len(receiver.received) == 1
     assert (await store.delivery_counts("s1")).delivered == 0
     assert len(await store.lease("next-process", 10, 30)) == 3
+
+
+async def test_a_lease_shorter_than_the_wait_is_renewed_not_taken_again(
+    store: SqliteStore, tmp_path: Path
+) -> None:
+    """Three deliveries to one endpoint, one at a time, 0.5 s each: the last waits 1 s, longer than
+    the 0.6 s lease. Renewed every 0.2 s, none expires: a second process on the same file finds
+    nothing to take while they wait, and each event is sent exactly once."""
+    other = SqliteStore(str(tmp_path / "store.db"), SubscriptionRouter())
+    await other.open()
+    async with WebhookReceiver(Behaviour(delay=0.5)) as receiver:
+        await queue_three(store, receiver.url)
+        worker = dispatcher(store, lease_seconds=0.6)
+        worker.start()
+        try:
+            await receiver.wait_for(1, timeout=10)
+            await asyncio.sleep(0.6)  # unrenewed, every lease would have expired by now
+            taken = await other.lease("other-process", 10, 30)
+            await receiver.wait_for(3, timeout=10)
+        finally:
+            await worker.stop(grace=5)
+            await other.close()
+        ids = [r.json()["id"] for r in receiver.received]
+    assert taken == []
+    assert sorted(ids) == ["evt-0", "evt-1", "evt-2"]
+    assert (await store.delivery_counts("s1")).delivered == 3
