@@ -141,7 +141,8 @@ class Dispatcher:
         busy = [url for url, n in self._per_endpoint.items() if n >= self._config.per_endpoint_concurrency]
         jobs = await self._store.lease(self.owner, min(free, LEASE_BATCH), self._config.lease_seconds, busy)
         for job in jobs:
-            self._spawn(job)
+            if job.id not in self._inflight:  # re-leased while still ours (a renewal failed): sent once
+                self._spawn(job)
         if jobs:
             return
         await self._maintain()
