@@ -20,6 +20,8 @@ def build_router(services: Services) -> APIRouter:
         return json_response({"status": "ready" if ready else "starting"}, 200 if ready else 503)
 
     async def metrics() -> Response:
+        """The store's backlog is read per scrape: it is the one figure no counter in memory knows."""
+        services.metrics.observe_backlog(await services.store.backlog(), services.now())
         return Response(services.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     router.add_api_route("/healthz", healthz, methods=["GET"], summary="Liveness")

@@ -92,6 +92,17 @@ class Settlement:
 
 
 @dataclass(frozen=True, slots=True)
+class Backlog:
+    """Deliveries not yet settled, for /metrics: `pending` counts every one (in flight and retries
+    included), `retrying` those that failed an attempt, `oldest_due` is the earliest `next_attempt_at`
+    among the due ones nobody holds (epoch seconds; None when none is waiting): the delivery lag."""
+
+    pending: int = 0
+    retrying: int = 0
+    oldest_due: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class DeliveryCounts:
     """Per-subscription delivery counts and the last outcome, for delivery-status."""
 
@@ -188,6 +199,8 @@ class Store(Protocol):
         ...
 
     async def delivery_counts(self, sub_id: str) -> DeliveryCounts: ...
+
+    async def backlog(self) -> Backlog: ...
 
     async def list_dead_letters(
         self, subscription_id: str | None = None, limit: int = 100

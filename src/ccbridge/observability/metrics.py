@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from ccbridge.core.ports import Backlog
+
 
 class Metrics:
     """Seed 001's success/error counters and the delivery pipeline's health."""
@@ -27,6 +29,19 @@ class Metrics:
             "ccbridge_dead_letters", "Deliveries that became dead letters", ["endpoint_type"], registry=r
         )
         self.pending = Gauge("ccbridge_deliveries_in_flight", "Deliveries leased and in flight", registry=r)
+        self.backlog = Gauge(
+            "ccbridge_deliveries_pending",
+            "Deliveries not yet settled (in flight and scheduled retries included), at scrape time",
+            registry=r,
+        )
+        self.backlog_retrying = Gauge(
+            "ccbridge_deliveries_retrying", "Pending deliveries that failed an attempt", registry=r
+        )
+        self.lag = Gauge(
+            "ccbridge_delivery_lag_seconds",
+            "How long the oldest due, unclaimed delivery has waited (0 when none waits)",
+            registry=r,
+        )
         self.delivery_seconds = Histogram(
             "ccbridge_delivery_seconds",
             "Time of one delivery attempt",
@@ -39,6 +54,11 @@ class Metrics:
         self.api_writes = Counter(
             "ccbridge_subscription_writes", "Subscription API writes", ["operation"], registry=r
         )
+
+    def observe_backlog(self, backlog: Backlog, now: float) -> None:
+        self.backlog.set(backlog.pending)
+        self.backlog_retrying.set(backlog.retrying)
+        self.lag.set(0.0 if backlog.oldest_due is None else max(0.0, now - backlog.oldest_due))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -26,6 +26,7 @@ from ccbridge.core.event import DeliveryJob, EndpointSpec, Event, Subscription
 from ccbridge.core.ids import uuid4_str
 from ccbridge.core.ports import (
     AppendResult,
+    Backlog,
     DeadLetter,
     DeliveryCounts,
     IdempotentRecord,
@@ -471,6 +472,22 @@ class SqliteStore:
                 " AND endpoint_type != 'queue'"
             ).fetchone()
             return None if row is None else row[0]
+
+        return await self._reader.submit(job)
+
+    async def backlog(self) -> Backlog:
+        now = self._now()
+
+        def job(conn: sqlite3.Connection) -> Backlog:
+            pending, retrying = conn.execute(
+                "SELECT count(*), coalesce(sum(attempts > 0), 0) FROM deliveries WHERE state = 'pending'"
+            ).fetchone()
+            (oldest,) = conn.execute(
+                "SELECT min(next_attempt_at) FROM deliveries WHERE state = 'pending' AND lease_until IS NULL"
+                " AND endpoint_type != 'queue' AND next_attempt_at <= ?",
+                (now,),
+            ).fetchone()
+            return Backlog(pending, retrying, oldest)
 
         return await self._reader.submit(job)
 

@@ -307,3 +307,59 @@ async def test_queue_endpoints_wait_and_status_says_why(api: httpx.AsyncClient) 
     current = await status(api, sub["id"])
     assert current["counts"]["pending"] == 1
     assert "NATS" in current["waiting"]
+
+
+def gauge(metrics: str, name: str) -> float:
+    [line] = [line for line in metrics.splitlines() if line.startswith(name + " ")]
+    return float(line.split()[1])
+
+
+async def test_metrics_show_the_backlog_retries_and_lag(
+    api: httpx.AsyncClient, receiver: WebhookReceiver
+) -> None:
+    """/metrics reads the backlog from the store: a retry scheduled an hour ahead and a queue delivery
+    are pending (one retrying), and neither is lag, since neither is due for the dispatcher."""
+    receiver.behave(fail_first=100, fail_status=503, retry_after="3600")
+    for name, event_type, endpoint in (
+        ("later", "contact.created", {"url": receiver.url, "type": "webhook"}),
+        ("q", "queue.event", {"url": "nats://contact-center.queue", "type": "queue"}),
+    ):
+        await api.post(SUBS, json={"name": name, "eventType": event_type, "endpoints": [endpoint]})
+        await api.post(
+            EVENTS, json={"eventType": event_type, "attributes": {}, "timestamp": "2026-11-24T10:00:00Z"}
+        )
+    await receiver.wait_for(1, timeout=10)
+
+    async def settled() -> str | None:
+        text = (await api.get("/metrics")).text
+        return text if gauge(text, "ccbridge_deliveries_retrying") == 1 else None
+
+    metrics = await wait_until(settled, timeout=5)
+    assert gauge(metrics, "ccbridge_deliveries_pending") == 2
+    assert gauge(metrics, "ccbridge_delivery_lag_seconds") == 0
+
+
+async def test_metrics_lag_grows_while_due_deliveries_wait() -> None:
+    """With the dispatcher off, a due delivery waits: the lag is its age."""
+    async with running_server({"delivery": {"enabled": False}}) as srv:
+        token = await srv.token()
+        async with httpx.AsyncClient(
+            base_url=srv.base_url, headers={"Authorization": f"Bearer {token}"}
+        ) as api:
+            await api.post(
+                SUBS,
+                json={
+                    "name": "w",
+                    "eventType": "contact.created",
+                    "endpoints": [{"url": "https://example.com/h"}],
+                },
+            )
+            await api.post(
+                EVENTS,
+                json={"eventType": "contact.created", "attributes": {}, "timestamp": "2026-11-24T10:00:00Z"},
+            )
+            await asyncio.sleep(0.3)
+            metrics = (await api.get("/metrics")).text
+    assert gauge(metrics, "ccbridge_deliveries_pending") == 1
+    assert gauge(metrics, "ccbridge_deliveries_retrying") == 0
+    assert gauge(metrics, "ccbridge_delivery_lag_seconds") >= 0.3
