@@ -27,6 +27,7 @@ from ccbridge.endpoints.webhook import WebhookEndpoint
 from ccbridge.ingest import CompiledIngest, IngestGateway, compile_ingest
 from ccbridge.observability.audit import AuditLog
 from ccbridge.observability.metrics import Metrics
+from ccbridge.stores.housekeeping import Housekeeper
 from ccbridge.stores.sqlite import SqliteStore
 
 TOKEN_KEY = "oauth-token-signing-key"
@@ -109,12 +110,15 @@ def build(config: Config) -> Runtime:
         dispatcher = Dispatcher(store, _endpoints(config), config.delivery, metrics)
         store.add_listener(dispatcher.notify)
 
+    housekeeper = Housekeeper(store, config.store.retention_days)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await store.open()
         services.tokens = TokenService(config.auth, await store.secret(TOKEN_KEY))
         if dispatcher is not None:
             dispatcher.start()
+        housekeeper.start()
         if gateway is not None:
             await gateway.start()
         services.extras["ready"] = True
@@ -122,6 +126,7 @@ def build(config: Config) -> Runtime:
             yield
         finally:
             services.extras["ready"] = False
+            await housekeeper.stop()
             if dispatcher is not None:
                 await dispatcher.stop()
             if gateway is not None:

@@ -45,6 +45,9 @@ class ServerConfig(_Strict):
 
 class StoreConfig(_Strict):
     url: str = "sqlite:///./ccbridge.db"
+    retention_days: float = Field(
+        30.0, ge=1, description="settled deliveries and unreferenced events older than this are removed"
+    )
 
     @field_validator("url")
     @classmethod

@@ -255,3 +255,39 @@ async def test_renew_extends_only_the_owners_live_leases(store: SqliteStore, clo
     assert await store.renew("w1", 30) == 1
     clock.t += 15  # past the first term of every lease, within w1's renewed one
     assert [job.id for job in await store.lease("w3", 10, 30)] == [theirs.id]
+
+
+@pytest.mark.parametrize("chunk", [1, 5000])
+async def test_history_older_than_the_cutoff_is_forgotten_unless_still_needed(
+    store: SqliteStore, clock: Clock, chunk: int
+) -> None:
+    """purge_history drops old delivered deliveries and the old events nothing refers to any more;
+    a dead letter, a pending retry and anything newer keep their rows and their events."""
+    await store.create_subscription(subscription("s1", "a", endpoints=2), 10)
+    outcomes = {1: ("delivered", "dead"), 2: ("delivered", "retry"), 3: ("delivered", "delivered")}
+    for n, (first, second) in outcomes.items():
+        await store.append_event(event(n))
+        jobs = await store.lease("w", 10, 30)
+        await store.settle(
+            "w",
+            [
+                Settlement(job.id, state, 1, status=200, next_attempt_at=clock.t + 86400 * 60)  # type: ignore[arg-type]
+                for job, state in zip(jobs, (first, second), strict=True)
+            ],
+        )
+    await store.append_event(event(4, type_="nobody.listens"))
+    clock.t += 31 * 86400
+    await store.append_event(event(5))  # new: kept, and its deliveries too
+    deliveries, events = await store.purge_history(clock.t - 30 * 86400, chunk=chunk)
+    assert (deliveries, events) == (4, 2)
+    assert [await store.get_event(f"evt-{n}") is not None for n in range(1, 6)] == [
+        True,
+        True,
+        False,
+        False,
+        True,
+    ]
+    assert [d.event_id for d in await store.list_dead_letters()] == ["evt-1"]
+    counts = await store.delivery_counts("s1")
+    assert (counts.delivered, counts.pending, counts.retrying) == (0, 2, 1)  # evt-5's two, the old retry
+    assert await store.purge_history(clock.t - 30 * 86400, chunk=chunk) == (0, 0)

@@ -27,7 +27,6 @@ from ccbridge.stores.sqlite import SqliteStore
 
 log = structlog.get_logger("ccbridge.delivery")
 LEASE_BATCH = 128
-MAINTENANCE_SECONDS = 600.0
 
 
 class Dispatcher:
@@ -56,7 +55,6 @@ class Dispatcher:
         self._semaphores: dict[str, asyncio.Semaphore] = {}
         self._task: asyncio.Task[None] | None = None
         self._renewer: asyncio.Task[None] | None = None
-        self._last_maintenance = 0.0
         self._settler = SettleBatcher(lambda batch: self._store.settle(self.owner, batch))
 
     def notify(self) -> None:
@@ -145,7 +143,6 @@ class Dispatcher:
                 self._spawn(job)
         if jobs:
             return
-        await self._maintain()
         due = await self._store.next_due()
         interval = self._config.poll_interval_ms / 1000
         timeout = interval if due is None else min(max(due - self._now(), 0.001), interval)
@@ -221,12 +218,3 @@ class Dispatcher:
                 attempt=job.attempt,
                 reason=getattr(outcome, "reason", None),
             )
-
-    async def _maintain(self) -> None:
-        now = self._now()
-        if now - self._last_maintenance < MAINTENANCE_SECONDS:
-            return
-        self._last_maintenance = now
-        purged = await self._store.purge_expired()
-        if purged:
-            log.info("purged expired dead letters", count=purged)

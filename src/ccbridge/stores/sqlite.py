@@ -625,6 +625,38 @@ class SqliteStore:
 
         return int(await self._writer.submit(job))
 
+    async def purge_history(self, older_than: float, chunk: int = 5000) -> tuple[int, int]:
+        """Forget what is settled and older than `older_than` (epoch seconds): delivered and cancelled
+        deliveries last changed before it, then events received before it that no delivery refers to
+        any more (pending ones, dead letters and their forwards keep their event). Returns (deliveries,
+        events) removed.
+
+        Why in chunks: one writer transaction per `chunk` rows, so a first purge of months of history
+        never stalls ingestion for longer than one chunk takes.
+        """
+        deliveries = events = 0
+        while True:
+
+            def job(conn: sqlite3.Connection) -> tuple[int, int]:
+                below = _boundary(conn, "deliveries", "id", "created_ts", older_than)
+                gone = conn.execute(
+                    "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE id < ?"
+                    " AND state IN ('delivered', 'cancelled') AND updated_ts < ? LIMIT ?)",
+                    (below, older_than, chunk),
+                ).rowcount
+                below = _boundary(conn, "events", "seq", "received_ts", older_than)
+                forgotten = conn.execute(
+                    "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq < ? AND received_ts < ?"
+                    " AND NOT EXISTS (SELECT 1 FROM deliveries WHERE deliveries.event_id = events.id) LIMIT ?)",
+                    (below, older_than, chunk),
+                ).rowcount
+                return gone, forgotten
+
+            gone, forgotten = await self._writer.submit(job)
+            deliveries, events = deliveries + gone, events + forgotten
+            if gone < chunk and forgotten < chunk:
+                return deliveries, events
+
     async def purge_expired(self) -> int:
         """Apply each subscription's dead-letter retentionDays, and forget old idempotency records."""
         now = self._now()
@@ -641,6 +673,27 @@ class SqliteStore:
             return purged
 
         return int(await self._writer.submit(job))
+
+
+def _boundary(conn: sqlite3.Connection, table: str, key: str, ts: str, cutoff: float) -> int:
+    """The first `key` whose `ts` is at or after `cutoff`, by bisection on the (rowid) key.
+
+    Keys grow with time, so everything older than `cutoff` lies below the boundary: the purge scans
+    only that part of the table, in O(log n) seeks to find it, rather than the whole table each time.
+    """
+    lo, hi = conn.execute(
+        f"SELECT coalesce(min({key}), 0), coalesce(max({key}), 0) + 1 FROM {table}"
+    ).fetchone()
+    while lo < hi:
+        mid = (lo + hi) // 2
+        row = conn.execute(
+            f"SELECT {key}, {ts} FROM {table} WHERE {key} >= ? ORDER BY {key} LIMIT 1", (mid,)
+        ).fetchone()
+        if row is None or row[1] >= cutoff:
+            hi = mid
+        else:
+            lo = row[0] + 1
+    return int(lo)
 
 
 def _subscriptions_version(conn: sqlite3.Connection) -> int:

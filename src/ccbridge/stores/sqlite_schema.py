@@ -54,6 +54,8 @@ CREATE INDEX IF NOT EXISTS deliveries_ready ON deliveries(next_attempt_at)
 -- leases by expiry, so expired ones (a crashed or stopped process) are found without a scan
 CREATE INDEX IF NOT EXISTS deliveries_leased ON deliveries(lease_until) WHERE lease_until IS NOT NULL;
 CREATE INDEX IF NOT EXISTS deliveries_subscription ON deliveries(subscription_id, state);
+-- a message's attempts, and whether an old event is still referenced (history retention)
+CREATE INDEX IF NOT EXISTS deliveries_event ON deliveries(event_id);
 CREATE INDEX IF NOT EXISTS deliveries_dead ON deliveries(dead_ts) WHERE state = 'dead';
 CREATE TABLE IF NOT EXISTS idempotency (
     scope      TEXT NOT NULL,

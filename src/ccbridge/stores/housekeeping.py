@@ -1,0 +1,68 @@
+"""Housekeeping: the store's retention rules, applied every few minutes in the server process.
+
+Why: without it the embedded store only grows. Every event and every settled delivery would stay in
+the SQLite file forever; at a thousand events a second that is tens of gigabytes a day. Three rules:
+each subscription's dead letters after its `deadLetterQueue.retentionDays`, idempotency records after
+their 24-hour window, and settled history (delivered and cancelled deliveries, events nothing refers
+to any more) after `store.retention_days`. Pending deliveries and dead letters are never touched by
+the last rule, so nothing still owed to a consumer is lost to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+
+import structlog
+
+from ccbridge.stores.sqlite import SqliteStore
+
+log = structlog.get_logger("ccbridge.housekeeping")
+INTERVAL_SECONDS = 600.0
+FIRST_RUN_SECONDS = 5.0
+
+
+class Housekeeper:
+    def __init__(
+        self,
+        store: SqliteStore,
+        retention_days: float,
+        interval: float = INTERVAL_SECONDS,
+        first_run: float = FIRST_RUN_SECONDS,
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._retention = retention_days * 86400.0
+        self._interval = interval
+        self._first_run = first_run
+        self._now = now
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="ccbridge-housekeeping")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def run_once(self) -> tuple[int, int, int]:
+        """Applies the three rules; returns (dead letters, deliveries, events) removed."""
+        dead = await self._store.purge_expired()
+        deliveries, events = await self._store.purge_history(self._now() - self._retention)
+        if dead or deliveries or events:
+            log.info("housekeeping", dead_letters=dead, deliveries=deliveries, events=events)
+        return dead, deliveries, events
+
+    async def _loop(self) -> None:
+        await asyncio.sleep(self._first_run)
+        while True:
+            try:
+                await self.run_once()
+            except Exception as exc:  # e.g. disk full: the next round tries again
+                log.error("housekeeping failed", error=str(exc), error_type=type(exc).__name__)
+            await asyncio.sleep(self._interval)
