@@ -7,6 +7,8 @@ check) and with one token reused (the verified-token cache's case):
   (JWT, JSON, match, JSON Schema, mapping, event) without HTTP or the store.
 * `http`: `POST /ingest` on a real `ccbridge serve` child process (SQLite store), driven by
   `--concurrency` aiohttp connections from this process; skipped when the server has no /ingest.
+  Then once more with wrk (a reused token, a new Idempotency-Key per request), which takes far less
+  of the two cores than the Python driver.
 
     .venv/bin/python bench/bench_ingest.py                 # both, 10,000 requests each
     .venv/bin/python bench/bench_ingest.py --only gateway -n 20000
@@ -135,11 +137,40 @@ async def bench_http(n: int, fresh: bool, concurrency: int) -> float | None:
             kill(server, 15)
 
 
+async def bench_http_wrk(seconds: float, connections: int) -> float | None:
+    """events/s of POST /ingest driven by wrk (C, one thread: it leaves the server more of the two
+    cores than the Python driver) with one reused token; each request has its own Idempotency-Key,
+    so every one stores a new event. None without wrk."""
+    from loadgen import run_wrk, wrk_available
+
+    from ccbridge.testing.server import kill, start_process
+
+    if not wrk_available():
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        issuer = prepare(folder)
+        server = start_process(folder, {"ingest": SECTION, "logging": {"level": "warning"}})
+        try:
+            headers = {
+                "Authorization": tokens(issuer, 1, fresh=False)[0],
+                "Content-Type": "application/json",
+                "Idempotency-Key": "bench-{n}",
+            }
+            result = run_wrk(server.base_url + "/ingest", "POST", headers, bodies(1)[0], connections, seconds)
+            if result.not_ok or result.errors:
+                raise RuntimeError(f"{result.not_ok} answers were not 2xx, {result.errors} socket errors")
+            return result.rate
+        finally:
+            kill(server, 15)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=10_000, help="requests per figure")
     parser.add_argument("-c", "--concurrency", type=int, default=64, help="HTTP connections")
     parser.add_argument("--only", choices=["gateway", "http"], help="run one measurement only")
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of the wrk run")
     args = parser.parse_args()
     runs: list[tuple[str, Callable[[bool], Awaitable[float | None]]]] = []
     if args.only in (None, "gateway"):
@@ -152,6 +183,12 @@ async def main() -> None:
             kind = "fresh token per request" if fresh else "one reused token"
             figure = "skipped (no /ingest route on the server)" if rate is None else f"{rate:,.0f} events/s"
             print(f"ingest {where} ES256, {kind}: {figure}", flush=True)
+    if args.only in (None, "http"):
+        rate = await bench_http_wrk(args.seconds, args.concurrency)
+        figure = "skipped (no wrk)" if rate is None else f"{rate:,.0f} events/s"
+        print(
+            f"ingest POST /ingest ES256, one reused token, wrk for {args.seconds:.0f} s: {figure}", flush=True
+        )
 
 
 if __name__ == "__main__":
