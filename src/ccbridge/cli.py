@@ -87,11 +87,11 @@ def _register_optional() -> None:
     from ccbridge import cli_deadletters
 
     cli_deadletters.register(deadletters_app, load)
-    from ccbridge import cli_client
+    from ccbridge import cli_audit, cli_client, cli_publish
 
     app.add_typer(cli_client.subscriptions_app, name="subscriptions")
-    app.command("publish")(cli_client.publish)
-    app.add_typer(cli_client.audit_app, name="audit")
+    app.command("publish")(cli_publish.publish)
+    app.add_typer(cli_audit.audit_app, name="audit")
 
 
 _register_optional()

@@ -1,4 +1,5 @@
-"""The client side's commands; `ccbridge.cli` mounts them: `subscriptions`, `publish`, `audit`.
+"""The client side's shared command plumbing and the `subscriptions` commands; `publish` and `audit`
+live in `cli_publish` and `cli_audit`. `ccbridge.cli` mounts them all.
 
 Exit codes: 0 done (plan: no changes), 1 the server or the network failed (or an apply action, or a
 batch line, did not land), 2 invalid input, config or usage (the message names the key), 3 plan has
@@ -21,12 +22,9 @@ from rich.console import Console
 from ccbridge.client import manage, render
 from ccbridge.client.api import BridgeClient
 from ccbridge.client.apply import ApplyReport
-from ccbridge.client.batch import BatchResult, publish_lines, write_rejected
-from ccbridge.client.config import ApiConfig, PublishConfig, client_settings
+from ccbridge.client.config import ApiConfig, client_settings
 from ccbridge.client.errors import ApiError
 from ccbridge.client.plan import Plan
-from ccbridge.client.publish import PublishResult
-from ccbridge.client.publish import publish as publish_event
 from ccbridge.client.status import SubscriptionStatus, wait_settled
 from ccbridge.errors import ConfigError, InputError
 
@@ -36,7 +34,6 @@ JsonOption = Annotated[bool, typer.Option("--json", help="print one JSON documen
 subscriptions_app = typer.Typer(
     no_args_is_help=True, help="Declarative subscriptions: plan, apply, list, status."
 )
-audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit log.")
 
 T = TypeVar("T")
 out = Console(soft_wrap=True)
@@ -190,127 +187,3 @@ def status(
     else:
         render.status_table(out, statuses, missing)
     raise typer.Exit(0 if all(s.settled for s in statuses) and not missing else 1)
-
-
-# --- publish --------------------------------------------------------------------------------------
-
-
-def _data_argument(text: str) -> Any:
-    """`--data` as JSON, or `@file` holding JSON; a bad value exits 2 naming the option."""
-    if text.startswith("@"):
-        try:
-            text = Path(text[1:]).read_text(encoding="utf-8")
-        except OSError as exc:
-            fail(f"--data: cannot read {text[1:]}: {exc.strerror}")
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        fail(f"--data: not JSON: {exc}")
-
-
-def publish(
-    *,
-    config: ConfigOption,
-    type_: Annotated[str | None, typer.Option("--type", help="event type (with --data)")] = None,
-    data: Annotated[str | None, typer.Option("--data", help="event data: JSON, or @file")] = None,
-    file: Annotated[
-        Path | None, typer.Option("--file", help='JSON lines, each {"type": ..., "data": {...}}')
-    ] = None,
-    rejected_file: Annotated[
-        Path | None, typer.Option("--rejected-file", help="where rejected lines go (default FILE.rejected)")
-    ] = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=256)] = 8,
-    correlation_id: Annotated[str | None, typer.Option("--correlation-id")] = None,
-    json: JsonOption = False,
-) -> None:
-    """Validate and publish one custom event (--type, --data) or many (--file events.jsonl).
-
-    Each line of --file: {"type": TYPE, "data": {...}}, optionally with "correlationId".
-
-    Rejected lines go to --rejected-file, in the same form, with their errors.
-
-    Exit 0: every event landed or was a duplicate; 1: a line was rejected or the server failed; 2: bad input.
-    """
-    one = type_ is not None or data is not None
-    if (file is not None and one) or (file is None and (type_ is None or data is None)):
-        fail("give either --type with --data, or --file")
-    cfg = load(config)
-    try:
-        settings = manage.publish_settings(cfg)
-    except ConfigError as exc:
-        fail(str(exc))
-    if file is not None:
-        batch = _publish_file(
-            cfg, settings, file, concurrency=concurrency, correlation_id=correlation_id, quiet=json
-        )
-        raise typer.Exit(_report_batch(batch, file, rejected_file, json))
-    assert type_ is not None and data is not None
-    payload = _data_argument(data)
-
-    async def main(client: BridgeClient) -> PublishResult:
-        return await publish_event(client, type_, payload, config=settings, correlation_id=correlation_id)
-
-    result = run(main, settings_of(cfg))
-    if json:
-        emit_json(render.publish_json(result))
-    else:
-        render.publish_text(out, result)
-
-
-def _publish_file(
-    cfg: Any,
-    settings: PublishConfig,
-    file: Path,
-    *,
-    concurrency: int,
-    correlation_id: str | None,
-    quiet: bool,
-) -> BatchResult:
-    try:
-        total = sum(1 for line in file.open("rb") if line.strip())
-    except OSError as exc:
-        fail(f"--file: cannot read {file}: {exc.strerror}")
-    progress = render.progress_bar(err, disable=quiet)
-    task = progress.add_task("publish", total=total)
-
-    async def main(client: BridgeClient) -> BatchResult:
-        with file.open(encoding="utf-8") as lines, progress:
-            return await publish_lines(
-                client,
-                lines,
-                config=settings,
-                concurrency=concurrency,
-                correlation_id=correlation_id,
-                on_done=lambda: progress.advance(task),
-            )
-
-    return run(main, settings_of(cfg))
-
-
-def _report_batch(batch: BatchResult, file: Path, rejected_file: Path | None, json: bool) -> int:
-    """Writes the rejected lines (replacing an older file) and prints the counts; the exit code."""
-    target = rejected_file or file.with_name(file.name + ".rejected")
-    if batch.rejected:
-        write_rejected(batch.rejected, target)
-    counts = {"published": batch.published, "duplicates": batch.duplicates, "rejected": len(batch.rejected)}
-    if json:
-        emit_json({**counts, "rejectedFile": str(target) if batch.rejected else None})
-    else:
-        render.batch_text(out, err, counts, batch.rejected, target)
-    return 1 if batch.rejected else 0
-
-
-# --- audit ----------------------------------------------------------------------------------------
-
-
-@audit_app.command("verify")
-def verify(file: Annotated[Path, typer.Argument(help="audit log file")]) -> None:
-    """Check the hash chain; exit 1 naming the first bad line."""
-    from ccbridge.observability.audit import verify as check
-
-    result = check(file)
-    if not result.ok:
-        where = f"line {result.first_bad_line}: " if result.first_bad_line else ""
-        fail(f"{where}{result.reason}", 1)
-    lines = sum(1 for _ in file.open("rb"))
-    out.print(f"ok: {file} ({lines} lines, chain intact)", highlight=False, markup=False)
