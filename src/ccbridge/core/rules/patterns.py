@@ -30,8 +30,9 @@ from functools import lru_cache
 from typing import Any
 
 from ccbridge.core.rules.errors import PatternError, format_path
-from ccbridge.core.rules.machine import Condition, Machine
+from ccbridge.core.rules.machine import Machine
 from ccbridge.core.rules.operators import json_type, parse_leaf
+from ccbridge.core.rules.order import Condition
 
 MAX_ALTERNATIVES = 1024
 """How far `$or` may multiply out; past this a pattern is refused as too complex (EventBridge has a
