@@ -243,18 +243,18 @@ async def test_two_processes_on_one_file_route_with_each_others_subscriptions(
         await second.close()
 
 
-async def test_renew_extends_only_the_owners_live_leases(store: SqliteStore, clock: Clock) -> None:
-    """renew moves the owner's lease expiries forward; settled deliveries and other owners' leases
-    are untouched, so a renewed lease outlives its first term and another's expires on time."""
-    await store.create_subscription(subscription("s1", "a", endpoints=3), 10)
+async def test_renew_extends_only_the_owners_live_leases_it_names(store: SqliteStore, clock: Clock) -> None:
+    """renew moves forward the expiry of the owner's leases among the ids given; a settled delivery,
+    an unnamed lease of the same owner and another owner's lease keep their terms."""
+    await store.create_subscription(subscription("s1", "a", endpoints=4), 10)
     await store.append_event(event(1))
-    mine = await store.lease("w1", 2, 30)
+    settled, working, forgotten = await store.lease("w1", 3, 30)
     [theirs] = await store.lease("w2", 10, 30)
-    await store.settle("w1", [Settlement(mine[0].id, "delivered", 1, status=200)])
+    await store.settle("w1", [Settlement(settled.id, "delivered", 1, status=200)])
     clock.t += 20
-    assert await store.renew("w1", 30) == 1
-    clock.t += 15  # past the first term of every lease, within w1's renewed one
-    assert [job.id for job in await store.lease("w3", 10, 30)] == [theirs.id]
+    assert await store.renew("w1", [settled.id, working.id, theirs.id], 30) == 1
+    clock.t += 15  # past the first term of every lease, within the renewed one
+    assert sorted(job.id for job in await store.lease("w3", 10, 30)) == sorted([forgotten.id, theirs.id])
 
 
 @pytest.mark.parametrize("chunk", [1, 5000])

@@ -5,13 +5,14 @@ period while the rest are handed back at once, so the next process need not wait
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
 
 from ccbridge.config import DeliveryConfig
 from ccbridge.core.event import EndpointSpec, Event, Subscription
+from ccbridge.core.ports import Settlement
 from ccbridge.core.routing import SubscriptionRouter
 from ccbridge.delivery.dispatcher import Dispatcher
 from ccbridge.endpoints.netguard import NetworkPolicy
@@ -120,3 +121,43 @@ async def test_a_lease_shorter_than_the_wait_is_renewed_not_taken_again(
     assert taken == []
     assert sorted(ids) == ["evt-0", "evt-1", "evt-2"]
     assert (await store.delivery_counts("s1")).delivered == 3
+
+
+class FailingSettleStore(SqliteStore):
+    """The real store, but the first settlement's commit fails (as on a full disk)."""
+
+    failed = False
+
+    async def settle(self, owner: str, settlements: Sequence[Settlement]) -> None:
+        if not self.failed:
+            self.failed = True
+            raise OSError("disk full")
+        await super().settle(owner, settlements)
+
+
+async def test_a_delivery_whose_settlement_failed_is_not_kept_leased(tmp_path: Path) -> None:
+    """The lease of a delivery whose settlement did not commit is no longer renewed (nobody works on
+    it), so it expires and the delivery is retried, even while the dispatcher stays busy with others:
+    never stuck behind a lease renewed forever."""
+    store = FailingSettleStore(str(tmp_path / "store.db"), SubscriptionRouter())
+    other = SqliteStore(str(tmp_path / "store.db"), SubscriptionRouter())
+    await store.open()
+    await other.open()
+    try:
+        async with WebhookReceiver(Behaviour(delay=1.0)) as receiver:
+            await queue_three(store, receiver.url)
+            worker = dispatcher(store, lease_seconds=0.6)
+            worker.start()
+            try:
+                # evt-0 is answered at 1 s and its settlement fails; evt-1 and evt-2 keep the
+                # endpoint busy until 3 s, so this dispatcher cannot take evt-0 again before then
+                await receiver.wait_for(3, timeout=10)
+                await asyncio.sleep(0.2)
+                taken = await other.lease("other-process", 10, 30)
+            finally:
+                await worker.stop(grace=5)
+        assert store.failed
+        assert [job.event.id for job in taken] == ["evt-0"]
+    finally:
+        await other.close()
+        await store.close()

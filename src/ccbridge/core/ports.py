@@ -193,9 +193,10 @@ class Store(Protocol):
 
     async def settle(self, owner: str, settlements: Sequence[Settlement]) -> None: ...
 
-    async def renew(self, owner: str, lease_seconds: float) -> int:
-        """Extend every lease `owner` still holds to `lease_seconds` from now; returns how many. A live
-        worker renews well before expiry, so only a dead worker's leases ever expire."""
+    async def renew(self, owner: str, delivery_ids: Sequence[int], lease_seconds: float) -> int:
+        """Extend the leases `owner` still holds on `delivery_ids` to `lease_seconds` from now; returns
+        how many. A live worker renews what it is working on well before expiry, so only a dead
+        worker's leases (or one whose settlement failed to commit) ever expire."""
         ...
 
     async def delivery_counts(self, sub_id: str) -> DeliveryCounts: ...

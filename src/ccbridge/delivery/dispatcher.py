@@ -94,7 +94,7 @@ class Dispatcher:
             await endpoint.aclose()
 
     async def _renew_leases(self) -> None:
-        """Every third of the lease time, extend the leases this process holds.
+        """Every third of the lease time, extend the leases of the deliveries this process works on.
 
         Why: a leased delivery may wait for its endpoint's turn behind slow sends for longer than the
         lease. Unrenewed, its lease would expire while it waits, and the next lease call (this
@@ -108,7 +108,7 @@ class Dispatcher:
             if not self._inflight:
                 continue
             try:
-                await self._store.renew(self.owner, self._config.lease_seconds)
+                await self._store.renew(self.owner, list(self._inflight), self._config.lease_seconds)
             except Exception as exc:  # e.g. disk full: try again next time; the leases have 2/3 left
                 log.error("lease renewal failed", error=str(exc), error_type=type(exc).__name__)
 
@@ -157,7 +157,10 @@ class Dispatcher:
         self._inflight[job.id] = task
         self._metrics.pending.set(len(self._inflight))
 
-        def done(_: asyncio.Task[None]) -> None:
+        def done(finished: asyncio.Task[None]) -> None:
+            if not finished.cancelled() and (error := finished.exception()) is not None:
+                # e.g. the settlement's commit failed (disk full): the lease expires and it is retried
+                log.error("delivery failed to settle", delivery_id=job.id, error=str(error))
             self._inflight.pop(job.id, None)
             self._waiting.discard(job.id)  # a task cancelled before it ran never reached its finally
             self._per_endpoint[url] -= 1

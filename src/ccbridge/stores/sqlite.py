@@ -437,13 +437,15 @@ class SqliteStore:
         if await self._writer.submit(job):
             self._notify()
 
-    async def renew(self, owner: str, lease_seconds: float) -> int:
+    async def renew(self, owner: str, delivery_ids: Sequence[int], lease_seconds: float) -> int:
         until = self._now() + lease_seconds
+        ids = list(delivery_ids)
 
         def job(conn: sqlite3.Connection) -> int:
             return conn.execute(
-                "UPDATE deliveries SET lease_until = ? WHERE lease_owner = ? AND lease_until IS NOT NULL",
-                (until, owner),
+                "UPDATE deliveries SET lease_until = ? WHERE lease_owner = ? AND lease_until IS NOT NULL"
+                f" AND id IN ({','.join('?' * len(ids))})",
+                (until, owner, *ids),
             ).rowcount
 
         return await self._writer.submit(job)
