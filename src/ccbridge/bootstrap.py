@@ -24,6 +24,7 @@ from ccbridge.delivery.dispatcher import Dispatcher
 from ccbridge.endpoints.grpc import GrpcEndpoint
 from ccbridge.endpoints.netguard import NetworkPolicy
 from ccbridge.endpoints.webhook import WebhookEndpoint
+from ccbridge.heap import freeze_startup_heap
 from ccbridge.ingest import CompiledIngest, IngestGateway, compile_ingest
 from ccbridge.observability.audit import AuditLog
 from ccbridge.observability.metrics import Metrics
@@ -88,7 +89,9 @@ def validate_sections(config: Config) -> Sections:
     )
 
 
-def build(config: Config) -> Runtime:
+def build(config: Config, *, freeze_heap: bool = False) -> Runtime:
+    """Everything the server needs, from `config`. `freeze_heap` (the `serve` command's choice; not in
+    tests, which start many servers in one process) freezes the heap once startup is done."""
     sections = validate_sections(config)
     store = SqliteStore(str(resolve_path(config, config.store.sqlite_path)), SubscriptionRouter())
     metrics = Metrics()
@@ -122,6 +125,8 @@ def build(config: Config) -> Runtime:
         if gateway is not None:
             await gateway.start()
         services.extras["ready"] = True
+        if freeze_heap:
+            freeze_startup_heap()
         try:
             yield
         finally:

@@ -32,7 +32,7 @@ def uvicorn_config(runtime: Runtime, sock_port: int | None = None) -> uvicorn.Co
 def serve(config: Config) -> None:
     """Blocks until SIGINT/SIGTERM: stop accepting, finish requests, then in-flight deliveries."""
     configure(config.logging.level, config.logging.format)
-    runtime = build(config)
+    runtime = build(config, freeze_heap=True)
     server = uvicorn.Server(uvicorn_config(runtime))
     # uvicorn re-raises the signal it caught once shutdown is done; with a Python handler in place
     # that re-raise is a no-op, so a graceful stop exits 0 rather than "killed by SIGTERM".
