@@ -76,7 +76,6 @@ async def test_a_flood_is_split_into_bounded_calls() -> None:
 
 @pytest.mark.parametrize("state", ["retry", "dead"])
 async def test_every_state_passes_through_unchanged(state: str) -> None:
-    store = SlowStore()
     seen: list[Settlement] = []
 
     async def flush(batch: Sequence[Settlement]) -> None:
@@ -86,4 +85,3 @@ async def test_every_state_passes_through_unchanged(state: str) -> None:
     item = Settlement(5, state, 2, status=503, error="HTTP 503", next_attempt_at=1.0)  # type: ignore[arg-type]
     await batcher.settle(item)
     assert seen == [item]
-    assert store.flushes == []

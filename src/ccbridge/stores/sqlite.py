@@ -126,14 +126,6 @@ class SqliteStore:
         if _subscriptions_version(conn) != self._subs_version:
             self._load_subscriptions(conn)
 
-    def _bump_subscriptions(self, conn: sqlite3.Connection) -> None:
-        """Every subscription write marks the change for the other processes on the file."""
-        conn.execute(
-            "INSERT INTO meta(name, value) VALUES ('subscriptions_version', 1)"
-            " ON CONFLICT(name) DO UPDATE SET value = value + 1"
-        )
-        self._subs_version = _subscriptions_version(conn)
-
     # --- meta ------------------------------------------------------------------------------------
 
     async def secret(self, name: str, factory_bytes: int = 32) -> bytes:
@@ -214,7 +206,13 @@ class SqliteStore:
                 ),
             )
 
-    def _commit_subs(self, subs: dict[str, Subscription]) -> None:
+    def _commit_subs(self, conn: sqlite3.Connection, subs: dict[str, Subscription]) -> None:
+        """The cache after a subscription write, which is also marked (a version bump) for the other
+        processes on the file."""
+        (self._subs_version,) = conn.execute(
+            "INSERT INTO meta(name, value) VALUES ('subscriptions_version', 1)"
+            " ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value"
+        ).fetchone()
         self._subs = subs
         self._router.replace(list(subs.values()))
 
@@ -238,8 +236,7 @@ class SqliteStore:
                 (sub.id, sub.name, records.subscription_to_doc(sub), now, now),
             )
             self._write_idempotent(conn, idem)
-            self._bump_subscriptions(conn)
-            self._commit_subs({**self._subs, sub.id: sub})
+            self._commit_subs(conn, {**self._subs, sub.id: sub})
             return sub
 
         return await self._writer.submit(job)
@@ -260,8 +257,7 @@ class SqliteStore:
             if cur.rowcount == 0:
                 raise LookupError(sub.id)
             self._write_idempotent(conn, idem)
-            self._bump_subscriptions(conn)
-            self._commit_subs({**self._subs, sub.id: sub})
+            self._commit_subs(conn, {**self._subs, sub.id: sub})
 
         await self._writer.submit(job)
 
@@ -278,8 +274,7 @@ class SqliteStore:
                 " WHERE subscription_id = ? AND state = 'pending'",
                 (now, sub_id),
             )
-            self._bump_subscriptions(conn)
-            self._commit_subs({k: v for k, v in self._subs.items() if k != sub_id})
+            self._commit_subs(conn, {k: v for k, v in self._subs.items() if k != sub_id})
             return True
 
         return await self._writer.submit(job)
@@ -636,24 +631,29 @@ class SqliteStore:
         Why in chunks: one writer transaction per `chunk` rows, so a first purge of months of history
         never stalls ingestion for longer than one chunk takes.
         """
+        # where old rows end, found once: rows added later get larger keys, so the bounds hold
+        old_deliveries, old_events = await self._reader.submit(
+            lambda conn: (
+                _boundary(conn, "deliveries", "id", "created_ts", older_than),
+                _boundary(conn, "events", "seq", "received_ts", older_than),
+            )
+        )
+
+        def job(conn: sqlite3.Connection) -> tuple[int, int]:
+            gone = conn.execute(
+                "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE id < ?"
+                " AND state IN ('delivered', 'cancelled') AND updated_ts < ? LIMIT ?)",
+                (old_deliveries, older_than, chunk),
+            ).rowcount
+            forgotten = conn.execute(
+                "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq < ? AND received_ts < ?"
+                " AND NOT EXISTS (SELECT 1 FROM deliveries WHERE deliveries.event_id = events.id) LIMIT ?)",
+                (old_events, older_than, chunk),
+            ).rowcount
+            return gone, forgotten
+
         deliveries = events = 0
         while True:
-
-            def job(conn: sqlite3.Connection) -> tuple[int, int]:
-                below = _boundary(conn, "deliveries", "id", "created_ts", older_than)
-                gone = conn.execute(
-                    "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE id < ?"
-                    " AND state IN ('delivered', 'cancelled') AND updated_ts < ? LIMIT ?)",
-                    (below, older_than, chunk),
-                ).rowcount
-                below = _boundary(conn, "events", "seq", "received_ts", older_than)
-                forgotten = conn.execute(
-                    "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq < ? AND received_ts < ?"
-                    " AND NOT EXISTS (SELECT 1 FROM deliveries WHERE deliveries.event_id = events.id) LIMIT ?)",
-                    (below, older_than, chunk),
-                ).rowcount
-                return gone, forgotten
-
             gone, forgotten = await self._writer.submit(job)
             deliveries, events = deliveries + gone, events + forgotten
             if gone < chunk and forgotten < chunk:
