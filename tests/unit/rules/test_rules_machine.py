@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import time
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ccbridge.core.rules import automaton, machine
+from ccbridge.core.rules.automaton import Fork, Node
 from ccbridge.core.rules.extract import (
     INLINE_DEPTH,
     INLINE_KEYS,
@@ -172,15 +173,67 @@ def test_or_branches_and_arrays_report_a_rule_once() -> None:
     assert RuleSet(rules).matching({"type": "t", "k": ["v1", "v2", "v1"], "j": "x"}) == {"r1", "r2", "both"}
 
 
-def test_arrays_at_every_level_do_not_multiply_the_work() -> None:
+def test_arrays_at_every_level_do_not_multiply_the_work(monkeypatch: pytest.MonkeyPatch) -> None:
     """With `["a", "b"]` both in every leaf and in every field, each state is still walked once."""
     depth = 20
     pattern = {f"f{i}": ["a", "b"] for i in range(depth)}
     ruleset = RuleSet({"deep": pattern, "other": {"f0": ["c"]}})
     document = {f"f{i}": ["a", "b"] for i in range(depth)}
-    start = time.perf_counter()
+    taken: list[object] = []
+    take = machine._take
+    monkeypatch.setattr(
+        machine, "_take", lambda step, result, going: taken.append(step) or take(step, result, going)
+    )
     assert ruleset.matching(document) == {"deep"}
-    assert time.perf_counter() - start < 0.5  # about a millisecond; seconds for 2**20 walks
+    assert len(taken) <= 2 * depth  # two values per state; a walk per path would take 2**20
+
+
+# --- the compiled automaton: merged states, and the same answers without merging ---
+
+
+def _root_step(ruleset: RuleSet, value: str) -> object:
+    root = ruleset._machine._root  # the structure is what these tests are about
+    ((_, exact, _, _),) = root
+    return exact[value]
+
+
+def test_states_one_value_reaches_together_are_merged() -> None:
+    """An event type named exactly by some rules and by prefix by others leads to one state, whose
+    table for the next path holds both groups' values; the exact entry needs no prefix probe."""
+    rules = {f"e{i}": {"type": ["order.paid"], "k": [f"v{i}"]} for i in range(100)}
+    rules.update({f"p{i}": {"type": [{"prefix": "order"}], "k": [f"w{i}"]} for i in range(100)})
+    ruleset = RuleSet(rules)
+    merged = _root_step(ruleset, "order.paid")
+    assert type(merged) is Node
+    ((_, exact, _, _),) = merged
+    assert {"v3", "w3"} <= set(exact)
+    assert ruleset.matching({"type": "order.paid", "k": "w3"}) == {"p3"}
+    assert ruleset.matching({"type": "order.new", "k": "w3"}) == {"p3"}
+    assert ruleset.matching({"type": "order.new", "k": "v3"}) == set()
+
+
+def test_without_a_merge_budget_states_stay_side_by_side(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the budget a value reaches its states unmerged (a `Fork`), with the same answers."""
+    monkeypatch.setattr(automaton, "MERGE_SLACK", -(10**9))
+    rules = {f"e{i}": {"type": ["order.paid"], "k": [f"v{i}"]} for i in range(100)}
+    rules.update({f"p{i}": {"type": [{"prefix": "order"}], "k": [f"w{i}"]} for i in range(100)})
+    ruleset = RuleSet(rules)
+    fork = _root_step(ruleset, "order.paid")
+    assert isinstance(fork, Fork)
+    assert len(fork.nodes) == 2
+    assert ruleset.matching({"type": "order.paid", "k": "w3"}) == {"p3"}
+    assert ruleset.matching({"type": "order.paid", "k": "v3"}) == {"e3"}
+
+
+@settings(PROFILE, max_examples=60)
+@given(st.lists(rule(), min_size=20, max_size=60), st.lists(event(), min_size=1, max_size=8))
+def test_unmerged_automaton_agrees_with_reference(
+    rules: list[dict[str, Any]], docs: list[dict[str, Any]]
+) -> None:
+    """The fallback past the merge budget answers like the reference too."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(automaton, "MERGE_SLACK", -(10**9))
+        _check({f"r{i}": p for i, p in enumerate(rules)}, docs)
 
 
 # --- the order of conditions ---
