@@ -130,7 +130,7 @@ class Machine:
                     if value is MISSING:
                         hits.extend(links.absent)
                     else:
-                        links.collect((value,), hits)
+                        links.one(value, hits)
                     for ends, targets in hits:
                         result.update(ends)
                         stack.extend(targets)

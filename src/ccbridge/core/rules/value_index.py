@@ -17,6 +17,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import socket
+import struct
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -143,6 +144,8 @@ class ValueIndex:
         self.prefix_table = pre.table if pre is not None else {}
         self._on_string = self._string_probes()
         self._on_number = self._number_probes()
+        self.one = self._one()
+        """`collect((value,), out)` for a single value (the usual case, an event path holding a scalar)."""
         del self._exact, self._specials, self._folded, self._affix, self._gated, self._cidr, self._numeric
 
     def _string_probes(self) -> tuple[Callable[[str, list[Target]], None], ...]:
@@ -169,6 +172,33 @@ class ValueIndex:
         if self.cidr:
             probes.append(self._addresses)
         return tuple(probes)
+
+    def _one(self) -> Callable[[Any, list[Target]], None]:
+        """`collect` for one value, without its loops, tuple and flags where nothing needs them: no
+        deduplication (one value reaches a target once unless `may_repeat`), no scans, no targets
+        for every value, no booleans or null in the tables. About half the cost of `collect`."""
+        if self.may_repeat or self.scan or self.any_value or self.specials:
+            return lambda v, out: self.collect((v,), out)
+        on_string, on_number = self._on_string, self._on_number
+        if len(on_string) == 1 and not on_number:
+            (probe,) = on_string
+
+            def one_probe(v: Any, out: list[Target]) -> None:
+                if type(v) is str:
+                    probe(v, out)
+
+            return one_probe
+
+        def one(v: Any, out: list[Target]) -> None:
+            kind = type(v)
+            if kind is str:
+                for string_probe in on_string:
+                    string_probe(v, out)
+            elif kind is int or kind is float:
+                for number_probe in on_number:
+                    number_probe(v, out)
+
+        return one
 
     def _number_probes(self) -> tuple[Callable[[int | float, list[Target]], None], ...]:
         probes: list[Callable[[int | float, list[Target]], None]] = []
@@ -313,14 +343,44 @@ class ValueIndex:
                     out.extend(hit)
 
 
+_AF_INET = int(socket.AF_INET)
+_PTON = socket.inet_pton
+_NTOP = socket.inet_ntop
+_WORD = struct.Struct(">I").unpack
+
+
+def _pton_is_strict() -> bool:
+    """Whether this C library's `inet_pton` refuses every dotted form `ipaddress` refuses (glibc's
+    does: only four decimal octets, each at most 255, without leading zeros), so that an address it
+    reads needs no check by writing it back. Asked once, at import, with the forms libraries differ on."""
+    for loose in (
+        "01.2.3.4",
+        "1.2.3.04",
+        "00.0.0.0",
+        "1.2.3.010",
+        "0x1.2.3.4",
+        "1.2.3",
+        "1.2.3.4 ",
+        "1.2.3.4.",
+    ):
+        try:
+            _PTON(_AF_INET, loose)
+        except (OSError, ValueError):
+            continue
+        return False
+    return True
+
+
+_STRICT_PTON = _pton_is_strict()
+
+
 def parse_ip(text: str) -> tuple[int, int] | None:
     """(version, integer) of an IP address as `ipaddress.ip_address` reads it, or None.
 
-    Dotted IPv4 is read by the C library (`inet_pton`, five times faster than `ipaddress`) and
-    accepted only if it is written exactly as `inet_ntop` writes the address back: that is
-    `ipaddress`'s rule (four decimal octets, each at most 255, no leading zeros) whatever a
-    platform's `inet_pton` tolerates. Anything with a colon goes to `ipaddress`, the reference for
-    IPv6.
+    Dotted IPv4 is read by the C library (`inet_pton`, five times faster than `ipaddress`). Where
+    that `inet_pton` is looser than `ipaddress`'s rule (four decimal octets, each at most 255, no
+    leading zeros), an address is accepted only if `inet_ntop` writes it back identically. Anything
+    with a colon goes to `ipaddress`, the reference for IPv6.
     """
     if ":" in text:
         try:
@@ -328,12 +388,12 @@ def parse_ip(text: str) -> tuple[int, int] | None:
         except ValueError:
             return None
     try:
-        packed = socket.inet_pton(socket.AF_INET, text)
+        packed = _PTON(_AF_INET, text)
     except (OSError, ValueError):  # not an address; or a NUL, or a lone surrogate (UnicodeError)
         return None
-    if socket.inet_ntop(socket.AF_INET, packed) != text:
+    if not _STRICT_PTON and _NTOP(_AF_INET, packed) != text:
         return None
-    return 4, int.from_bytes(packed, "big")
+    return 4, _WORD(packed)[0]
 
 
 def _probe(affixes: _Affixes, v: str, n: int, at_start: bool, out: list[Any]) -> None:
