@@ -82,9 +82,9 @@ class _Tails:
             hit = self.table.get(v[n - length :])
             if hit:
                 # `least` (all literals' length) rules out a head and tail that overlap in `v`.
-                out.extend(
-                    t for least, regex, t in hit if n >= least and (regex is None or regex.fullmatch(v))
-                )
+                for least, regex, t in hit:
+                    if n >= least and (regex is None or regex.fullmatch(v)):
+                        out.append(t)
 
 
 def _may_repeat(leaf: Leaf) -> bool:
@@ -315,11 +315,14 @@ class ValueIndex:
     def _headed(self, v: str, out: list[Target]) -> None:
         heads = self.gated[0]
         assert heads is not None
-        found: list[_Tails] = []
-        n = len(v)
-        _probe(heads, v, n, True, found)
-        for by_tail in found:
-            by_tail.collect(v, n, out)
+        n, table = len(v), heads.table
+        for length in heads.lengths:
+            if length > n:
+                break
+            hit = table.get(v[:length])
+            if hit:
+                for by_tail in hit:
+                    by_tail.collect(v, n, out)
 
     def _tailed(self, v: str, out: list[Target]) -> None:
         """Wildcards with a literal tail only (`*a*b`): the tail is probed, the rest is a regex."""
