@@ -226,14 +226,29 @@ def test_without_a_merge_budget_states_stay_side_by_side(monkeypatch: pytest.Mon
 
 
 @settings(PROFILE, max_examples=60)
-@given(st.lists(rule(), min_size=20, max_size=60), st.lists(event(), min_size=1, max_size=8))
-def test_unmerged_automaton_agrees_with_reference(
-    rules: list[dict[str, Any]], docs: list[dict[str, Any]]
+@given(
+    st.lists(rule(), min_size=20, max_size=60),
+    st.lists(event(), min_size=1, max_size=8),
+    st.sampled_from([("MERGE_SLACK", -(10**9)), ("FOLD_LIMIT", -1)]),
+)
+def test_fallbacks_agree_with_reference(
+    rules: list[dict[str, Any]], docs: list[dict[str, Any]], knob: tuple[str, int]
 ) -> None:
-    """The fallback past the merge budget answers like the reference too."""
+    """Past the merge budget, and with exact values kept apart from the prefixes they start with
+    (as for values nested under hundreds of prefixes), the answers are the reference's too."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(automaton, "MERGE_SLACK", -(10**9))
+        patch.setattr(automaton, *knob)
         _check({f"r{i}": p for i, p in enumerate(rules)}, docs)
+
+
+def test_exact_values_under_many_prefixes_keep_apart() -> None:
+    """A value nested under more prefixes than `FOLD_LIMIT` allows is looked up, then probed."""
+    rules = {f"p{i}": {"k": [{"prefix": "a" * i}]} for i in range(1, 40)}
+    rules.update({f"e{j}": {"k": ["a" * 40 + str(j)]} for j in range(5)})
+    ruleset = RuleSet(rules)
+    assert len(ruleset._machine._root) == 2  # the exact edge and the prefix edge of one path
+    assert ruleset.matching({"k": "a" * 40 + "3"}) == {"e3", *(f"p{i}" for i in range(1, 40))}
+    assert ruleset.matching({"k": "aaa"}) == {"p1", "p2", "p3"}
 
 
 # --- the order of conditions ---

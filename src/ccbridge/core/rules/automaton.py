@@ -96,6 +96,12 @@ OTHER = -1
 MERGE_SLACK = 4096
 """Entries merged states may copy beyond the trie's own edge count (small sets merge freely)."""
 
+FOLD_LIMIT = 4
+"""Prefixes an exact entry may fold in per exact value of a path, on average (see `_starts`)."""
+
+_APART: dict[str, list[Any]] = {}
+"""`_starts`'s answer when a path's exact values and prefixes are kept in separate edges."""
+
 _NOTHING: dict[Any, Any] = {}
 """The table of an edge without exact values or prefixes (read only, never written)."""
 
@@ -127,7 +133,7 @@ class _Compiler:
         self._root = root
         self._drafts: dict[frozenset[int], _Draft] = {}
         self._todo: list[tuple[_Draft, tuple[State, ...]]] = []
-        self._edges: dict[tuple[int, frozenset[int]], tuple[int, dict[Any, Any], int, Any]] = {}
+        self._edges: dict[tuple[int, frozenset[int]], tuple[tuple[int, dict[Any, Any], int, Any], ...]] = {}
         self._steps: dict[frozenset[int], Any] = {}
         self._depth: dict[int, int] = {id(root): 0}
         edges, pending = 0, [root]
@@ -200,28 +206,49 @@ class _Compiler:
         for pid, triples in sorted(by_path.items()):
             # A path only one member leads on is the same edge as in that member's own node: shared.
             key = (pid, frozenset(owner for _, _, owner in triples))
-            edge = self._edges.get(key)
-            if edge is None:
-                edge = self._edges[key] = self._edge(pid, [(leaf, child) for leaf, child, _ in triples])
-            draft.edges.append(edge)
+            edges = self._edges.get(key)
+            if edges is None:
+                edges = self._edges[key] = self._edge(pid, [(leaf, child) for leaf, child, _ in triples])
+            draft.edges.extend(edges)
 
-    def _edge(self, pid: int, pairs: list[tuple[Leaf, State]]) -> tuple[int, dict[Any, Any], int, Any]:
+    def _edge(self, pid: int, pairs: list[tuple[Leaf, State]]) -> tuple[tuple[int, dict[Any, Any], int, Any], ...]:
+        """The edges of one path: usually one; two where exact values keep apart from prefixes."""
         index = ValueIndex(pairs)
         if not index.fast:  # built with the nodes, whose `Hit`s its targets are
             for _, child in pairs:
                 if child.children:
                     self._draft((child,))
-            return pid, _NOTHING, OTHER, pairs
+            return ((pid, _NOTHING, OTHER, pairs),)
         prefixes: dict[str, tuple[State, ...]] = index.prefix_table
         lengths = index.prefix_lengths
+        links = self._links(prefixes) if lengths else _NOTHING
+        first = lengths[0] if lengths else 0
+        starts = self._starts(index.exact, prefixes, lengths)
         exact: dict[Any, Any] = {}
         for value, targets in index.exact.items():
-            starts = [t for n in lengths if n <= len(value) for t in prefixes.get(value[:n], ())]
-            exact[sys.intern(value)] = self._step([*targets, *starts])
+            exact[sys.intern(value)] = self._step([*targets, *starts.get(value, ())])
         if index.absent:
             exact[MISSING] = self._step(index.absent)
-        links = self._links(prefixes) if lengths else _NOTHING
-        return pid, exact or _NOTHING, lengths[0] if lengths else 0, links
+        if starts is _APART:  # a hit does not prove the prefixes looked at: probe them always
+            return (pid, exact or _NOTHING, 0, _NOTHING), (pid, _NOTHING, first, links)
+        return ((pid, exact or _NOTHING, first, links),)
+
+    def _starts(
+        self, exact: dict[Any, Any], prefixes: dict[str, tuple[State, ...]], lengths: tuple[int, ...]
+    ) -> dict[str, list[State]]:
+        """The targets of the prefixes each exact value starts with, for its entry to hold; or
+        `_APART` where that would cost more than `FOLD_LIMIT` per exact value (values nested under
+        hundreds of prefixes would make building quadratic; matching them probes as many anyway)."""
+        starts: dict[str, list[State]] = {}
+        budget = FOLD_LIMIT * (len(exact) + 1)
+        for value in exact:
+            found = [t for n in lengths if n <= len(value) for t in prefixes.get(value[:n], ())]
+            if found:
+                budget -= len(found)
+                if budget < 0:
+                    return _APART
+                starts[value] = found
+        return starts
 
     def _links(self, table: dict[str, tuple[State, ...]]) -> dict[str, Any]:
         """Prefix -> `Link`, so that a value is probed only at lengths where a prefix may still match.
