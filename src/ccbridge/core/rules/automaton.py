@@ -12,7 +12,9 @@ where that is cheap, as a DFA construction does:
 
 Merging copies tables, and sets of states can multiply, so it stops at a budget of entries (as many
 as the trie has edges, plus a constant); beyond it, a value reaches its states side by side, which is
-slower but the same answer. With thousands of rules, most transitions are exact strings and
+slower but the same answer. Measured on `bench/bench_rules.py` at 10,000 exact and prefix rules, the
+two cut the table lookups per event from 10.4 to 8.4 (prefix probes included) and the states
+visited from 3.45 to 2.45. With thousands of rules, most transitions are exact strings and
 prefixes, and most of the objects an event reaches are out of the CPU cache, so the structures keep
 the objects between a table and a rule id few (`Step`, `Link`).
 """
@@ -47,7 +49,9 @@ class Node(tuple[Any, ...]):
     - for a path with only exact strings and prefixes, `exact` maps a string value (or `MISSING`,
       for `exists: false`) to a `Step` that includes what the value's prefixes reach; a value not
       in it has its prefixes probed in `links`, starting with its first `first` characters
-      (0: no prefixes), as `_links` describes;
+      (0: no prefixes), as `_links` describes. (Where exact values nest under too many prefixes,
+      the path has two edges instead, one with only its exact values and one with only its
+      prefixes: see `_starts`.)
     - for a path needing any other operator, or exact values that are not strings (`True == 1` in
       Python, so those need the index's typed tables), `first` is -1, `exact` is empty and `links`
       is a `ValueIndex` whose targets are `Hit`s.
@@ -211,7 +215,9 @@ class _Compiler:
                 edges = self._edges[key] = self._edge(pid, [(leaf, child) for leaf, child, _ in triples])
             draft.edges.extend(edges)
 
-    def _edge(self, pid: int, pairs: list[tuple[Leaf, State]]) -> tuple[tuple[int, dict[Any, Any], int, Any], ...]:
+    def _edge(
+        self, pid: int, pairs: list[tuple[Leaf, State]]
+    ) -> tuple[tuple[int, dict[Any, Any], int, Any], ...]:
         """The edges of one path: usually one; two where exact values keep apart from prefixes."""
         index = ValueIndex(pairs)
         if not index.fast:  # built with the nodes, whose `Hit`s its targets are

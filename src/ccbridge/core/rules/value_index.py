@@ -8,8 +8,8 @@ and one lookup per distinct mask length for CIDR blocks. Only `anything-but`, `*
 and wildcards without a literal end are scanned. Each matcher's `test()` is the specification; this
 class must agree with it (the property tests hold it to that).
 
-`Machine` copies the exact strings and prefixes of a `fast` index into its own compact tables and
-asks the index itself only for the other operators.
+The automaton (`automaton.py`) copies the exact strings and prefixes of a `fast` index into its own
+compact tables and asks the index itself only for the other operators (`one`, for a single value).
 """
 
 from __future__ import annotations
