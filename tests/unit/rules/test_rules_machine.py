@@ -28,7 +28,7 @@ from ccbridge.core.rules.extract import (
     flatten,
     key_trie,
 )
-from ccbridge.core.rules.order import Condition, Order
+from ccbridge.core.rules.order import Condition, Order, _nesting
 from ccbridge.core.rules.value_index import parse_ip
 from ccbridge.rules import RuleSet, compile_pattern, reference_matches
 
@@ -272,6 +272,14 @@ def test_overlapping_leaves_are_not_hoisted() -> None:
     pairs = [["voice", "chat"], ["chat", "email"], ["voice", "email"]]
     patterns = [{"channel": pairs[i % 3], "skill": [f"s{i}"]} for i in range(300)]
     assert Order(_conjunctions(patterns)).hoisted == set()
+
+
+@PROFILE
+@given(st.sets(st.text(alphabet="ab", min_size=1, max_size=6), max_size=40))
+def test_prefix_nesting_counts_every_shorter_prefix(prefixes: set[str]) -> None:
+    """The chain-walking count equals the count from the definition."""
+    nested = _nesting(prefixes)
+    assert nested == {p: sum(1 for q in prefixes if len(q) < len(p) and p.startswith(q)) for p in prefixes}
 
 
 # --- the extractor ---

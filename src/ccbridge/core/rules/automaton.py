@@ -22,6 +22,7 @@ the objects between a table and a rule id few (`Step`, `Link`).
 from __future__ import annotations
 
 import sys
+from bisect import bisect_left
 from collections.abc import Iterable
 from typing import Any
 
@@ -268,12 +269,14 @@ class _Compiler:
         entries for mere cuts of longer prefixes add at most one per character of the prefixes."""
         lengths = sorted({len(p) for p in table})
         following: dict[str, int] = {}
-        for prefix in table:
-            for length in lengths:
-                if length >= len(prefix):
-                    break
-                cut = prefix[:length]
-                following[cut] = min(following.get(cut, END), len(prefix))
+        for prefix in sorted(table, key=len):  # shortest first: a cut's first prefix is its nearest
+            i = bisect_left(lengths, len(prefix)) - 1
+            while i >= 0:
+                cut = prefix[: lengths[i]]
+                if cut in following:
+                    break  # a shorter prefix made this cut, and so every shorter cut of it
+                following[cut] = len(prefix)
+                i -= 1
         links: dict[str, Any] = {sys.intern(cut): after for cut, after in following.items()}
         for prefix, targets in table.items():
             step = self._step(targets)

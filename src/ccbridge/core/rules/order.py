@@ -8,6 +8,7 @@ guessed from the rules themselves.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -154,12 +155,30 @@ def _fan_out(leaves: list[Leaf], distinct: int) -> float:
     prefix once more for every shorter prefix at the path it starts with (nested prefixes all hold
     for a value that has the longest). Other overlaps (an exact value a prefix also covers, say) add
     at most one state per value and are not counted."""
-    prefixes = {m.text for leaf in leaves for m in leaf.matchers if isinstance(m, Prefix) and not m.fold}
-    lengths = sorted({len(p) for p in prefixes})
+    nested = _nesting(
+        {m.text for leaf in leaves for m in leaf.matchers if isinstance(m, Prefix) and not m.fold}
+    )
     total = 0
     for leaf in leaves:
         for m in leaf.matchers:
             total += 1
             if isinstance(m, Prefix) and not m.fold:
-                total += sum(1 for n in lengths if n < len(m.text) and m.text[:n] in prefixes)
+                total += nested[m.text]
     return total / distinct
+
+
+def _nesting(prefixes: set[str]) -> dict[str, int]:
+    """For each prefix, how many shorter ones of the set it starts with: one more than the longest
+    such one has, so a chain of a thousand nested prefixes costs a probe each, not a thousand."""
+    lengths = sorted({len(p) for p in prefixes})
+    nested: dict[str, int] = {}
+    for text in sorted(prefixes, key=len):
+        count, i = 0, bisect_left(lengths, len(text)) - 1
+        while i >= 0:
+            shorter = nested.get(text[: lengths[i]])
+            if shorter is not None:
+                count = shorter + 1
+                break
+            i -= 1
+        nested[text] = count
+    return nested
