@@ -104,14 +104,16 @@ class Machine:
                 elif first > 0:
                     if type(value) is not str:
                         continue
-                    length, size = first, len(value)
-                    while length <= size:
-                        link = links.get(value[:length])
-                        if link is None:
-                            break  # no prefix starts like this: none of this length or longer
+                    # No length test before the first probe: every key is at least `first` long,
+                    # so a shorter value (which is its own slice) finds nothing. A miss (None)
+                    # proves no prefix of this length or longer starts like the value.
+                    link = links.get(value[:first])
+                    while link is not None:
                         kind = type(link)
                         if kind is int:
-                            length = link
+                            if link > len(value):
+                                break
+                            link = links.get(value[:link])
                         elif kind is str:
                             result.add(link)
                             break
@@ -124,7 +126,9 @@ class Machine:
                         else:
                             result.update(link.rules)
                             stack.extend(link.nodes)
-                            length = link.after
+                            if link.after > len(value):
+                                break
+                            link = links.get(value[: link.after])
                 elif first:  # OTHER: `links` is a `ValueIndex`
                     hits: list[Hit] = []
                     if value is MISSING:
