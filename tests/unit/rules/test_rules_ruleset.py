@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from typing import Any
 
-from ccbridge.rules import RuleSet, compile_pattern
+import pytest
+
+from ccbridge.rules import PatternError, RuleSet, compile_pattern
 
 RULES: dict[str, dict[str, Any]] = {
     "voice": {"event": ["contact.created"], "data": {"channel": ["voice"]}},
@@ -89,3 +92,30 @@ def test_safe_to_share_across_threads() -> None:
     for thread in threads:
         thread.join()
     assert errors == []
+
+
+def test_building_leaves_the_collector_as_it_found_it() -> None:
+    """The collector is paused while a set is built, on again after (also after a bad pattern), and
+    left off if it was off."""
+    assert gc.isenabled()
+    paused: list[bool] = []
+
+    class Probe(dict[str, Any]):
+        """A pattern that records the collector's state when the build reads it."""
+
+        def items(self) -> Any:
+            paused.append(not gc.isenabled())
+            return super().items()
+
+    RuleSet({"r": Probe(k=["v"])})
+    assert paused and all(paused)
+    assert gc.isenabled()
+    with pytest.raises(PatternError):
+        RuleSet({"bad": {"k": []}})
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        RuleSet({"r": {"k": ["v"]}})
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
