@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ccbridge.core.event import EndpointSpec, Event, Subscription
-from ccbridge.core.rules import RuleSet
+from ccbridge.core.rules import CompiledPattern, RuleSet, compile_pattern
 
 
 class SubscriptionRouter:
@@ -19,18 +19,26 @@ class SubscriptionRouter:
     def __init__(self) -> None:
         self._by_type: dict[str, list[Subscription]] = {}
         self._rules = RuleSet({})
+        self._compiled: dict[str, tuple[object, CompiledPattern]] = {}
 
     def replace(self, subscriptions: Sequence[Subscription]) -> None:
+        """Rebuild after a subscription write. Patterns are compiled again only where they changed:
+        a write replaces one subscription and the others keep their objects, and compiling was
+        half of a rebuild at 10,000 subscriptions (which the store's writer waits for)."""
         by_type: dict[str, list[Subscription]] = {}
-        patterns = {}
+        compiled: dict[str, tuple[object, CompiledPattern]] = {}
         for sub in subscriptions:
             if sub.state != "active":
                 continue
             for event_type in sub.event_types:
                 by_type.setdefault(event_type, []).append(sub)
             if sub.pattern is not None:
-                patterns[sub.id] = sub.pattern
-        self._rules = RuleSet(patterns)
+                cached = self._compiled.get(sub.id)
+                if cached is None or cached[0] is not sub.pattern:  # (the tuple keeps it alive)
+                    cached = (sub.pattern, compile_pattern(sub.pattern))
+                compiled[sub.id] = cached
+        self._rules = RuleSet({sub_id: pattern for sub_id, (_, pattern) in compiled.items()})
+        self._compiled = compiled
         self._by_type = by_type
 
     def route(self, event: Event) -> list[tuple[str, EndpointSpec]]:
