@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from enum import StrEnum
 from typing import Any
 
 import pytest
@@ -249,6 +250,29 @@ def test_exact_values_under_many_prefixes_keep_apart() -> None:
     assert len(ruleset._machine._root) == 2  # the exact edge and the prefix edge of one path
     assert ruleset.matching({"k": "a" * 40 + "3"}) == {"e3", *(f"p{i}" for i in range(1, 40))}
     assert ruleset.matching({"k": "aaa"}) == {"p1", "p2", "p3"}
+
+
+class Channel(StrEnum):
+    VOICE = "voice"
+    CHAT = "chat"
+
+
+def test_string_subclasses_in_patterns() -> None:
+    """Patterns built in code may hold `StrEnum` members (exact values, prefixes, shared or not) and
+    mean what their JSON says. (The reference takes JSON types only, so it is given the JSON.)"""
+    rules: dict[str, dict[str, Any]] = {
+        f"r{i}": {"type": ["t"], "k": [f"v{i}"], "c": [Channel.VOICE]} for i in range(20)
+    }
+    rules["prefix"] = {"type": [{"prefix": Channel.CHAT}], "k": ["v1"]}
+    rules["exact"] = {"c": [Channel.CHAT]}
+    docs = [{"type": "t", "k": "v1", "c": "voice"}, {"type": "chatty", "k": "v1", "c": "chat"}]
+    as_json = json.loads(json.dumps(rules))
+    ruleset = RuleSet(rules)
+    for doc in docs:
+        expected = {rule_id for rule_id, p in as_json.items() if reference_matches(p, doc)}
+        assert ruleset.matching(doc) == expected
+    assert ruleset.matching(docs[0]) == {"r1"}
+    assert ruleset.matching(docs[1]) == {"prefix", "exact"}
 
 
 # --- the order of conditions ---
