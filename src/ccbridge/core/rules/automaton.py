@@ -186,13 +186,12 @@ class _Compiler:
                 going[id(state)] = state
         members = tuple(going.values())
         drafts: tuple[_Draft, ...] = ()
-        if len(members) == 1:
+        if len(members) == 1 or (members and frozenset(going) in self._drafts):
             drafts = (self._draft(members),)
         elif members:
             size = sum(len(s.children) for s in members)
-            if frozenset(going) in self._drafts or size <= self._budget:
-                if frozenset(going) not in self._drafts:
-                    self._budget -= size
+            if size <= self._budget:
+                self._budget -= size
                 drafts = (self._draft(members),)
             else:
                 drafts = tuple(self._draft((s,)) for s in members)
@@ -237,8 +236,8 @@ class _Compiler:
         if index.absent:
             exact[MISSING] = self._step(index.absent)
         if starts is _APART:  # a hit does not prove the prefixes looked at: probe them always
-            return (pid, exact or _NOTHING, 0, _NOTHING), (pid, _NOTHING, first, links)
-        return ((pid, exact or _NOTHING, first, links),)
+            return (pid, exact, 0, _NOTHING), (pid, _NOTHING, first, links)
+        return ((pid, exact, first, links),)
 
     def _starts(
         self, exact: dict[Any, Any], prefixes: dict[str, tuple[State, ...]], lengths: tuple[int, ...]
