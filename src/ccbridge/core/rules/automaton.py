@@ -111,9 +111,12 @@ _NOTHING: dict[Any, Any] = {}
 """The table of an edge without exact values or prefixes (read only, never written)."""
 
 
-def compile_trie(root: State) -> Node:
-    """The `Node` of `root`, and through it of every state an event can reach."""
-    return _Compiler(root).run()
+def compile_trie(root: State) -> tuple[Node, list[Node]]:
+    """The `Node` of `root` (through it, every state an event can reach), and all the `Node`s built
+    (those only `other` indexes lead to included), for `native.py` to lay out."""
+    compiler = _Compiler(root)
+    node = compiler.run()
+    return node, [draft.node for draft in compiler.drafts if draft.node is not None]
 
 
 class _Draft:
@@ -138,6 +141,7 @@ class _Compiler:
         self._root = root
         self._drafts: dict[frozenset[int], _Draft] = {}
         self._todo: list[tuple[_Draft, tuple[State, ...]]] = []
+        self.drafts: list[_Draft] = []  # deepest first, once run
         self._edges: dict[tuple[int, frozenset[int]], tuple[tuple[int, dict[Any, Any], int, Any], ...]] = {}
         self._steps: dict[frozenset[int], Any] = {}
         self._depth: dict[int, int] = {id(root): 0}
@@ -155,7 +159,8 @@ class _Compiler:
         while self._todo:
             draft, members = self._todo.pop()
             self._fill(draft, members)
-        return _Builder(self._drafts).build(root, sorted(self._drafts.values(), key=lambda d: -d.depth))
+        self.drafts = sorted(self._drafts.values(), key=lambda d: -d.depth)
+        return _Builder(self._drafts).build(root, self.drafts)
 
     def _draft(self, members: tuple[State, ...]) -> _Draft:
         """The draft of a set of states that all have children (filled later)."""

@@ -1,0 +1,977 @@
+/* The matching automaton's hot loop, over tables laid out for the CPU cache.
+ *
+ * `machine.py` walks the automaton's `Node`s in Python. With thousands of rules most of that walk's
+ * time is cache misses: each lookup in a CPython dict reads its index slot, its entry, the key
+ * string (to compare it) and the value object, four lines in different places. Here each table is
+ * one array of 32-byte slots holding the key's hash, its characters (inline up to 16 bytes, which
+ * covers the usual skill, queue and agent names) and a step code: a hit reads one line. The walk
+ * itself is the same as `Machine.match_into`'s (`native.py` lays the automaton out and says how
+ * the codes map to it), and the Python walk stays the reference: the tests hold both to the slow
+ * evaluator written from the pattern language's definition.
+ *
+ * Strings are hashed and compared by code point, so a prefix cut out of a string of one internal
+ * width (PEP 393 kind) finds a key stored in another. Values other than strings never equal a
+ * key (the Python tables hold the same: strings, and `MISSING` kept apart here); paths needing
+ * other operators call back into their Python `ValueIndex`.
+ *
+ * Built once, never changed: safe to share between threads (the walk holds the GIL throughout).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A step code: a tag in the low 3 bits, an index (or a length) above it. 0 is "nothing". */
+enum { T_NONE = 0, T_RULE = 1, T_GROUP = 2, T_NODE = 3, T_FORK = 4, T_LENGTH = 5 };
+#define TAG(code) ((code) & 7u)
+#define ARG(code) ((code) >> 3)
+#define MAX_ARG ((1u << 29) - 1)
+
+#define INLINE_BYTES 16
+#define PREPARED 16 /* edges per state whose lookups are prepared together */
+#define PREFETCHED_VALUES 64
+#define MAX_KEY_CHARS 0xFFFF
+
+#define POOLED 1 /* the key's characters are in the table's pool, at `at.offset` */
+#define RULE 2   /* the step ends one rule: `step.rule` is its id (no read of `names` on the way) */
+
+typedef struct {
+    uint32_t hash;   /* 0: an empty slot (real hashes are made odd) */
+    uint16_t length; /* in code points */
+    uint8_t kind;    /* PEP 393 kind of the stored characters: 1, 2 or 4 bytes each */
+    uint8_t flags;
+    union {
+        uint64_t code;
+        PyObject *rule; /* borrowed: `names` holds it */
+    } step;
+    union {
+        unsigned char bytes[INLINE_BYTES];
+        uint32_t offset;
+    } at;
+} Slot; /* 32 bytes, tables aligned to 64: a slot never straddles two cache lines */
+
+typedef struct {
+    uint64_t mask;
+    Slot *slots;
+    unsigned char *pool;
+} Table;
+
+typedef struct {
+    Py_ssize_t pid;
+    int64_t first; /* -1: `other` (a Python `ValueIndex`); 0: no prefixes; else the first cut */
+    const Table *exact;
+    const Table *links;
+    uint32_t missing; /* the code `MISSING` (a path the event lacks) looks up in `exact` */
+    PyObject *one;    /* `other` edges: `ValueIndex.one` and `ValueIndex.absent` */
+    PyObject *absent;
+} Edge;
+
+typedef struct {
+    uint32_t start; /* into `edges` */
+    uint32_t count;
+} NodeSpan;
+
+typedef struct {
+    uint32_t rules_start; /* into `group_items` */
+    uint32_t rules_count;
+    uint32_t nodes_start; /* into `fork_nodes` */
+    uint32_t nodes_count;
+    int64_t after;
+} ForkInfo;
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *names;      /* tuple: rule ids, by index */
+    PyObject *missing;    /* the `MISSING` sentinel */
+    PyObject *node_index; /* dict: `Node` -> its index, for the targets `other` edges return */
+    Py_ssize_t width;
+    uint32_t root;
+    Table *tables;
+    Py_ssize_t table_count;
+    Edge *edges;
+    Py_ssize_t edge_count;
+    NodeSpan *nodes;
+    Py_ssize_t node_count;
+    uint32_t *group_starts; /* group g is group_items[group_starts[g] .. group_starts[g + 1]] */
+    PyObject **group_items; /* rule ids (borrowed: `names` holds them) */
+    Py_ssize_t group_count;
+    ForkInfo *forks;
+    Py_ssize_t fork_count;
+    uint32_t *fork_nodes;
+} Program;
+
+/* FNV-1a over code points, then a 64-bit finalizer so that the low bits (the slot) mix well. */
+static inline uint32_t
+hash_points(int kind, const void *data, Py_ssize_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    Py_ssize_t i;
+    if (kind == PyUnicode_1BYTE_KIND) {
+        const Py_UCS1 *p = (const Py_UCS1 *)data;
+        for (i = 0; i < n; i++) {
+            h = (h ^ p[i]) * 0x100000001b3ull;
+        }
+    }
+    else {
+        for (i = 0; i < n; i++) {
+            h = (h ^ PyUnicode_READ(kind, data, i)) * 0x100000001b3ull;
+        }
+    }
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    return (uint32_t)h | 1u;
+}
+
+static inline const unsigned char *
+slot_chars(const Table *t, const Slot *s)
+{
+    return s->flags & POOLED ? t->pool + s->at.offset : s->at.bytes;
+}
+
+static inline int
+same_points(const Table *t, const Slot *s, int kind, const void *data, Py_ssize_t n)
+{
+    const unsigned char *chars = slot_chars(t, s);
+    Py_ssize_t i;
+    if (s->kind == kind) {
+        return memcmp(chars, data, (size_t)n * (size_t)kind) == 0;
+    }
+    for (i = 0; i < n; i++) {
+        if (PyUnicode_READ(s->kind, chars, i) != PyUnicode_READ(kind, data, i)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The slot of the first `n` code points of a string, whose hash is `h`, or NULL. */
+static inline const Slot *
+lookup_hashed(const Table *t, uint32_t h, int kind, const void *data, Py_ssize_t n)
+{
+    uint64_t i = h & t->mask;
+    for (;;) {
+        const Slot *s = &t->slots[i];
+        if (s->hash == 0) {
+            return NULL;
+        }
+        if (s->hash == h && s->length == n && same_points(t, s, kind, data, n)) {
+            return s;
+        }
+        i = (i + 1) & t->mask;
+    }
+}
+
+static inline const Slot *
+lookup(const Table *t, int kind, const void *data, Py_ssize_t n)
+{
+    return lookup_hashed(t, hash_points(kind, data, n), kind, data, n);
+}
+
+/* A growable array (of node indices, or of rule ids), on the C stack while it is small. */
+typedef struct {
+    uintptr_t *items;
+    Py_ssize_t size, capacity;
+    uintptr_t local[64];
+} Buffer;
+
+static void
+buffer_init(Buffer *b)
+{
+    b->items = b->local;
+    b->size = 0;
+    b->capacity = 64;
+}
+
+static void
+buffer_free(Buffer *b)
+{
+    if (b->items != b->local) {
+        PyMem_Free(b->items);
+    }
+}
+
+static int
+push(Buffer *b, uintptr_t item)
+{
+    if (b->size == b->capacity) {
+        Py_ssize_t capacity = b->capacity * 2;
+        uintptr_t *items;
+        if (b->items == b->local) {
+            items = PyMem_Malloc((size_t)capacity * sizeof(uintptr_t));
+            if (items != NULL) {
+                memcpy(items, b->local, sizeof(b->local));
+            }
+        }
+        else {
+            items = PyMem_Realloc(b->items, (size_t)capacity * sizeof(uintptr_t));
+        }
+        if (items == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        b->items = items;
+        b->capacity = capacity;
+    }
+    b->items[b->size++] = item;
+    return 0;
+}
+
+/* One walk: the states still to visit, and the ids of the rules found so far.
+ *
+ * Rule ids are added to the result set at the end rather than as they are found, and each is
+ * prefetched when found: adding one reads the id's `str` object (its hash, its reference count),
+ * which with thousands of rules is usually out of the CPU cache; fetched one after the other, a
+ * few ids cost more than the rest of the walk. Requested together, their fetches overlap. */
+typedef struct {
+    const Program *p;
+    Buffer nodes;
+    Buffer found;
+} Walk;
+
+static inline int
+found(Walk *w, PyObject *rule)
+{
+    __builtin_prefetch(rule, 1);
+    return push(&w->found, (uintptr_t)rule);
+}
+
+static int
+found_range(Walk *w, PyObject *const *rules, uint32_t count)
+{
+    for (uint32_t i = 0; i < count; i++) {
+        if (found(w, rules[i]) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Record what a step ends and reaches. */
+static int
+take(Walk *w, uint32_t code)
+{
+    const Program *p = w->p;
+    uint32_t arg = ARG(code);
+    switch (TAG(code)) {
+    case T_RULE:
+        return found(w, PyTuple_GET_ITEM(p->names, arg));
+    case T_NODE:
+        return push(&w->nodes, arg);
+    case T_GROUP:
+        return found_range(w, &p->group_items[p->group_starts[arg]], p->group_starts[arg + 1] - p->group_starts[arg]);
+    case T_FORK: {
+        const ForkInfo *f = &p->forks[arg];
+        if (found_range(w, &p->group_items[f->rules_start], f->rules_count) < 0) {
+            return -1;
+        }
+        for (uint32_t i = 0; i < f->nodes_count; i++) {
+            if (push(&w->nodes, p->fork_nodes[f->nodes_start + i]) < 0) {
+                return -1;
+            }
+        }
+        return 0;
+    }
+    default:
+        return 0;
+    }
+}
+
+static inline int
+take_slot(Walk *w, const Slot *s)
+{
+    return s->flags & RULE ? found(w, s->step.rule) : take(w, (uint32_t)s->step.code);
+}
+
+/* An `other` edge: its `ValueIndex` finds the `Hit`s, (rule ids, nodes) pairs. */
+static int
+take_other(Walk *w, const Edge *e, PyObject *value)
+{
+    const Program *p = w->p;
+    PyObject *hits;
+    if (value == p->missing) {
+        hits = Py_NewRef(e->absent);
+    }
+    else {
+        hits = PyList_New(0);
+        if (hits == NULL) {
+            return -1;
+        }
+        PyObject *none = PyObject_CallFunctionObjArgs(e->one, value, hits, NULL);
+        if (none == NULL) {
+            Py_DECREF(hits);
+            return -1;
+        }
+        Py_DECREF(none);
+    }
+    /* `hits` holds the ids it returns (a fresh list, or the index's own), and the ids it returns
+     * are held by the index's targets, which live as long as the program: borrowing them in
+     * `found` until the walk ends is safe. */
+    int status = 0;
+    for (Py_ssize_t i = 0; status == 0 && i < PyList_GET_SIZE(hits); i++) {
+        PyObject *hit = PyList_GET_ITEM(hits, i);
+        if (!PyTuple_Check(hit) || PyTuple_GET_SIZE(hit) != 2 || !PyTuple_Check(PyTuple_GET_ITEM(hit, 0))
+            || !PyTuple_Check(PyTuple_GET_ITEM(hit, 1))) {
+            PyErr_SetString(PyExc_TypeError, "a Hit must be a (rule ids, nodes) pair of tuples");
+            status = -1;
+            break;
+        }
+        PyObject *ends = PyTuple_GET_ITEM(hit, 0), *targets = PyTuple_GET_ITEM(hit, 1);
+        for (Py_ssize_t j = 0; status == 0 && j < PyTuple_GET_SIZE(ends); j++) {
+            status = found(w, PyTuple_GET_ITEM(ends, j));
+        }
+        for (Py_ssize_t j = 0; status == 0 && j < PyTuple_GET_SIZE(targets); j++) {
+            PyObject *index = PyDict_GetItemWithError(p->node_index, PyTuple_GET_ITEM(targets, j));
+            if (index == NULL) {
+                if (!PyErr_Occurred()) {
+                    PyErr_SetString(PyExc_KeyError, "a Hit reaches a node the program does not have");
+                }
+                status = -1;
+            }
+            else {
+                Py_ssize_t n = PyLong_AsSsize_t(index);
+                if (n < 0 || n >= p->node_count) {
+                    if (!PyErr_Occurred()) {
+                        PyErr_SetString(PyExc_ValueError, "a node index is out of range");
+                    }
+                    status = -1;
+                }
+                else {
+                    status = push(&w->nodes, (uintptr_t)n);
+                }
+            }
+        }
+    }
+    Py_DECREF(hits);
+    return status;
+}
+
+/* The hashes a string edge looks up first: the whole value's, and that of its first cut. */
+typedef struct {
+    uint32_t exact, first;
+} Hashes;
+
+/* Hash what `take_string` will look up first and request those slots, so that the lookups of a
+ * state's edges wait for memory together rather than one after the other. */
+static inline void
+prepare(const Program *p, const Edge *e, PyObject *value, Hashes *h)
+{
+    h->exact = h->first = 0;
+    if (e->first < 0 || value == p->missing || !PyUnicode_Check(value)) {
+        return;
+    }
+    int kind = PyUnicode_KIND(value);
+    const void *data = PyUnicode_DATA(value);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(value);
+    if (e->exact != NULL && n <= MAX_KEY_CHARS) {
+        h->exact = hash_points(kind, data, n);
+        __builtin_prefetch(&e->exact->slots[h->exact & e->exact->mask]);
+    }
+    if (e->first > 0 && e->first <= n) {
+        h->first = hash_points(kind, data, e->first);
+        __builtin_prefetch(&e->links->slots[h->first & e->links->mask]);
+    }
+}
+
+/* A string edge: the exact table, else the prefix probes `automaton._links` describes. `h` holds
+ * the hashes `prepare` found, or zeros. */
+static int
+take_string(Walk *w, const Edge *e, PyObject *value, const Hashes *h)
+{
+    if (value == w->p->missing) {
+        return e->missing ? take(w, e->missing) : 0;
+    }
+    if (!PyUnicode_Check(value)) {
+        return 0; /* no number, boolean or null equals a string */
+    }
+    int kind = PyUnicode_KIND(value);
+    const void *data = PyUnicode_DATA(value);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(value);
+    if (e->exact != NULL && n <= MAX_KEY_CHARS) {
+        uint32_t hash = h->exact ? h->exact : hash_points(kind, data, n);
+        const Slot *s = lookup_hashed(e->exact, hash, kind, data, n);
+        if (s != NULL) {
+            return take_slot(w, s); /* the entry holds what the value's prefixes reach too */
+        }
+    }
+    int64_t length = e->first;
+    uint32_t hash = h->first;
+    while (length > 0 && length <= n) {
+        if (!hash) {
+            hash = hash_points(kind, data, length);
+        }
+        const Slot *s = lookup_hashed(e->links, hash, kind, data, length);
+        hash = 0;
+        if (s == NULL) {
+            return 0; /* no prefix this long or longer starts like the value */
+        }
+        if (s->flags & RULE) {
+            return found(w, s->step.rule);
+        }
+        uint32_t link = (uint32_t)s->step.code;
+        switch (TAG(link)) {
+        case T_LENGTH:
+            length = ARG(link);
+            continue;
+        case T_FORK:
+            if (take(w, link) < 0) {
+                return -1;
+            }
+            length = w->p->forks[ARG(link)].after;
+            continue;
+        default:
+            return take(w, link);
+        }
+    }
+    return 0;
+}
+
+PyDoc_STRVAR(walk_doc,
+             "walk(values, result)\n--\n\n"
+             "Add to the set `result` the ids of the rules the event's `values` (one per path id,\n"
+             "none of them `Many`) satisfy.");
+
+static PyObject *
+Program_walk(Program *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyList_CheckExact(args[0]) || !PySet_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "walk(values: list, result: set)");
+        return NULL;
+    }
+    PyObject *values = args[0], *result = args[1];
+    if (PyList_GET_SIZE(values) < self->width) {
+        PyErr_SetString(PyExc_ValueError, "walk: fewer values than the program has paths");
+        return NULL;
+    }
+    Walk w = {.p = self};
+    buffer_init(&w.nodes);
+    buffer_init(&w.found);
+    /* Every value the walk may read, requested at once: the states' lookups depend on each
+     * other, and without this each level of the walk would wait for its values in turn. */
+    for (Py_ssize_t i = 0; i < self->width && i < PREFETCHED_VALUES; i++) {
+        PyObject *value = PyList_GET_ITEM(values, i);
+        __builtin_prefetch(value);
+        __builtin_prefetch((const char *)value + 63); /* a short string's characters */
+    }
+    int status = push(&w.nodes, self->root);
+    while (status == 0 && w.nodes.size > 0) {
+        const NodeSpan *node = &self->nodes[w.nodes.items[--w.nodes.size]];
+        const Edge *edges = &self->edges[node->start];
+        /* What this state's edges read, requested together (see `Walk`): the event's values,
+         * then the slots their hashes lead to. */
+        Hashes hashes[PREPARED];
+        uint32_t prepared = node->count < PREPARED ? node->count : PREPARED;
+        for (uint32_t i = 0; i < prepared; i++) {
+            __builtin_prefetch(PyList_GET_ITEM(values, edges[i].pid));
+        }
+        for (uint32_t i = 0; i < prepared; i++) {
+            prepare(self, &edges[i], PyList_GET_ITEM(values, edges[i].pid), &hashes[i]);
+        }
+        static const Hashes none = {0, 0};
+        for (uint32_t i = 0; status == 0 && i < node->count; i++) {
+            const Edge *e = &edges[i];
+            PyObject *value = PyList_GET_ITEM(values, e->pid);
+            status = e->first < 0 ? take_other(&w, e, value) : take_string(&w, e, value, i < prepared ? &hashes[i] : &none);
+        }
+    }
+    for (Py_ssize_t i = 0; status == 0 && i < w.found.size; i++) {
+        status = PySet_Add(result, (PyObject *)w.found.items[i]);
+    }
+    buffer_free(&w.nodes);
+    buffer_free(&w.found);
+    if (status < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* ---- building ---------------------------------------------------------------------------- */
+
+static int
+fail(const char *message)
+{
+    PyErr_SetString(PyExc_ValueError, message);
+    return -1;
+}
+
+static int
+as_u32(PyObject *obj, uint32_t limit, uint32_t *out)
+{
+    unsigned long v = PyLong_AsUnsignedLong(obj);
+    if (v == (unsigned long)-1 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (v > limit) {
+        return fail("an index or code is out of range");
+    }
+    *out = (uint32_t)v;
+    return 0;
+}
+
+/* Check that a code's index is in range, so that the walk never reads outside its arrays. */
+static int
+check_code(const Program *p, uint32_t code, int allow_length)
+{
+    uint32_t arg = ARG(code);
+    switch (TAG(code)) {
+    case T_NONE:
+        return 0;
+    case T_RULE:
+        return arg < (uint32_t)PyTuple_GET_SIZE(p->names) ? 0 : fail("rule index out of range");
+    case T_GROUP:
+        return arg < (uint32_t)p->group_count ? 0 : fail("group index out of range");
+    case T_NODE:
+        return arg < (uint32_t)p->node_count ? 0 : fail("node index out of range");
+    case T_FORK:
+        return arg < (uint32_t)p->fork_count ? 0 : fail("fork index out of range");
+    case T_LENGTH:
+        return allow_length && arg > 0 ? 0 : fail("a length code outside a prefix table");
+    default:
+        return fail("unknown step tag");
+    }
+}
+
+static int
+build_table(Table *t, PyObject *entries, PyObject *names)
+{
+    if (!PyList_Check(entries)) {
+        return fail("a table must be a list of (key, code) pairs");
+    }
+    Py_ssize_t count = PyList_GET_SIZE(entries);
+    uint64_t size = 8;
+    while (size < (uint64_t)count * 2) { /* load at most 1/2: linear probing stays short */
+        size *= 2;
+    }
+    t->mask = size - 1;
+    t->slots = aligned_alloc(64, size * sizeof(Slot)); /* a multiple of 64: size >= 8 */
+    if (t->slots != NULL) {
+        memset(t->slots, 0, size * sizeof(Slot));
+    }
+    if (t->slots == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    size_t pool_size = 0;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *pair = PyList_GET_ITEM(entries, i);
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2 || !PyUnicode_Check(PyTuple_GET_ITEM(pair, 0))) {
+            return fail("a table entry must be a (str, code) pair");
+        }
+        PyObject *key = PyTuple_GET_ITEM(pair, 0);
+        if (PyUnicode_READY(key) < 0) {
+            return -1;
+        }
+        size_t bytes = (size_t)PyUnicode_GET_LENGTH(key) * (size_t)PyUnicode_KIND(key);
+        if (bytes > INLINE_BYTES) {
+            pool_size += bytes;
+        }
+    }
+    if (pool_size > UINT32_MAX) {
+        return fail("a table's keys are too long");
+    }
+    t->pool = pool_size ? PyMem_Malloc(pool_size) : NULL;
+    if (pool_size && t->pool == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    size_t used = 0;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *pair = PyList_GET_ITEM(entries, i);
+        PyObject *key = PyTuple_GET_ITEM(pair, 0);
+        uint32_t code;
+        if (as_u32(PyTuple_GET_ITEM(pair, 1), UINT32_MAX, &code) < 0) {
+            return -1;
+        }
+        if (code == T_NONE) {
+            return fail("a table entry leads nowhere");
+        }
+        Py_ssize_t n = PyUnicode_GET_LENGTH(key);
+        int kind = PyUnicode_KIND(key);
+        const void *data = PyUnicode_DATA(key);
+        if (n > MAX_KEY_CHARS) {
+            return fail("a key is too long for the table layout");
+        }
+        if (lookup(t, kind, data, n) != NULL) {
+            return fail("a table has a key twice");
+        }
+        uint32_t h = hash_points(kind, data, n);
+        uint64_t j = h & t->mask;
+        while (t->slots[j].hash != 0) {
+            j = (j + 1) & t->mask;
+        }
+        Slot *s = &t->slots[j];
+        s->hash = h;
+        s->length = (uint16_t)n;
+        s->kind = (uint8_t)kind;
+        if (TAG(code) == T_RULE) {
+            if (ARG(code) >= (uint32_t)PyTuple_GET_SIZE(names)) {
+                return fail("rule index out of range");
+            }
+            s->flags = RULE;
+            s->step.rule = PyTuple_GET_ITEM(names, ARG(code));
+        }
+        else {
+            s->step.code = code;
+        }
+        size_t bytes = (size_t)n * (size_t)kind;
+        if (bytes > INLINE_BYTES) {
+            s->flags |= POOLED;
+            s->at.offset = (uint32_t)used;
+            memcpy(t->pool + used, data, bytes);
+            used += bytes;
+        }
+        else {
+            memcpy(s->at.bytes, data, bytes);
+        }
+    }
+    return 0;
+}
+
+/* The indices in the tuple `seq`, each below `count`. */
+static int
+build_index_list(PyObject *seq, Py_ssize_t count, uint32_t *out)
+{
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(seq); i++) {
+        if (as_u32(PyTuple_GET_ITEM(seq, i), UINT32_MAX, &out[i]) < 0) {
+            return -1;
+        }
+        if ((Py_ssize_t)out[i] >= count) {
+            return fail("an index is out of range");
+        }
+    }
+    return 0;
+}
+
+static int
+build_groups(Program *p, PyObject *groups)
+{
+    Py_ssize_t total = 0, count = PyList_GET_SIZE(groups);
+    for (Py_ssize_t g = 0; g < count; g++) {
+        if (!PyTuple_Check(PyList_GET_ITEM(groups, g))) {
+            return fail("a group must be a tuple of rule indices");
+        }
+        total += PyTuple_GET_SIZE(PyList_GET_ITEM(groups, g));
+    }
+    p->group_starts = PyMem_Malloc((size_t)(count + 1) * sizeof(uint32_t));
+    p->group_items = PyMem_Malloc((size_t)(total ? total : 1) * sizeof(PyObject *));
+    if (p->group_starts == NULL || p->group_items == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    p->group_count = count;
+    uint32_t at = 0;
+    for (Py_ssize_t g = 0; g < count; g++) {
+        PyObject *group = PyList_GET_ITEM(groups, g);
+        p->group_starts[g] = at;
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(group); i++) {
+            uint32_t rule;
+            if (as_u32(PyTuple_GET_ITEM(group, i), UINT32_MAX, &rule) < 0) {
+                return -1;
+            }
+            if (rule >= (uint32_t)PyTuple_GET_SIZE(p->names)) {
+                return fail("rule index out of range");
+            }
+            p->group_items[at++] = PyTuple_GET_ITEM(p->names, rule);
+        }
+    }
+    p->group_starts[count] = at;
+    return 0;
+}
+
+static int
+build_forks(Program *p, PyObject *forks)
+{
+    Py_ssize_t count = PyList_GET_SIZE(forks), total = 0;
+    for (Py_ssize_t f = 0; f < count; f++) {
+        PyObject *fork = PyList_GET_ITEM(forks, f);
+        if (!PyTuple_Check(fork) || PyTuple_GET_SIZE(fork) != 3 || !PyTuple_Check(PyTuple_GET_ITEM(fork, 1))) {
+            return fail("a fork must be (group, node indices, after)");
+        }
+        total += PyTuple_GET_SIZE(PyTuple_GET_ITEM(fork, 1));
+    }
+    p->forks = PyMem_Calloc((size_t)(count ? count : 1), sizeof(ForkInfo));
+    p->fork_nodes = PyMem_Malloc((size_t)(total ? total : 1) * sizeof(uint32_t));
+    if (p->forks == NULL || p->fork_nodes == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    p->fork_count = count;
+    uint32_t at = 0;
+    for (Py_ssize_t f = 0; f < count; f++) {
+        PyObject *fork = PyList_GET_ITEM(forks, f);
+        ForkInfo *info = &p->forks[f];
+        uint32_t group;
+        if (as_u32(PyTuple_GET_ITEM(fork, 0), UINT32_MAX, &group) < 0) {
+            return -1;
+        }
+        if (group >= (uint32_t)p->group_count) {
+            return fail("a fork's group is out of range");
+        }
+        info->rules_start = p->group_starts[group];
+        info->rules_count = p->group_starts[group + 1] - info->rules_start;
+        PyObject *nodes = PyTuple_GET_ITEM(fork, 1);
+        info->nodes_start = at;
+        info->nodes_count = (uint32_t)PyTuple_GET_SIZE(nodes);
+        if (build_index_list(nodes, p->node_count, &p->fork_nodes[at]) < 0) {
+            return -1;
+        }
+        at += info->nodes_count;
+        info->after = PyLong_AsLongLong(PyTuple_GET_ITEM(fork, 2));
+        if (info->after == -1 && PyErr_Occurred()) {
+            return -1;
+        }
+        if (info->after <= 0) {
+            return fail("a fork's next length must be positive");
+        }
+    }
+    return 0;
+}
+
+static int
+build_edge(Program *p, Edge *e, PyObject *spec)
+{
+    /* (pid, first, exact table or -1, links table or -1, missing code, one or None, absent or None) */
+    if (!PyTuple_Check(spec) || PyTuple_GET_SIZE(spec) != 7) {
+        return fail("an edge must be a 7-tuple");
+    }
+    e->pid = PyLong_AsSsize_t(PyTuple_GET_ITEM(spec, 0));
+    e->first = PyLong_AsLongLong(PyTuple_GET_ITEM(spec, 1));
+    long exact = PyLong_AsLong(PyTuple_GET_ITEM(spec, 2));
+    long links = PyLong_AsLong(PyTuple_GET_ITEM(spec, 3));
+    if (PyErr_Occurred() || as_u32(PyTuple_GET_ITEM(spec, 4), UINT32_MAX, &e->missing) < 0) {
+        return -1;
+    }
+    if (e->pid < 0 || e->pid >= p->width) {
+        return fail("an edge's path id is out of range");
+    }
+    if (exact < -1 || exact >= p->table_count || links < -1 || links >= p->table_count) {
+        return fail("an edge's table is out of range");
+    }
+    e->exact = exact < 0 ? NULL : &p->tables[exact];
+    e->links = links < 0 ? NULL : &p->tables[links];
+    if (e->first < 0) {
+        PyObject *one = PyTuple_GET_ITEM(spec, 5), *absent = PyTuple_GET_ITEM(spec, 6);
+        if (!PyCallable_Check(one) || !PyList_Check(absent)) {
+            return fail("an `other` edge needs its index's `one` and `absent`");
+        }
+        e->one = Py_NewRef(one);
+        e->absent = Py_NewRef(absent);
+    }
+    else if (e->first > 0 && e->links == NULL) {
+        return fail("an edge with prefixes needs its links table");
+    }
+    return check_code(p, e->missing, 0);
+}
+
+static int
+build_nodes(Program *p, PyObject *nodes)
+{
+    Py_ssize_t count = PyList_GET_SIZE(nodes), total = 0;
+    for (Py_ssize_t n = 0; n < count; n++) {
+        if (!PyList_Check(PyList_GET_ITEM(nodes, n))) {
+            return fail("a node must be a list of edges");
+        }
+        total += PyList_GET_SIZE(PyList_GET_ITEM(nodes, n));
+    }
+    p->nodes = PyMem_Calloc((size_t)(count ? count : 1), sizeof(NodeSpan));
+    p->edges = PyMem_Calloc((size_t)(total ? total : 1), sizeof(Edge));
+    if (p->nodes == NULL || p->edges == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    p->node_count = count;
+    uint32_t at = 0;
+    for (Py_ssize_t n = 0; n < count; n++) {
+        PyObject *edges = PyList_GET_ITEM(nodes, n);
+        p->nodes[n].start = at;
+        p->nodes[n].count = (uint32_t)PyList_GET_SIZE(edges);
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(edges); i++) {
+            if (build_edge(p, &p->edges[at], PyList_GET_ITEM(edges, i)) < 0) {
+                return -1;
+            }
+            at++;
+            p->edge_count = at; /* so that dealloc releases the references taken so far */
+        }
+    }
+    return 0;
+}
+
+static int
+check_tables(const Program *p, PyObject *links_flags)
+{
+    for (Py_ssize_t t = 0; t < p->table_count; t++) {
+        int is_links = PyObject_IsTrue(PyList_GET_ITEM(links_flags, t));
+        if (is_links < 0) {
+            return -1;
+        }
+        const Table *table = &p->tables[t];
+        for (uint64_t i = 0; i <= table->mask; i++) {
+            const Slot *s = &table->slots[i];
+            if (s->hash && !(s->flags & RULE) && check_code(p, (uint32_t)s->step.code, is_links) < 0) {
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+static void Program_dealloc(Program *self);
+
+PyDoc_STRVAR(program_doc,
+             "Program(names, groups, forks, tables, links_flags, nodes, root, width, missing, node_index)\n"
+             "--\n\n"
+             "An automaton laid out for the C walk; `native.py` builds the arguments.");
+
+static PyObject *
+Program_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"names",   "groups", "forks", "tables", "links_flags", "nodes",
+                               "root",    "width",  "missing", "node_index", NULL};
+    PyObject *names, *groups, *forks, *tables, *flags, *nodes, *missing, *node_index;
+    Py_ssize_t root, width;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O!O!O!O!nnOO!:Program", keywords, &PyTuple_Type, &names,
+                                     &PyList_Type, &groups, &PyList_Type, &forks, &PyList_Type, &tables,
+                                     &PyList_Type, &flags, &PyList_Type, &nodes, &root, &width, &missing,
+                                     &PyDict_Type, &node_index)) {
+        return NULL;
+    }
+    if (PyList_GET_SIZE(flags) != PyList_GET_SIZE(tables)) {
+        PyErr_SetString(PyExc_ValueError, "one links flag per table");
+        return NULL;
+    }
+    if (PyTuple_GET_SIZE(names) > MAX_ARG || PyList_GET_SIZE(groups) > MAX_ARG || PyList_GET_SIZE(forks) > MAX_ARG
+        || PyList_GET_SIZE(nodes) > MAX_ARG || width < 0) {
+        PyErr_SetString(PyExc_ValueError, "the automaton is too large for the program layout");
+        return NULL;
+    }
+    Program *self = (Program *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->names = Py_NewRef(names);
+    self->missing = Py_NewRef(missing);
+    self->node_index = Py_NewRef(node_index);
+    self->width = width;
+    Py_ssize_t table_count = PyList_GET_SIZE(tables);
+    self->tables = PyMem_Calloc((size_t)(table_count ? table_count : 1), sizeof(Table));
+    if (self->tables == NULL) {
+        PyErr_NoMemory();
+        goto error;
+    }
+    self->table_count = table_count;
+    if (build_groups(self, groups) < 0) {
+        goto error;
+    }
+    for (Py_ssize_t t = 0; t < table_count; t++) {
+        if (build_table(&self->tables[t], PyList_GET_ITEM(tables, t), names) < 0) {
+            goto error;
+        }
+    }
+    self->node_count = PyList_GET_SIZE(nodes); /* the bound of node indices, before they are built */
+    if (build_forks(self, forks) < 0 || build_nodes(self, nodes) < 0) {
+        goto error;
+    }
+    if (check_tables(self, flags) < 0) {
+        goto error;
+    }
+    if (root < 0 || root >= self->node_count) {
+        PyErr_SetString(PyExc_ValueError, "the root is out of range");
+        goto error;
+    }
+    self->root = (uint32_t)root;
+    return (PyObject *)self;
+error:
+    Py_DECREF(self);
+    return NULL;
+}
+
+static void
+Program_dealloc(Program *self)
+{
+    for (Py_ssize_t i = 0; i < self->edge_count; i++) {
+        Py_XDECREF(self->edges[i].one);
+        Py_XDECREF(self->edges[i].absent);
+    }
+    for (Py_ssize_t t = 0; self->tables != NULL && t < self->table_count; t++) {
+        free(self->tables[t].slots);
+        PyMem_Free(self->tables[t].pool);
+    }
+    PyMem_Free(self->tables);
+    PyMem_Free(self->edges);
+    PyMem_Free(self->nodes);
+    PyMem_Free(self->group_starts);
+    PyMem_Free(self->group_items);
+    PyMem_Free(self->forks);
+    PyMem_Free(self->fork_nodes);
+    Py_XDECREF(self->names);
+    Py_XDECREF(self->missing);
+    Py_XDECREF(self->node_index);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *
+Program_nbytes(Program *self, void *closure)
+{
+    (void)closure;
+    size_t total = sizeof(Program);
+    for (Py_ssize_t t = 0; t < self->table_count; t++) {
+        total += (size_t)(self->tables[t].mask + 1) * sizeof(Slot);
+    }
+    total += (size_t)self->edge_count * sizeof(Edge) + (size_t)self->node_count * sizeof(NodeSpan);
+    return PyLong_FromSize_t(total);
+}
+
+static PyMethodDef Program_methods[] = {
+    {"walk", (PyCFunction)(void (*)(void))Program_walk, METH_FASTCALL, walk_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef Program_getset[] = {
+    {"nbytes", (getter)Program_nbytes, NULL, "Bytes of slots, edges and nodes (pools aside).", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject ProgramType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "ccbridge.core.rules._walk.Program",
+    .tp_basicsize = sizeof(Program),
+    .tp_dealloc = (destructor)Program_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = program_doc,
+    .tp_methods = Program_methods,
+    .tp_getset = Program_getset,
+    .tp_new = Program_new,
+};
+
+static struct PyModuleDef walk_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "ccbridge.core.rules._walk",
+    .m_doc = "The matching automaton's walk over cache-friendly tables (see native.py).",
+    .m_size = -1,
+};
+
+PyMODINIT_FUNC
+PyInit__walk(void)
+{
+    if (PyType_Ready(&ProgramType) < 0) {
+        return NULL;
+    }
+    PyObject *module = PyModule_Create(&walk_module);
+    if (module == NULL) {
+        return NULL;
+    }
+    if (PyModule_AddObjectRef(module, "Program", (PyObject *)&ProgramType) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    if (PyModule_AddIntConstant(module, "TAG_BITS", 3) < 0 || PyModule_AddIntConstant(module, "RULE", T_RULE) < 0
+        || PyModule_AddIntConstant(module, "GROUP", T_GROUP) < 0 || PyModule_AddIntConstant(module, "NODE", T_NODE) < 0
+        || PyModule_AddIntConstant(module, "FORK", T_FORK) < 0
+        || PyModule_AddIntConstant(module, "LENGTH", T_LENGTH) < 0
+        || PyModule_AddIntConstant(module, "MAX_ARG", MAX_ARG) < 0
+        || PyModule_AddIntConstant(module, "MAX_KEY_CHARS", MAX_KEY_CHARS) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
+}
