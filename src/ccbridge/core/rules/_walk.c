@@ -52,20 +52,32 @@ typedef struct {
 } Slot; /* 32 bytes, tables aligned to 64: a slot never straddles two cache lines */
 
 typedef struct {
-    uint64_t mask;
-    Slot *slots;
+    Slot *slots; /* NULL: no table */
     unsigned char *pool;
+    uint64_t mask;
 } Table;
 
+/* An edge holds copies of its tables' headers, and is one cache line: visiting a state reads its
+ * edges and then the slots, with nothing between. */
 typedef struct {
-    Py_ssize_t pid;
-    int64_t first; /* -1: `other` (a Python `ValueIndex`); 0: no prefixes; else the first cut */
-    const Table *exact;
-    const Table *links;
+    union {
+        struct {
+            Table exact;
+            Table links;
+        } strings;
+        struct {
+            PyObject *one; /* `ValueIndex.one` and `ValueIndex.absent` */
+            PyObject *absent;
+        } other;
+    } u;
+    uint32_t pid;
+    int32_t first;    /* -1: `other` (a Python `ValueIndex`); 0: no prefixes; else the first cut */
     uint32_t missing; /* the code `MISSING` (a path the event lacks) looks up in `exact` */
-    PyObject *one;    /* `other` edges: `ValueIndex.one` and `ValueIndex.absent` */
-    PyObject *absent;
+    uint32_t unused;
 } Edge;
+
+_Static_assert(sizeof(Slot) == 32, "a slot is half a cache line");
+_Static_assert(sizeof(void *) != 8 || sizeof(Edge) == 64, "an edge is one cache line");
 
 typedef struct {
     uint32_t start; /* into `edges` */
@@ -101,27 +113,42 @@ typedef struct {
     uint32_t *fork_nodes;
 } Program;
 
-/* FNV-1a over code points, then a 64-bit finalizer so that the low bits (the slot) mix well. */
-static inline uint32_t
-hash_points(int kind, const void *data, Py_ssize_t n)
+/* Strings are hashed and compared as bytes. PEP 393 stores a string in the narrowest kind (1, 2
+ * or 4 bytes per code point) that holds all of its code points, so equal strings have equal kinds
+ * and equal bytes. Keys are stored that way; a probe cut from a wider string (a Latin-1 prefix of
+ * a string with a euro sign further on) is narrowed first (`Probe`), which only wide strings pay. */
+
+static inline uint64_t
+mix(uint64_t h)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
-    Py_ssize_t i;
-    if (kind == PyUnicode_1BYTE_KIND) {
-        const Py_UCS1 *p = (const Py_UCS1 *)data;
-        for (i = 0; i < n; i++) {
-            h = (h ^ p[i]) * 0x100000001b3ull;
-        }
-    }
-    else {
-        for (i = 0; i < n; i++) {
-            h = (h ^ PyUnicode_READ(kind, data, i)) * 0x100000001b3ull;
-        }
-    }
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdull;
     h ^= h >> 33;
-    return (uint32_t)h | 1u;
+    return h;
+}
+
+/* Eight bytes at a time, then a finalizer so that the low bits (the slot) mix well; never 0. */
+static inline uint32_t
+hash_bytes(const unsigned char *p, size_t size)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ size;
+    uint64_t word;
+    if (size < 8) { /* (a fixed-size copy is one load; a variable one is a call) */
+        word = 0;
+        for (size_t i = 0; i < size; i++) {
+            word |= (uint64_t)p[i] << (8 * i);
+        }
+        return (uint32_t)mix((h ^ word) * 0x94d049bb133111ebull) | 1u;
+    }
+    const unsigned char *last = p + size - 8;
+    for (; p < last; p += 8) {
+        memcpy(&word, p, 8);
+        h = (h ^ word) * 0xbf58476d1ce4e5b9ull;
+        h ^= h >> 31;
+    }
+    memcpy(&word, last, 8); /* the last eight bytes, overlapping the previous word if need be */
+    h = (h ^ word) * 0x94d049bb133111ebull;
+    return (uint32_t)mix(h) | 1u;
 }
 
 static inline const unsigned char *
@@ -130,25 +157,42 @@ slot_chars(const Table *t, const Slot *s)
     return s->flags & POOLED ? t->pool + s->at.offset : s->at.bytes;
 }
 
+/* memcmp(a, b, size) == 0 without the call, for the short keys tables mostly hold. */
 static inline int
-same_points(const Table *t, const Slot *s, int kind, const void *data, Py_ssize_t n)
+same_bytes(const unsigned char *a, const unsigned char *b, size_t size)
 {
-    const unsigned char *chars = slot_chars(t, s);
-    Py_ssize_t i;
-    if (s->kind == kind) {
-        return memcmp(chars, data, (size_t)n * (size_t)kind) == 0;
+    if (size >= 8) {
+        uint64_t x, y;
+        for (size_t i = 0; i + 8 < size; i += 8) {
+            memcpy(&x, a + i, 8);
+            memcpy(&y, b + i, 8);
+            if (x != y) {
+                return 0;
+            }
+        }
+        memcpy(&x, a + size - 8, 8);
+        memcpy(&y, b + size - 8, 8);
+        return x == y;
     }
-    for (i = 0; i < n; i++) {
-        if (PyUnicode_READ(s->kind, chars, i) != PyUnicode_READ(kind, data, i)) {
+    if (size >= 4) {
+        uint32_t x1, y1, x2, y2;
+        memcpy(&x1, a, 4);
+        memcpy(&y1, b, 4);
+        memcpy(&x2, a + size - 4, 4);
+        memcpy(&y2, b + size - 4, 4);
+        return x1 == y1 && x2 == y2;
+    }
+    for (size_t i = 0; i < size; i++) {
+        if (a[i] != b[i]) {
             return 0;
         }
     }
     return 1;
 }
 
-/* The slot of the first `n` code points of a string, whose hash is `h`, or NULL. */
+/* The slot of the `n` code points in `bytes` (`size` bytes of `kind`), whose hash is `h`, or NULL. */
 static inline const Slot *
-lookup_hashed(const Table *t, uint32_t h, int kind, const void *data, Py_ssize_t n)
+lookup_hashed(const Table *t, uint32_t h, int kind, const void *bytes, size_t size, Py_ssize_t n)
 {
     uint64_t i = h & t->mask;
     for (;;) {
@@ -156,17 +200,71 @@ lookup_hashed(const Table *t, uint32_t h, int kind, const void *data, Py_ssize_t
         if (s->hash == 0) {
             return NULL;
         }
-        if (s->hash == h && s->length == n && same_points(t, s, kind, data, n)) {
+        if (s->hash == h && s->length == n && s->kind == kind && same_bytes(slot_chars(t, s), bytes, size)) {
             return s;
         }
         i = (i + 1) & t->mask;
     }
 }
 
-static inline const Slot *
-lookup(const Table *t, int kind, const void *data, Py_ssize_t n)
+/* The first `n` code points of a string of `kind`, in the narrowest kind that holds them. */
+typedef struct {
+    int kind;
+    const unsigned char *bytes;
+    size_t size;
+    unsigned char *owned;
+    unsigned char local[256];
+} Probe;
+
+static int
+probe_init(Probe *probe, int kind, const void *data, Py_ssize_t n)
 {
-    return lookup_hashed(t, hash_points(kind, data, n), kind, data, n);
+    Py_UCS4 widest = 0;
+    probe->owned = NULL;
+    if (kind != PyUnicode_1BYTE_KIND) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, i);
+            widest = c > widest ? c : widest;
+        }
+    }
+    int narrow = widest > 0xFFFF ? PyUnicode_4BYTE_KIND : widest > 0xFF ? PyUnicode_2BYTE_KIND : PyUnicode_1BYTE_KIND;
+    probe->kind = narrow;
+    probe->size = (size_t)n * (size_t)narrow;
+    if (narrow == kind) {
+        probe->bytes = data;
+        return 0;
+    }
+    unsigned char *buffer = probe->local;
+    if (probe->size > sizeof(probe->local)) {
+        buffer = probe->owned = PyMem_Malloc(probe->size);
+        if (buffer == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyUnicode_WRITE(narrow, buffer, i, PyUnicode_READ(kind, data, i));
+    }
+    probe->bytes = buffer;
+    return 0;
+}
+
+/* The slot of the first `n` code points of a string, or NULL (with an error set if -1). `h` is
+ * their hash if known (a 1-byte string's, from `prepare`), else 0. */
+static inline int
+find(const Table *t, int kind, const void *data, Py_ssize_t n, uint32_t h, const Slot **slot)
+{
+    if (kind == PyUnicode_1BYTE_KIND) {
+        *slot = lookup_hashed(t, h ? h : hash_bytes(data, (size_t)n), kind, data, (size_t)n, n);
+        return 0;
+    }
+    Probe probe;
+    if (probe_init(&probe, kind, data, n) < 0) {
+        return -1;
+    }
+    *slot = lookup_hashed(t, hash_bytes(probe.bytes, probe.size), probe.kind, probe.bytes, probe.size, n);
+    PyMem_Free(probe.owned);
+    return 0;
 }
 
 /* A growable array (of node indices, or of rule ids), on the C stack while it is small. */
@@ -258,6 +356,7 @@ take(Walk *w, uint32_t code)
     case T_RULE:
         return found(w, PyTuple_GET_ITEM(p->names, arg));
     case T_NODE:
+        __builtin_prefetch(&p->edges[p->nodes[arg].start]);
         return push(&w->nodes, arg);
     case T_GROUP:
         return found_range(w, &p->group_items[p->group_starts[arg]], p->group_starts[arg + 1] - p->group_starts[arg]);
@@ -291,14 +390,14 @@ take_other(Walk *w, const Edge *e, PyObject *value)
     const Program *p = w->p;
     PyObject *hits;
     if (value == p->missing) {
-        hits = Py_NewRef(e->absent);
+        hits = Py_NewRef(e->u.other.absent);
     }
     else {
         hits = PyList_New(0);
         if (hits == NULL) {
             return -1;
         }
-        PyObject *none = PyObject_CallFunctionObjArgs(e->one, value, hits, NULL);
+        PyObject *none = PyObject_CallFunctionObjArgs(e->u.other.one, value, hits, NULL);
         if (none == NULL) {
             Py_DECREF(hits);
             return -1;
@@ -358,19 +457,19 @@ static inline void
 prepare(const Program *p, const Edge *e, PyObject *value, Hashes *h)
 {
     h->exact = h->first = 0;
-    if (e->first < 0 || value == p->missing || !PyUnicode_Check(value)) {
-        return;
+    if (e->first < 0 || value == p->missing || !PyUnicode_Check(value) || PyUnicode_KIND(value) != PyUnicode_1BYTE_KIND) {
+        return; /* (wide strings are hashed once narrowed, in `find`) */
     }
-    int kind = PyUnicode_KIND(value);
-    const void *data = PyUnicode_DATA(value);
+    const unsigned char *data = PyUnicode_1BYTE_DATA(value);
     Py_ssize_t n = PyUnicode_GET_LENGTH(value);
-    if (e->exact != NULL && n <= MAX_KEY_CHARS) {
-        h->exact = hash_points(kind, data, n);
-        __builtin_prefetch(&e->exact->slots[h->exact & e->exact->mask]);
+    const Table *exact = &e->u.strings.exact, *links = &e->u.strings.links;
+    if (exact->slots != NULL && n <= MAX_KEY_CHARS) {
+        h->exact = hash_bytes(data, (size_t)n);
+        __builtin_prefetch(&exact->slots[h->exact & exact->mask]);
     }
     if (e->first > 0 && e->first <= n) {
-        h->first = hash_points(kind, data, e->first);
-        __builtin_prefetch(&e->links->slots[h->first & e->links->mask]);
+        h->first = hash_bytes(data, (size_t)e->first);
+        __builtin_prefetch(&links->slots[h->first & links->mask]);
     }
 }
 
@@ -388,9 +487,11 @@ take_string(Walk *w, const Edge *e, PyObject *value, const Hashes *h)
     int kind = PyUnicode_KIND(value);
     const void *data = PyUnicode_DATA(value);
     Py_ssize_t n = PyUnicode_GET_LENGTH(value);
-    if (e->exact != NULL && n <= MAX_KEY_CHARS) {
-        uint32_t hash = h->exact ? h->exact : hash_points(kind, data, n);
-        const Slot *s = lookup_hashed(e->exact, hash, kind, data, n);
+    const Slot *s;
+    if (e->u.strings.exact.slots != NULL && n <= MAX_KEY_CHARS) {
+        if (find(&e->u.strings.exact, kind, data, n, h->exact, &s) < 0) {
+            return -1;
+        }
         if (s != NULL) {
             return take_slot(w, s); /* the entry holds what the value's prefixes reach too */
         }
@@ -398,10 +499,9 @@ take_string(Walk *w, const Edge *e, PyObject *value, const Hashes *h)
     int64_t length = e->first;
     uint32_t hash = h->first;
     while (length > 0 && length <= n) {
-        if (!hash) {
-            hash = hash_points(kind, data, length);
+        if (find(&e->u.strings.links, kind, data, length, hash, &s) < 0) {
+            return -1;
         }
-        const Slot *s = lookup_hashed(e->links, hash, kind, data, length);
         hash = 0;
         if (s == NULL) {
             return 0; /* no prefix this long or longer starts like the value */
@@ -444,7 +544,8 @@ Program_walk(Program *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_ValueError, "walk: fewer values than the program has paths");
         return NULL;
     }
-    Walk w = {.p = self};
+    Walk w; /* (not zeroed: its buffers' local arrays are a kilobyte) */
+    w.p = self;
     buffer_init(&w.nodes);
     buffer_init(&w.found);
     /* Every value the walk may read, requested at once: the states' lookups depend on each
@@ -539,12 +640,12 @@ build_table(Table *t, PyObject *entries, PyObject *names)
         return fail("a table must be a list of (key, code) pairs");
     }
     Py_ssize_t count = PyList_GET_SIZE(entries);
-    uint64_t size = 8;
+    uint64_t size = 2; /* 64 bytes, so every table stays aligned to a cache line */
     while (size < (uint64_t)count * 2) { /* load at most 1/2: linear probing stays short */
         size *= 2;
     }
     t->mask = size - 1;
-    t->slots = aligned_alloc(64, size * sizeof(Slot)); /* a multiple of 64: size >= 8 */
+    t->slots = aligned_alloc(64, size * sizeof(Slot));
     if (t->slots != NULL) {
         memset(t->slots, 0, size * sizeof(Slot));
     }
@@ -587,15 +688,23 @@ build_table(Table *t, PyObject *entries, PyObject *names)
             return fail("a table entry leads nowhere");
         }
         Py_ssize_t n = PyUnicode_GET_LENGTH(key);
-        int kind = PyUnicode_KIND(key);
-        const void *data = PyUnicode_DATA(key);
         if (n > MAX_KEY_CHARS) {
             return fail("a key is too long for the table layout");
         }
-        if (lookup(t, kind, data, n) != NULL) {
+        Probe probe; /* (a str is already in its narrowest kind: this only checks it) */
+        if (probe_init(&probe, PyUnicode_KIND(key), PyUnicode_DATA(key), n) < 0) {
+            return -1;
+        }
+        PyMem_Free(probe.owned);
+        if (probe.owned != NULL || probe.bytes != PyUnicode_DATA(key)) {
+            return fail("a key is not in its narrowest kind");
+        }
+        int kind = probe.kind;
+        const void *data = probe.bytes;
+        uint32_t h = hash_bytes(probe.bytes, probe.size);
+        if (lookup_hashed(t, h, kind, data, probe.size, n) != NULL) {
             return fail("a table has a key twice");
         }
-        uint32_t h = hash_points(kind, data, n);
         uint64_t j = h & t->mask;
         while (t->slots[j].hash != 0) {
             j = (j + 1) & t->mask;
@@ -735,31 +844,42 @@ build_edge(Program *p, Edge *e, PyObject *spec)
     if (!PyTuple_Check(spec) || PyTuple_GET_SIZE(spec) != 7) {
         return fail("an edge must be a 7-tuple");
     }
-    e->pid = PyLong_AsSsize_t(PyTuple_GET_ITEM(spec, 0));
-    e->first = PyLong_AsLongLong(PyTuple_GET_ITEM(spec, 1));
+    Py_ssize_t pid = PyLong_AsSsize_t(PyTuple_GET_ITEM(spec, 0));
+    long long first = PyLong_AsLongLong(PyTuple_GET_ITEM(spec, 1));
     long exact = PyLong_AsLong(PyTuple_GET_ITEM(spec, 2));
     long links = PyLong_AsLong(PyTuple_GET_ITEM(spec, 3));
     if (PyErr_Occurred() || as_u32(PyTuple_GET_ITEM(spec, 4), UINT32_MAX, &e->missing) < 0) {
         return -1;
     }
-    if (e->pid < 0 || e->pid >= p->width) {
+    if (pid < 0 || pid >= p->width) {
         return fail("an edge's path id is out of range");
+    }
+    if (first < -1 || first > MAX_KEY_CHARS) {
+        return fail("an edge's first prefix length is out of range");
     }
     if (exact < -1 || exact >= p->table_count || links < -1 || links >= p->table_count) {
         return fail("an edge's table is out of range");
     }
-    e->exact = exact < 0 ? NULL : &p->tables[exact];
-    e->links = links < 0 ? NULL : &p->tables[links];
+    e->pid = (uint32_t)pid;
+    e->first = (int32_t)first;
     if (e->first < 0) {
         PyObject *one = PyTuple_GET_ITEM(spec, 5), *absent = PyTuple_GET_ITEM(spec, 6);
         if (!PyCallable_Check(one) || !PyList_Check(absent)) {
             return fail("an `other` edge needs its index's `one` and `absent`");
         }
-        e->one = Py_NewRef(one);
-        e->absent = Py_NewRef(absent);
+        e->u.other.one = Py_NewRef(one);
+        e->u.other.absent = Py_NewRef(absent);
     }
-    else if (e->first > 0 && e->links == NULL) {
-        return fail("an edge with prefixes needs its links table");
+    else {
+        if (exact >= 0) {
+            e->u.strings.exact = p->tables[exact];
+        }
+        if (links >= 0) {
+            e->u.strings.links = p->tables[links];
+        }
+        if (e->first > 0 && links < 0) {
+            return fail("an edge with prefixes needs its links table");
+        }
     }
     return check_code(p, e->missing, 0);
 }
@@ -775,7 +895,11 @@ build_nodes(Program *p, PyObject *nodes)
         total += PyList_GET_SIZE(PyList_GET_ITEM(nodes, n));
     }
     p->nodes = PyMem_Calloc((size_t)(count ? count : 1), sizeof(NodeSpan));
-    p->edges = PyMem_Calloc((size_t)(total ? total : 1), sizeof(Edge));
+    size_t edges_size = (size_t)(total ? total : 1) * sizeof(Edge); /* a multiple of 64 */
+    p->edges = aligned_alloc(64, edges_size);
+    if (p->edges != NULL) {
+        memset(p->edges, 0, edges_size);
+    }
     if (p->nodes == NULL || p->edges == NULL) {
         PyErr_NoMemory();
         return -1;
@@ -890,15 +1014,17 @@ static void
 Program_dealloc(Program *self)
 {
     for (Py_ssize_t i = 0; i < self->edge_count; i++) {
-        Py_XDECREF(self->edges[i].one);
-        Py_XDECREF(self->edges[i].absent);
+        if (self->edges[i].first < 0) {
+            Py_XDECREF(self->edges[i].u.other.one);
+            Py_XDECREF(self->edges[i].u.other.absent);
+        }
     }
     for (Py_ssize_t t = 0; self->tables != NULL && t < self->table_count; t++) {
         free(self->tables[t].slots);
         PyMem_Free(self->tables[t].pool);
     }
     PyMem_Free(self->tables);
-    PyMem_Free(self->edges);
+    free(self->edges);
     PyMem_Free(self->nodes);
     PyMem_Free(self->group_starts);
     PyMem_Free(self->group_items);
