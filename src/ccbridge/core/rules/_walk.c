@@ -573,7 +573,14 @@ Program_walk(Program *self, PyObject *const *args, Py_ssize_t nargs)
         for (uint32_t i = 0; status == 0 && i < node->count; i++) {
             const Edge *e = &edges[i];
             PyObject *value = PyList_GET_ITEM(values, e->pid);
-            status = e->first < 0 ? take_other(&w, e, value) : take_string(&w, e, value, i < prepared ? &hashes[i] : &none);
+            if (e->first >= 0) {
+                status = take_string(&w, e, value, i < prepared ? &hashes[i] : &none);
+            }
+            else if ((status = take_other(&w, e, value)) == 0 && PyList_GET_SIZE(values) < self->width) {
+                /* (Python code ran: nothing of ours changes `values`, but the walk reads it unchecked) */
+                PyErr_SetString(PyExc_RuntimeError, "walk: the values changed during the walk");
+                status = -1;
+            }
         }
     }
     for (Py_ssize_t i = 0; status == 0 && i < w.found.size; i++) {
