@@ -6,8 +6,15 @@ which the sizes take turns; one core) per ruleset size for two mixes, "exact+pre
 matches per event (matching cost grows with the answer: each matching subscription is a few more
 lookups). "cold" cycles through
 N distinct events, so each is out of CPU cache (the conservative figure); "hot" cycles through 100,
-like a server matching each event right after parsing it. Events are ~1 KB JSON documents shaped like
+like a server matching each event right after parsing it; "parsed" times what a server does per
+event, `orjson.loads` of the event's JSON and then matching (the parse is the same at every size, so
+this ratio is the smallest). Events are ~1 KB JSON documents shaped like
 `Event.document()`; everything is generated from a fixed seed so runs are comparable.
+
+Last, "router": `SubscriptionRouter.route`, what the server does per event inside its write
+transaction (the document, the match, the targets in subscription order), over the cold events,
+for subscriptions made of the exact+prefix rules: the rule's event types (the one it names, or those
+its prefix starts) and the rest of the rule as the pattern.
 """
 
 from __future__ import annotations
@@ -20,6 +27,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
+from ccbridge.core.event import EndpointSpec, Event, Subscription
+from ccbridge.core.routing import SubscriptionRouter
 from ccbridge.rules import RuleSet
 
 EVENT_TYPES = ["contact.created", "contact.updated", "interaction.completed", "queue.event", "agent.state"]
@@ -202,10 +213,19 @@ def one_pass(ruleset: RuleSet, events: list[dict[str, Any]]) -> tuple[float, int
     return len(events) / (time.perf_counter() - start), matched
 
 
+def parsed_pass(ruleset: RuleSet, bodies: list[bytes]) -> float:
+    """Events/s of parsing each body and matching the event."""
+    matching, loads = ruleset.matching, orjson.loads
+    start = time.perf_counter()
+    for body in bodies:
+        matching(loads(body))
+    return len(bodies) / (time.perf_counter() - start)
+
+
 def measure(
     rulesets: dict[int, RuleSet], events: list[dict[str, Any]], hot: list[dict[str, Any]], runs: int
-) -> dict[int, tuple[float, float, float]]:
-    """Per ruleset size: median cold and hot events/s over `runs` rounds, and matches per event.
+) -> dict[int, tuple[float, float, float, float]]:
+    """Per ruleset size: median cold, hot and parsed events/s over `runs` rounds, and matches per event.
 
     The sizes take turns within each round, so that whatever else the machine is doing (these are
     shared VMs: another tenant filling the L3 cache moves the cold figures by tens of percent
@@ -215,6 +235,8 @@ def measure(
     size's passes have just pushed it out of the CPU caches (which costs the largest most)."""
     cold: dict[int, list[float]] = {count: [] for count in rulesets}
     warm: dict[int, list[float]] = {count: [] for count in rulesets}
+    parsed: dict[int, list[float]] = {count: [] for count in rulesets}
+    bodies = [orjson.dumps(event) for event in events]
     matches: dict[int, float] = {}
     for ruleset in rulesets.values():
         one_pass(ruleset, events)  # generated extractors, string hashes
@@ -225,7 +247,61 @@ def measure(
             cold[count].append(rate)
             matches[count] = matched / len(events)
             warm[count].append(one_pass(ruleset, hot)[0])
-    return {c: (statistics.median(cold[c]), statistics.median(warm[c]), matches[c]) for c in rulesets}
+            parsed[count].append(parsed_pass(ruleset, bodies))
+    return {
+        c: (statistics.median(cold[c]), statistics.median(warm[c]), statistics.median(parsed[c]), matches[c])
+        for c in rulesets
+    }
+
+
+def _subscription(sub_id: str, rule: dict[str, Any]) -> Subscription:
+    (allowed,) = rule["event"]
+    types = (
+        [allowed] if isinstance(allowed, str) else [t for t in EVENT_TYPES if t.startswith(allowed["prefix"])]
+    )
+    return Subscription(
+        id=sub_id,
+        name=sub_id,
+        dialect="cxone",
+        event_types=tuple(types),
+        endpoints=(EndpointSpec(f"https://example.com/{sub_id}"),),
+        secret="whsec_bench",
+        created_at="t",
+        updated_at="t",
+        pattern={key: value for key, value in rule.items() if key != "event"},
+    )
+
+
+def route_rates(events: list[dict[str, Any]], runs: int) -> dict[int, tuple[float, float]]:
+    """Per subscription count: median routes/s over cold events, and targets per event."""
+    as_events = [
+        Event(
+            id=doc["id"],
+            type=doc["event"],
+            source=doc["source"],
+            time=doc["time"],
+            data=doc["data"],
+            dialect="cxone",
+            correlation_id=doc["metadata"]["correlationId"],
+            received_at=doc["time"],
+        )
+        for doc in events
+    ]
+    routers: dict[int, SubscriptionRouter] = {}
+    for count in (10, 1_000, 10_000):
+        router = routers[count] = SubscriptionRouter()
+        rules = make_rules(random.Random(count), MIXES["exact+prefix"], count)
+        router.replace([_subscription(sub_id, rule) for sub_id, rule in rules.items()])
+    rates: dict[int, list[float]] = {count: [] for count in routers}
+    targets: dict[int, float] = {}
+    for _ in range(runs):
+        for count, router in routers.items():
+            route = router.route
+            start = time.perf_counter()
+            routed = sum(len(route(event)) for event in as_events)
+            rates[count].append(len(as_events) / (time.perf_counter() - start))
+            targets[count] = routed / len(as_events)
+    return {count: (statistics.median(rates[count]), targets[count]) for count in routers}
 
 
 def main() -> None:
@@ -239,7 +315,11 @@ def main() -> None:
     size = statistics.mean(len(json.dumps(e)) for e in events)
     print(f"{args.events} events, mean {size:.0f} bytes of JSON; median of {args.runs} rounds, one core")
     print(f"cold: {args.events} distinct events per pass; hot: {HOT_POOL} events cycled (as if just parsed)")
-    print(f"{'mix':<14}{'rules':>7}{'build s':>9}{'cold ev/s':>11}{'hot ev/s':>11}{'matches/event':>15}")
+    print("parsed: orjson.loads of each event's JSON, then matching (a server's work per event)")
+    print(
+        f"{'mix':<14}{'rules':>7}{'build s':>9}{'cold ev/s':>11}{'hot ev/s':>11}{'parsed ev/s':>13}"
+        f"{'matches/event':>15}"
+    )
     for mix_name, mix in MIXES.items():
         rulesets: dict[int, RuleSet] = {}
         builds: dict[int, float] = {}
@@ -249,15 +329,21 @@ def main() -> None:
             rulesets[count] = RuleSet(rules)
             builds[count] = time.perf_counter() - start
         rates = measure(rulesets, events, hot, args.runs)
-        for count, (cold, warm, per_event) in rates.items():
+        for count, (cold, warm, parsed, per_event) in rates.items():
             print(
-                f"{mix_name:<14}{count:>7}{builds[count]:>9.2f}{cold:>11,.0f}{warm:>11,.0f}{per_event:>15.2f}"
+                f"{mix_name:<14}{count:>7}{builds[count]:>9.2f}{cold:>11,.0f}{warm:>11,.0f}{parsed:>13,.0f}"
+                f"{per_event:>15.2f}"
             )
-        cold_ratio = rates[10][0] / rates[10_000][0]
-        hot_ratio = rates[10][1] / rates[10_000][1]
+        cold_ratio, hot_ratio, parsed_ratio = (rates[10][i] / rates[10_000][i] for i in range(3))
         print(
-            f"{mix_name:<14} 10-rule / 10,000-rule throughput: cold {cold_ratio:.2f}x, hot {hot_ratio:.2f}x"
+            f"{mix_name:<14} 10-rule / 10,000-rule throughput: cold {cold_ratio:.2f}x, hot {hot_ratio:.2f}x,"
+            f" parsed {parsed_ratio:.2f}x"
         )
+    routes = route_rates(events, args.runs)
+    print(f"{'router':<14}{'subs':>7}{'routes/s':>20}{'targets/event':>28}")
+    for count, (rate, per_event) in routes.items():
+        print(f"{'router':<14}{count:>7}{rate:>20,.0f}{per_event:>28.2f}")
+    print(f"{'router':<14} 10-rule / 10,000-rule routes/s (cold): {routes[10][0] / routes[10_000][0]:.2f}x")
 
 
 if __name__ == "__main__":
