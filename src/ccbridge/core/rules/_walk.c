@@ -617,6 +617,30 @@ as_u32(PyObject *obj, uint32_t limit, uint32_t *out)
     return 0;
 }
 
+/* `count` zeroed items of `size` (at least one, so that NULL only ever means no memory). */
+static void *
+zeroed(Py_ssize_t count, size_t size)
+{
+    void *items = PyMem_Calloc((size_t)(count > 0 ? count : 1), size);
+    if (items == NULL) {
+        PyErr_NoMemory();
+    }
+    return items;
+}
+
+/* The same, aligned to a cache line; `size` * `count` must be a multiple of 64. Freed with free(). */
+static void *
+zeroed_lines(Py_ssize_t count, size_t size)
+{
+    size_t bytes = (size_t)(count > 0 ? count : 1) * size;
+    void *items = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+    if (items == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    return memset(items, 0, bytes);
+}
+
 /* Check that a code's index is in range, so that the walk never reads outside its arrays. */
 static int
 check_code(const Program *p, uint32_t code, int allow_length)
@@ -652,12 +676,8 @@ build_table(Table *t, PyObject *entries, PyObject *names)
         size *= 2;
     }
     t->mask = size - 1;
-    t->slots = aligned_alloc(64, size * sizeof(Slot));
-    if (t->slots != NULL) {
-        memset(t->slots, 0, size * sizeof(Slot));
-    }
+    t->slots = zeroed_lines((Py_ssize_t)size, sizeof(Slot));
     if (t->slots == NULL) {
-        PyErr_NoMemory();
         return -1;
     }
     size_t pool_size = 0;
@@ -769,10 +789,8 @@ build_groups(Program *p, PyObject *groups)
         }
         total += PyTuple_GET_SIZE(PyList_GET_ITEM(groups, g));
     }
-    p->group_starts = PyMem_Malloc((size_t)(count + 1) * sizeof(uint32_t));
-    p->group_items = PyMem_Malloc((size_t)(total ? total : 1) * sizeof(PyObject *));
-    if (p->group_starts == NULL || p->group_items == NULL) {
-        PyErr_NoMemory();
+    if ((p->group_starts = zeroed(count + 1, sizeof(uint32_t))) == NULL
+        || (p->group_items = zeroed(total, sizeof(PyObject *))) == NULL) {
         return -1;
     }
     p->group_count = count;
@@ -806,10 +824,8 @@ build_forks(Program *p, PyObject *forks)
         }
         total += PyTuple_GET_SIZE(PyTuple_GET_ITEM(fork, 1));
     }
-    p->forks = PyMem_Calloc((size_t)(count ? count : 1), sizeof(ForkInfo));
-    p->fork_nodes = PyMem_Malloc((size_t)(total ? total : 1) * sizeof(uint32_t));
-    if (p->forks == NULL || p->fork_nodes == NULL) {
-        PyErr_NoMemory();
+    if ((p->forks = zeroed(count, sizeof(ForkInfo))) == NULL
+        || (p->fork_nodes = zeroed(total, sizeof(uint32_t))) == NULL) {
         return -1;
     }
     p->fork_count = count;
@@ -901,14 +917,7 @@ build_nodes(Program *p, PyObject *nodes)
         }
         total += PyList_GET_SIZE(PyList_GET_ITEM(nodes, n));
     }
-    p->nodes = PyMem_Calloc((size_t)(count ? count : 1), sizeof(NodeSpan));
-    size_t edges_size = (size_t)(total ? total : 1) * sizeof(Edge); /* a multiple of 64 */
-    p->edges = aligned_alloc(64, edges_size);
-    if (p->edges != NULL) {
-        memset(p->edges, 0, edges_size);
-    }
-    if (p->nodes == NULL || p->edges == NULL) {
-        PyErr_NoMemory();
+    if ((p->nodes = zeroed(count, sizeof(NodeSpan))) == NULL || (p->edges = zeroed_lines(total, sizeof(Edge))) == NULL) {
         return -1;
     }
     p->node_count = count;
@@ -985,9 +994,7 @@ Program_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->node_index = Py_NewRef(node_index);
     self->width = width;
     Py_ssize_t table_count = PyList_GET_SIZE(tables);
-    self->tables = PyMem_Calloc((size_t)(table_count ? table_count : 1), sizeof(Table));
-    if (self->tables == NULL) {
-        PyErr_NoMemory();
+    if ((self->tables = zeroed(table_count, sizeof(Table))) == NULL) {
         goto error;
     }
     self->table_count = table_count;
