@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ccbridge.core.collector import collector_paused
 from ccbridge.core.event import EndpointSpec, Event, Subscription
 from ccbridge.core.rules import CompiledPattern, RuleSet, compile_pattern
 
@@ -77,6 +78,10 @@ class SubscriptionRouter:
     def replace(self, subscriptions: Sequence[Subscription]) -> None:
         """After a subscription write. Patterns are compiled again only where they changed: a write
         replaces one subscription and the others keep their objects."""
+        with collector_paused():
+            self._replace(subscriptions)
+
+    def _replace(self, subscriptions: Sequence[Subscription]) -> None:
         plain: dict[str, list[Targets]] = {}
         filtered_types: set[str] = set()
         targets: dict[str, Targets] = {}
@@ -143,8 +148,11 @@ class SubscriptionRouter:
         ready = self._ready
         if ready is not None:
             self._ready = None
+            retired = [self._built]
             self._built = ready
             self._overlay = _changes(ready.compiled, self._compiled)
+            if self._builder is not None:  # freeing a large set takes a while too: not here
+                self._builder(retired.clear)
         if self._overlay and not self._building and self._failed is None:
             self._schedule()
 
