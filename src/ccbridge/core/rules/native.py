@@ -4,9 +4,9 @@ With thousands of rules, the Python walk's time goes to cache misses: a lookup i
 reads four lines (index slot, entry, key string, value), and the objects between one table and the
 next are more. `_walk.Program` keeps each table as one array of slots with the key's characters
 inline, and the states as arrays of one-line edges, so a lookup reads one line. On
-`bench/bench_rules.py` (10,000 exact and prefix rules) it matches about twice the events per second
-of the Python walk, and the 10,000-rule throughput comes within 2x of the 10-rule one where the
-Python walk's was 3x.
+`bench/bench_rules.py` (10,000 exact and prefix rules) it matches 1.7-2x the events per second of
+the Python walk, and the 10-rule / 10,000-rule throughput ratio falls from 1.9x to 1.3x with events
+in cache, and from 2.5-3.2x to 1.7-2.5x with events out of cache (the spread is the shared host).
 
 The extension is optional: `pip` builds it where a C compiler is found, and matching falls back to
 the Python walk (same tables, same answers) where it is not, or where an automaton does not fit the
