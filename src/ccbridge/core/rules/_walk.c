@@ -9,10 +9,14 @@
  * the codes map to it), and the Python walk stays the reference: the tests hold both to the slow
  * evaluator written from the pattern language's definition.
  *
- * Strings are hashed and compared by code point, so a prefix cut out of a string of one internal
- * width (PEP 393 kind) finds a key stored in another. Values other than strings never equal a
- * key (the Python tables hold the same: strings, and `MISSING` kept apart here); paths needing
- * other operators call back into their Python `ValueIndex`.
+ * The lookups of a state are hashed and their slots requested together, the event's values at the
+ * start, and rule ids as they are found (they are added to the result at the end), so that the
+ * walk waits for memory a few times per event rather than once per object it reads.
+ *
+ * Strings are hashed and compared as the bytes of their narrowest PEP 393 kind, so a prefix cut out
+ * of a wide string finds a narrow key. Values other than strings never equal a key (the Python
+ * tables hold the same: strings, and `MISSING` kept apart here); paths needing other operators
+ * call back into their Python `ValueIndex`.
  *
  * Built once, never changed: safe to share between threads (the walk holds the GIL throughout).
  */
@@ -73,7 +77,7 @@ typedef struct {
     uint32_t pid;
     int32_t first;    /* -1: `other` (a Python `ValueIndex`); 0: no prefixes; else the first cut */
     uint32_t missing; /* the code `MISSING` (a path the event lacks) looks up in `exact` */
-    uint32_t unused;
+    uint32_t padding; /* (to 64 bytes) */
 } Edge;
 
 _Static_assert(sizeof(Slot) == 32, "a slot is half a cache line");
