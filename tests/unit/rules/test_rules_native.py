@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ccbridge.core.rules import native
-from ccbridge.core.rules.extract import MISSING
+from ccbridge.core.rules.extract import MISSING, Many
 from ccbridge.rules import RuleSet, reference_matches
 
 PROFILE = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -116,10 +116,11 @@ def _layout(**changes: Any) -> dict[str, Any]:
         "forks": [],
         "tables": [[("a", 0 << 3 | 1)]],
         "links_flags": [False],
-        "nodes": [[(0, 0, 0, -1, 0, None, None)]],
+        "nodes": [[(0, 0, 0, -1, 0, None, None, None)]],
         "root": 0,
         "width": 1,
         "missing": MISSING,
+        "many": Many,
         "node_index": {},
     }
     args.update(changes)
@@ -153,11 +154,11 @@ def test_a_valid_layout_walks(walk_module: Any) -> None:
         {"forks": [(0, (4,), 1 << 62)]},
         {"forks": [(0, (0,), 0)]},
         {"forks": [(3, (0,), 5)]},
-        {"nodes": [[(5, 0, 0, -1, 0, None, None)]]},  # path 5 of 1
-        {"nodes": [[(0, 0, 4, -1, 0, None, None)]]},  # table 4 of 1
-        {"nodes": [[(0, 2, 0, -1, 0, None, None)]]},  # prefixes without a links table
-        {"nodes": [[(0, -1, -1, -1, 0, None, None)]]},  # an `other` edge without its index
-        {"nodes": [[(0, 0, 0, -1, 1 << 3 | 3, None, None)]]},  # MISSING leads to node 1 of 1
+        {"nodes": [[(5, 0, 0, -1, 0, None, None, None)]]},  # path 5 of 1
+        {"nodes": [[(0, 0, 4, -1, 0, None, None, None)]]},  # table 4 of 1
+        {"nodes": [[(0, 2, 0, -1, 0, None, None, None)]]},  # prefixes without a links table
+        {"nodes": [[(0, -1, -1, -1, 0, None, None, None)]]},  # an `other` edge without its index
+        {"nodes": [[(0, 0, 0, -1, 1 << 3 | 3, None, None, None)]]},  # MISSING leads to node 1 of 1
         {"nodes": [[(0, 0, 0)]]},
         {"links_flags": []},
     ],

@@ -70,8 +70,9 @@ typedef struct {
             Table links;
         } strings;
         struct {
-            PyObject *one; /* `ValueIndex.one` and `ValueIndex.absent` */
+            PyObject *one; /* `ValueIndex.one`, `.absent` and `.collect` */
             PyObject *absent;
+            PyObject *collect;
         } other;
     } u;
     uint32_t pid;
@@ -100,6 +101,7 @@ typedef struct {
     PyObject_HEAD
     PyObject *names;      /* tuple: rule ids, by index */
     PyObject *missing;    /* the `MISSING` sentinel */
+    PyObject *many;       /* the `Many` type: several values at one path */
     PyObject *node_index; /* dict: `Node` -> its index, for the targets `other` edges return */
     Py_ssize_t width;
     uint32_t root;
@@ -271,6 +273,30 @@ find(const Table *t, int kind, const void *data, Py_ssize_t n, uint32_t h, const
     return 0;
 }
 
+/* `count` zeroed items of `size` (at least one, so that NULL only ever means no memory). */
+static void *
+zeroed(Py_ssize_t count, size_t size)
+{
+    void *items = PyMem_Calloc((size_t)(count > 0 ? count : 1), size);
+    if (items == NULL) {
+        PyErr_NoMemory();
+    }
+    return items;
+}
+
+/* The same, aligned to a cache line; `size` * `count` must be a multiple of 64. Freed with free(). */
+static void *
+zeroed_lines(Py_ssize_t count, size_t size)
+{
+    size_t bytes = (size_t)(count > 0 ? count : 1) * size;
+    void *items = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+    if (items == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    return memset(items, 0, bytes);
+}
+
 /* A growable array (of node indices, or of rule ids), on the C stack while it is small. */
 typedef struct {
     uintptr_t *items;
@@ -330,7 +356,23 @@ typedef struct {
     const Program *p;
     Buffer nodes;
     Buffer found;
+    uint64_t *seen; /* with several values at a path: the states reached, each walked once */
 } Walk;
+
+/* Go on to a state (once, where `seen` is kept), asking for its first edge already. */
+static inline int
+reach(Walk *w, uint32_t node)
+{
+    if (w->seen != NULL) {
+        uint64_t bit = (uint64_t)1 << (node & 63);
+        if (w->seen[node >> 6] & bit) {
+            return 0;
+        }
+        w->seen[node >> 6] |= bit;
+    }
+    __builtin_prefetch(&w->p->edges[w->p->nodes[node].start]);
+    return push(&w->nodes, node);
+}
 
 static inline int
 found(Walk *w, PyObject *rule)
@@ -360,8 +402,7 @@ take(Walk *w, uint32_t code)
     case T_RULE:
         return found(w, PyTuple_GET_ITEM(p->names, arg));
     case T_NODE:
-        __builtin_prefetch(&p->edges[p->nodes[arg].start]);
-        return push(&w->nodes, arg);
+        return reach(w, arg);
     case T_GROUP:
         return found_range(w, &p->group_items[p->group_starts[arg]], p->group_starts[arg + 1] - p->group_starts[arg]);
     case T_FORK: {
@@ -370,7 +411,7 @@ take(Walk *w, uint32_t code)
             return -1;
         }
         for (uint32_t i = 0; i < f->nodes_count; i++) {
-            if (push(&w->nodes, p->fork_nodes[f->nodes_start + i]) < 0) {
+            if (reach(w, p->fork_nodes[f->nodes_start + i]) < 0) {
                 return -1;
             }
         }
@@ -401,7 +442,8 @@ take_other(Walk *w, const Edge *e, PyObject *value)
         if (hits == NULL) {
             return -1;
         }
-        PyObject *none = PyObject_CallFunctionObjArgs(e->u.other.one, value, hits, NULL);
+        PyObject *probe = Py_IS_TYPE(value, (PyTypeObject *)p->many) ? e->u.other.collect : e->u.other.one;
+        PyObject *none = PyObject_CallFunctionObjArgs(probe, value, hits, NULL);
         if (none == NULL) {
             Py_DECREF(hits);
             return -1;
@@ -441,7 +483,7 @@ take_other(Walk *w, const Edge *e, PyObject *value)
                     status = -1;
                 }
                 else {
-                    status = push(&w->nodes, (uintptr_t)n);
+                    status = reach(w, (uint32_t)n);
                 }
             }
         }
@@ -532,24 +574,35 @@ take_string(Walk *w, const Edge *e, PyObject *value, const Hashes *h)
 }
 
 PyDoc_STRVAR(walk_doc,
-             "walk(values, result)\n--\n\n"
-             "Add to the set `result` the ids of the rules the event's `values` (one per path id,\n"
-             "none of them `Many`) satisfy.");
+             "walk(values, result, several=False)\n--\n\n"
+             "Add to the set `result` the ids of the rules the event's `values` (one per path id)\n"
+             "satisfy; `several`: some path holds a `Many`. Returns the number of states visited.");
 
 static PyObject *
 Program_walk(Program *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2 || !PyList_CheckExact(args[0]) || !PySet_Check(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "walk(values: list, result: set)");
+    if (nargs < 2 || nargs > 3 || !PyList_CheckExact(args[0]) || !PySet_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "walk(values: list, result: set, several: bool = False)");
         return NULL;
     }
     PyObject *values = args[0], *result = args[1];
+    int several = nargs == 3 ? PyObject_IsTrue(args[2]) : 0;
+    if (several < 0) {
+        return NULL;
+    }
     if (PyList_GET_SIZE(values) < self->width) {
         PyErr_SetString(PyExc_ValueError, "walk: fewer values than the program has paths");
         return NULL;
     }
     Walk w; /* (not zeroed: its buffers' local arrays are a kilobyte) */
     w.p = self;
+    w.seen = NULL;
+    /* Two values of one path can lead to the same state (a leaf `["a", "b"]`, an event `["a",
+     * "b"]`): so with several, a state reached again is not walked again, or arrays at every level
+     * could multiply the work. */
+    if (several && (w.seen = zeroed((self->node_count + 63) / 64, sizeof(uint64_t))) == NULL) {
+        return NULL;
+    }
     buffer_init(&w.nodes);
     buffer_init(&w.found);
     /* Every value the walk may read, requested at once: the states' lookups depend on each
@@ -559,9 +612,11 @@ Program_walk(Program *self, PyObject *const *args, Py_ssize_t nargs)
         __builtin_prefetch(value);
         __builtin_prefetch((const char *)value + 63); /* a short string's characters */
     }
-    int status = push(&w.nodes, self->root);
+    int status = reach(&w, self->root);
+    long visited = 0;
     while (status == 0 && w.nodes.size > 0) {
         const NodeSpan *node = &self->nodes[w.nodes.items[--w.nodes.size]];
+        visited++;
         const Edge *edges = &self->edges[node->start];
         /* What this state's edges read, requested together (see `Walk`): the event's values,
          * then the slots their hashes lead to. */
@@ -577,7 +632,12 @@ Program_walk(Program *self, PyObject *const *args, Py_ssize_t nargs)
         for (uint32_t i = 0; status == 0 && i < node->count; i++) {
             const Edge *e = &edges[i];
             PyObject *value = PyList_GET_ITEM(values, e->pid);
-            if (e->first >= 0) {
+            if (e->first >= 0 && Py_IS_TYPE(value, (PyTypeObject *)self->many)) {
+                for (Py_ssize_t j = 0; status == 0 && j < PyList_GET_SIZE(value); j++) {
+                    status = take_string(&w, e, PyList_GET_ITEM(value, j), &none);
+                }
+            }
+            else if (e->first >= 0) {
                 status = take_string(&w, e, value, i < prepared ? &hashes[i] : &none);
             }
             else if ((status = take_other(&w, e, value)) == 0 && PyList_GET_SIZE(values) < self->width) {
@@ -592,10 +652,11 @@ Program_walk(Program *self, PyObject *const *args, Py_ssize_t nargs)
     }
     buffer_free(&w.nodes);
     buffer_free(&w.found);
+    PyMem_Free(w.seen);
     if (status < 0) {
         return NULL;
     }
-    Py_RETURN_NONE;
+    return PyLong_FromLong(visited);
 }
 
 /* ---- building ---------------------------------------------------------------------------- */
@@ -619,30 +680,6 @@ as_u32(PyObject *obj, uint32_t limit, uint32_t *out)
     }
     *out = (uint32_t)v;
     return 0;
-}
-
-/* `count` zeroed items of `size` (at least one, so that NULL only ever means no memory). */
-static void *
-zeroed(Py_ssize_t count, size_t size)
-{
-    void *items = PyMem_Calloc((size_t)(count > 0 ? count : 1), size);
-    if (items == NULL) {
-        PyErr_NoMemory();
-    }
-    return items;
-}
-
-/* The same, aligned to a cache line; `size` * `count` must be a multiple of 64. Freed with free(). */
-static void *
-zeroed_lines(Py_ssize_t count, size_t size)
-{
-    size_t bytes = (size_t)(count > 0 ? count : 1) * size;
-    void *items = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
-    if (items == NULL) {
-        PyErr_NoMemory();
-        return NULL;
-    }
-    return memset(items, 0, bytes);
 }
 
 /* Check that a code's index is in range, so that the walk never reads outside its arrays. */
@@ -867,9 +904,10 @@ build_forks(Program *p, PyObject *forks)
 static int
 build_edge(Program *p, Edge *e, PyObject *spec)
 {
-    /* (pid, first, exact table or -1, links table or -1, missing code, one or None, absent or None) */
-    if (!PyTuple_Check(spec) || PyTuple_GET_SIZE(spec) != 7) {
-        return fail("an edge must be a 7-tuple");
+    /* (pid, first, exact table or -1, links table or -1, missing code, and for `other` edges
+     * their index's one, absent and collect, else None) */
+    if (!PyTuple_Check(spec) || PyTuple_GET_SIZE(spec) != 8) {
+        return fail("an edge must be an 8-tuple");
     }
     Py_ssize_t pid = PyLong_AsSsize_t(PyTuple_GET_ITEM(spec, 0));
     long long first = PyLong_AsLongLong(PyTuple_GET_ITEM(spec, 1));
@@ -891,11 +929,13 @@ build_edge(Program *p, Edge *e, PyObject *spec)
     e->first = (int32_t)first;
     if (e->first < 0) {
         PyObject *one = PyTuple_GET_ITEM(spec, 5), *absent = PyTuple_GET_ITEM(spec, 6);
-        if (!PyCallable_Check(one) || !PyList_Check(absent)) {
-            return fail("an `other` edge needs its index's `one` and `absent`");
+        PyObject *collect = PyTuple_GET_ITEM(spec, 7);
+        if (!PyCallable_Check(one) || !PyList_Check(absent) || !PyCallable_Check(collect)) {
+            return fail("an `other` edge needs its index's `one`, `absent` and `collect`");
         }
         e->u.other.one = Py_NewRef(one);
         e->u.other.absent = Py_NewRef(absent);
+        e->u.other.collect = Py_NewRef(collect);
     }
     else {
         if (exact >= 0) {
@@ -963,21 +1003,25 @@ check_tables(const Program *p, PyObject *links_flags)
 static void Program_dealloc(Program *self);
 
 PyDoc_STRVAR(program_doc,
-             "Program(names, groups, forks, tables, links_flags, nodes, root, width, missing, node_index)\n"
+             "Program(names, groups, forks, tables, links_flags, nodes, root, width, missing, many, node_index)\n"
              "--\n\n"
              "An automaton laid out for the C walk; `native.py` builds the arguments.");
 
 static PyObject *
 Program_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
-    static char *keywords[] = {"names",   "groups", "forks", "tables", "links_flags", "nodes",
-                               "root",    "width",  "missing", "node_index", NULL};
-    PyObject *names, *groups, *forks, *tables, *flags, *nodes, *missing, *node_index;
+    static char *keywords[] = {"names", "groups", "forks",   "tables", "links_flags", "nodes",
+                               "root",  "width",  "missing", "many",   "node_index",  NULL};
+    PyObject *names, *groups, *forks, *tables, *flags, *nodes, *missing, *many, *node_index;
     Py_ssize_t root, width;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O!O!O!O!nnOO!:Program", keywords, &PyTuple_Type, &names,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O!O!O!O!nnOO!O!:Program", keywords, &PyTuple_Type, &names,
                                      &PyList_Type, &groups, &PyList_Type, &forks, &PyList_Type, &tables,
                                      &PyList_Type, &flags, &PyList_Type, &nodes, &root, &width, &missing,
-                                     &PyDict_Type, &node_index)) {
+                                     &PyType_Type, &many, &PyDict_Type, &node_index)) {
+        return NULL;
+    }
+    if (!PyType_IsSubtype((PyTypeObject *)many, &PyList_Type)) {
+        PyErr_SetString(PyExc_TypeError, "`many` must be a list type");
         return NULL;
     }
     if (PyList_GET_SIZE(flags) != PyList_GET_SIZE(tables)) {
@@ -995,6 +1039,7 @@ Program_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     }
     self->names = Py_NewRef(names);
     self->missing = Py_NewRef(missing);
+    self->many = Py_NewRef(many);
     self->node_index = Py_NewRef(node_index);
     self->width = width;
     Py_ssize_t table_count = PyList_GET_SIZE(tables);
@@ -1035,6 +1080,7 @@ Program_dealloc(Program *self)
         if (self->edges[i].first < 0) {
             Py_XDECREF(self->edges[i].u.other.one);
             Py_XDECREF(self->edges[i].u.other.absent);
+            Py_XDECREF(self->edges[i].u.other.collect);
         }
     }
     for (Py_ssize_t t = 0; self->tables != NULL && t < self->table_count; t++) {
@@ -1050,6 +1096,7 @@ Program_dealloc(Program *self)
     PyMem_Free(self->fork_nodes);
     Py_XDECREF(self->names);
     Py_XDECREF(self->missing);
+    Py_XDECREF(self->many);
     Py_XDECREF(self->node_index);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }

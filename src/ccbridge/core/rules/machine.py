@@ -79,11 +79,12 @@ class Machine:
         values: list[Any] = [MISSING] * self._width
         if self._always:
             result.update(self._always)
-        if self._extract(event, values):
-            _walk_arrays(self._root, values, result)
-            return
+        several = self._extract(event, values)
         if self._program is not None:
-            self._program.walk(values, result)
+            self._program.walk(values, result, several)
+            return
+        if several:
+            _walk_arrays(self._root, values, result)
             return
         # The hot loop. The `Step`/`Link` dispatch is written out rather than called, as a call per
         # transition would cost more than the lookup. (`step` and `link` are `Any` to the type

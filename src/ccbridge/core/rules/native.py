@@ -16,7 +16,8 @@ hold both walks to the reference evaluator.
 
 Layout, as `_walk.c` reads it: rule ids by index (`names`); groups of rule indices; forks (group,
 node indices, next prefix length); tables as `(key, code)` lists; per state, its edges as
-`(path id, first, exact table, links table, code of MISSING, index.one, index.absent)`. A code
+`(path id, first, exact table, links table, code of MISSING, index.one, index.absent,
+index.collect)`, the last three for `other` edges only. A code
 is an index shifted left by `TAG_BITS` with the tag of what it indexes in the low bits.
 """
 
@@ -27,7 +28,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ccbridge.core.rules.automaton import OTHER, Fork, Node
-from ccbridge.core.rules.extract import MISSING
+from ccbridge.core.rules.extract import MISSING, Many
 
 try:
     from ccbridge.core.rules import _walk
@@ -91,13 +92,14 @@ class _Layout:
             root=self.node_index[root],
             width=width,
             missing=MISSING,
+            many=Many,
             node_index=self.node_index,
         )
 
     def _edge(self, edge: tuple[int, dict[Any, Any], int, Any]) -> tuple[Any, ...]:
         pid, exact, first, links = edge
         if first == OTHER:
-            return (pid, OTHER, -1, -1, 0, links.one, links.absent)
+            return (pid, OTHER, -1, -1, 0, links.one, links.absent, links.collect)
         missing = exact.get(MISSING)
         return (
             pid,
@@ -105,6 +107,7 @@ class _Layout:
             self._table(exact, links=False),
             self._table(links, links=True) if first else -1,
             0 if missing is None else self._code(missing),
+            None,
             None,
             None,
         )
