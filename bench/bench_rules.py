@@ -9,7 +9,10 @@ N distinct events, so each is out of CPU cache (the conservative figure); "hot" 
 like a server matching each event right after parsing it; "parsed" times what a server does per
 event, `orjson.loads` of the event's JSON and then matching (the parse is the same at every size, so
 this ratio is the smallest). Events are ~1 KB JSON documents shaped like
-`Event.document()`; everything is generated from a fixed seed so runs are comparable.
+`Event.document()`; everything is generated from a fixed seed so runs are comparable. The
+"unmatched" mix is exact+prefix with data values no event has: no answers at any size, so its
+ratio is the cost of the number of subscriptions alone (the others also grow with the answer, a
+few more lookups per matching subscription).
 
 Last, "router": `SubscriptionRouter.route`, what the server does per event inside its write
 transaction (the document, the match, the targets in subscription order), over the cold events,
@@ -178,6 +181,25 @@ def _or(rng: random.Random) -> dict[str, Any]:
     }
 
 
+def _elsewhere(leaf: Any) -> Any:
+    """A data leaf no bench event satisfies: every string (and prefix) moved to a "zz-" namespace."""
+    if isinstance(leaf, dict):
+        return {key: _elsewhere(value) for key, value in leaf.items()}
+    if isinstance(leaf, list):
+        return [_elsewhere(value) for value in leaf]
+    return f"zz-{leaf}" if isinstance(leaf, str) else leaf
+
+
+def _exact_unmatched(rng: random.Random) -> dict[str, Any]:
+    rule = _exact(rng)
+    return {**rule, "data": _elsewhere(rule["data"])}
+
+
+def _prefix_unmatched(rng: random.Random) -> dict[str, Any]:
+    rule = _prefix(rng)
+    return {**rule, "data": _elsewhere(rule["data"])}
+
+
 HOT_POOL = 100
 """Distinct events in the "hot" measurement: few enough to stay in CPU cache, as a just-parsed event is."""
 
@@ -194,6 +216,9 @@ MIXES: dict[str, list[tuple[float, Maker]]] = {
         (0.03, _cidr),
         (0.03, _or),
     ],
+    # The exact+prefix rules with values no event has (their event types do match): the cost of
+    # the number of subscriptions alone, as the answer is empty at every size.
+    "unmatched": [(0.6, _exact_unmatched), (0.4, _prefix_unmatched)],
 }
 
 
