@@ -58,7 +58,7 @@ class SubscriptionRouter:
     pass over the automaton yields exactly the filtered subscriptions an event goes to, whatever
     their number. (Checking every subscription of the event's type against the RuleSet's answer
     made routing linear in the subscriptions: 7,300 events/s at 10,000 of them in
-    `bench/bench_rules.py`, 2,400 when all of them take every event type; 220,000-275,000 now.)
+    `bench/bench_rules.py`, 2,400 when all of them take every event type; 220,000-290,000 now.)
     Subscriptions without a pattern are listed by type. Targets keep the subscriptions' order."""
 
     def __init__(self, builder: Builder | None = _in_a_thread) -> None:

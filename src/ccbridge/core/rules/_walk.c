@@ -759,18 +759,19 @@ build_table(Table *t, PyObject *entries, PyObject *names)
         if (n > MAX_KEY_CHARS) {
             return fail("a key is too long for the table layout");
         }
+        int kind = PyUnicode_KIND(key);
+        const void *data = PyUnicode_DATA(key);
         Probe probe; /* (a str is already in its narrowest kind: this only checks it) */
-        if (probe_init(&probe, PyUnicode_KIND(key), PyUnicode_DATA(key), n) < 0) {
+        if (probe_init(&probe, kind, data, n) < 0) {
             return -1;
         }
         PyMem_Free(probe.owned);
-        if (probe.owned != NULL || probe.bytes != PyUnicode_DATA(key)) {
+        if (probe.kind != kind) {
             return fail("a key is not in its narrowest kind");
         }
-        int kind = probe.kind;
-        const void *data = probe.bytes;
-        uint32_t h = hash_bytes(probe.bytes, probe.size);
-        if (lookup_hashed(t, h, kind, data, probe.size, n) != NULL) {
+        size_t bytes = (size_t)n * (size_t)kind;
+        uint32_t h = hash_bytes(data, bytes);
+        if (lookup_hashed(t, h, kind, data, bytes, n) != NULL) {
             return fail("a table has a key twice");
         }
         uint64_t j = h & t->mask;
@@ -791,7 +792,6 @@ build_table(Table *t, PyObject *entries, PyObject *names)
         else {
             s->step.code = code;
         }
-        size_t bytes = (size_t)n * (size_t)kind;
         if (bytes > INLINE_BYTES) {
             s->flags |= POOLED;
             s->at.offset = (uint32_t)used;
@@ -1101,26 +1101,9 @@ Program_dealloc(Program *self)
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-static PyObject *
-Program_nbytes(Program *self, void *closure)
-{
-    (void)closure;
-    size_t total = sizeof(Program);
-    for (Py_ssize_t t = 0; t < self->table_count; t++) {
-        total += (size_t)(self->tables[t].mask + 1) * sizeof(Slot);
-    }
-    total += (size_t)self->edge_count * sizeof(Edge) + (size_t)self->node_count * sizeof(NodeSpan);
-    return PyLong_FromSize_t(total);
-}
-
 static PyMethodDef Program_methods[] = {
     {"walk", (PyCFunction)(void (*)(void))Program_walk, METH_FASTCALL, walk_doc},
     {NULL, NULL, 0, NULL},
-};
-
-static PyGetSetDef Program_getset[] = {
-    {"nbytes", (getter)Program_nbytes, NULL, "Bytes of slots, edges and nodes (pools aside).", NULL},
-    {NULL, NULL, NULL, NULL, NULL},
 };
 
 static PyTypeObject ProgramType = {
@@ -1130,7 +1113,6 @@ static PyTypeObject ProgramType = {
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_doc = program_doc,
     .tp_methods = Program_methods,
-    .tp_getset = Program_getset,
     .tp_new = Program_new,
 };
 

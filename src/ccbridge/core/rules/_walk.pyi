@@ -12,7 +12,6 @@ MAX_ARG: int
 MAX_KEY_CHARS: int
 
 class Program:
-    nbytes: int
     def __init__(
         self,
         names: tuple[Any, ...],
