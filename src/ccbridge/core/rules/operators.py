@@ -52,11 +52,26 @@ def json_type(value: object) -> str:
 def _check_scalar(value: object, where: str) -> Scalar:
     if isinstance(value, float) and not math.isfinite(value):
         raise PatternError(where, f"numbers must be finite, got {value}")
-    if value is None or isinstance(value, str | bool | int | float):
+    if value is None or isinstance(value, bool):
         return value
+    # A subclass (a `StrEnum` or `IntEnum` member, from patterns built in code) means what its JSON
+    # says: its plain value, which every matcher then compares by JSON type.
+    if isinstance(value, str):
+        return value if type(value) is str else str.__str__(value)
+    if isinstance(value, int):
+        return value if type(value) is int else int(value)
+    if isinstance(value, float):
+        return value if type(value) is float else float(value)
     if isinstance(value, list):
         raise PatternError(where, "nested arrays are not allowed in a leaf")
     raise PatternError(where, f"unsupported value of type {json_type(value)}")
+
+
+def _plain_number(value: object) -> object:
+    """An `IntEnum` member (or another int or float subclass, never a bool) as its number."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value) if isinstance(value, float) else int(value)
+    return value
 
 
 def parse_leaf(items: object, where: str) -> Leaf:
@@ -88,7 +103,7 @@ def _parse_operator(obj: dict[object, object], where: str) -> Matcher:
 def _text(op: str, arg: object, where: str) -> str:
     if not isinstance(arg, str):
         raise PatternError(where, f"{op} needs a string, got {json_type(arg)}")
-    return arg
+    return str.__str__(arg)  # (a `StrEnum` member: its plain string)
 
 
 def _prefix_or_suffix(op: str, arg: object, where: str) -> tuple[str, bool]:
@@ -162,7 +177,8 @@ def _numeric(arg: object, where: str) -> Matcher:
     if len(arg) not in (2, 4):
         raise PatternError(where, "numeric takes one comparison or a range of two")
     pairs: list[tuple[str, int | float]] = []
-    for op, value in zip(arg[0::2], arg[1::2], strict=True):
+    for op, given in zip(arg[0::2], arg[1::2], strict=True):
+        value = _plain_number(given)
         if op not in ("=", *_LOWER, *_UPPER):
             raise PatternError(where, f"numeric: unknown comparison {op!r}")
         if not is_number(value):
@@ -211,7 +227,7 @@ def _anything_but(arg: object, where: str) -> Matcher:
     values = arg if isinstance(arg, list) else [arg]
     if not values:
         raise PatternError(where, "anything-but: empty array")
-    if all(isinstance(v, str) for v in values) or all(is_number(v) for v in values):
+    if all(isinstance(v, str) for v in values) or all(is_number(_plain_number(v)) for v in values):
         return AnythingBut(tuple(Exact(_check_scalar(v, where)) for v in values))
     raise PatternError(
         where, "anything-but takes a string, a number, or an array of only strings or only numbers"
