@@ -15,19 +15,21 @@
  *
  * Strings are hashed and compared as the bytes of their narrowest PEP 393 kind, so a prefix cut out
  * of a wide string finds a narrow key. Values other than strings never equal a key (the Python
- * tables hold the same: strings, and `MISSING` kept apart here); paths needing other operators
- * call back into their Python `ValueIndex`.
+ * tables hold the same: strings, and `MISSING` kept apart here). Paths with other operators are
+ * `typed` edges (`Typed`: numbers, IPv4 blocks, suffixes, wildcards, anything-but) where
+ * `native.py` can lay them out, and otherwise call back into their Python `ValueIndex`.
  *
  * Built once, never changed: safe to share between threads (the walk holds the GIL throughout).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* A step code: a tag in the low 3 bits, an index (or a length) above it. 0 is "nothing". */
-enum { T_NONE = 0, T_RULE = 1, T_GROUP = 2, T_NODE = 3, T_FORK = 4, T_LENGTH = 5 };
+enum { T_NONE = 0, T_RULE = 1, T_GROUP = 2, T_NODE = 3, T_FORK = 4, T_LENGTH = 5, T_TAILS = 6 };
 #define TAG(code) ((code) & 7u)
 #define ARG(code) ((code) >> 3)
 #define MAX_ARG ((1u << 29) - 1)
@@ -38,6 +40,9 @@ enum { T_NONE = 0, T_RULE = 1, T_GROUP = 2, T_NODE = 3, T_FORK = 4, T_LENGTH = 5
 #define MAX_KEY_CHARS 0xFFFF
 
 #define POOLED 1 /* the key's characters are in the table's pool, at `at.offset` */
+#define OTHER_EDGE (-1)
+#define TYPED_EDGE (-2)
+
 #define RULE 2   /* the step ends one rule: `step.rule` is its id (no read of `names` on the way) */
 
 typedef struct {
@@ -61,6 +66,49 @@ typedef struct {
     uint64_t mask;
 } Table;
 
+/* A table probed at each of its keys' distinct lengths: prefixes, suffixes, wildcard heads and
+ * tails (an `other` index's, where no `automaton._links` chain was built for them). */
+typedef struct {
+    Table table;
+    uint16_t *lengths; /* ascending */
+    uint32_t count;
+} Probed;
+
+/* An anything-but leaf: its code, taken for a present value that none of its excluded strings,
+ * prefixes, suffixes or numbers matches. The tables only hold keys (their codes are never taken). */
+typedef struct But {
+    uint32_t code;
+    Table strings;
+    Probed prefixes, suffixes;
+    double *numbers;
+    uint32_t number_count;
+} But;
+
+/* A path whose leaves use other operators than exact strings and prefixes, laid out here rather
+ * than asked of its Python `ValueIndex` (a call, and a few microseconds of Python, per event):
+ * exact strings, prefixes, suffixes, `head*tail` wildcards, IPv4 CIDR blocks, numbers (exact
+ * values and ranges), `exists`, and anything-but of those. The index's other operators (case
+ * folding, longer wildcards, IPv6 blocks, booleans and null) keep the path in Python (`native.py`
+ * decides). */
+typedef struct {
+    uint32_t any_value;  /* code for every value present (`exists: true`), 0: none */
+    uint32_t any_string; /* code for every string (`prefix: ""`, `*`) */
+    Table exact;         /* string values */
+    Probed prefixes, suffixes;
+    Probed heads; /* wildcards `head*tail` by head: a slot's code is T_TAILS, an index in `tails` */
+    Probed *tails;
+    uint32_t tail_count;
+    Table cidr; /* keys of 5 Latin-1 characters: the mask length, then the masked IPv4 address */
+    uint8_t plens[33];
+    uint32_t plen_count;
+    struct But *buts;  /* anything-but leaves: each matches every value none of its exclusions match */
+    uint32_t but_count;
+    int numbers;       /* numbers are looked up (else they match nothing here) */
+    uint32_t bound_count;
+    double *bounds;    /* ascending, each exact as a double */
+    uint32_t *regions; /* 2 * bound_count + 1: the gap below bounds[i] is 2i, bounds[i] itself 2i + 1 */
+} Typed;
+
 /* An edge holds copies of its tables' headers, and is one cache line: visiting a state reads its
  * edges and then the slots, with nothing between. */
 typedef struct {
@@ -74,9 +122,13 @@ typedef struct {
             PyObject *absent;
             PyObject *collect;
         } other;
+        struct {
+            Typed *typed;
+            PyObject *fallback; /* `ValueIndex.one`, for integers beyond 2**53 (NULL: no numbers) */
+        } typed;
     } u;
     uint32_t pid;
-    int32_t first;    /* -1: `other` (a Python `ValueIndex`); 0: no prefixes; else the first cut */
+    int32_t first;    /* -1: `other` (a Python `ValueIndex`); -2: `typed`; 0: no prefixes; else the first cut */
     uint32_t missing; /* the code `MISSING` (a path the event lacks) looks up in `exact` */
     uint32_t padding; /* (to 64 bytes) */
 } Edge;
@@ -109,6 +161,7 @@ typedef struct {
     Py_ssize_t table_count;
     Edge *edges;
     Py_ssize_t edge_count;
+    Py_ssize_t python_edges; /* `other` edges, which call their Python `ValueIndex` */
     NodeSpan *nodes;
     Py_ssize_t node_count;
     uint32_t *group_starts; /* group g is group_items[group_starts[g] .. group_starts[g + 1]] */
@@ -428,39 +481,20 @@ take_slot(Walk *w, const Slot *s)
     return s->flags & RULE ? found(w, s->step.rule) : take(w, (uint32_t)s->step.code);
 }
 
-/* An `other` edge: its `ValueIndex` finds the `Hit`s, (rule ids, nodes) pairs. */
+/* Record the `Hit`s, (rule ids, nodes) pairs, a `ValueIndex` returned in the list `hits`. The ids
+ * are held by the index's targets, which live as long as the program: borrowing them in `found`
+ * until the walk ends is safe. */
 static int
-take_other(Walk *w, const Edge *e, PyObject *value)
+take_hits(Walk *w, PyObject *hits)
 {
     const Program *p = w->p;
-    PyObject *hits;
-    if (value == p->missing) {
-        hits = Py_NewRef(e->u.other.absent);
-    }
-    else {
-        hits = PyList_New(0);
-        if (hits == NULL) {
-            return -1;
-        }
-        PyObject *probe = Py_IS_TYPE(value, (PyTypeObject *)p->many) ? e->u.other.collect : e->u.other.one;
-        PyObject *none = PyObject_CallFunctionObjArgs(probe, value, hits, NULL);
-        if (none == NULL) {
-            Py_DECREF(hits);
-            return -1;
-        }
-        Py_DECREF(none);
-    }
-    /* `hits` holds the ids it returns (a fresh list, or the index's own), and the ids it returns
-     * are held by the index's targets, which live as long as the program: borrowing them in
-     * `found` until the walk ends is safe. */
     int status = 0;
     for (Py_ssize_t i = 0; status == 0 && i < PyList_GET_SIZE(hits); i++) {
         PyObject *hit = PyList_GET_ITEM(hits, i);
         if (!PyTuple_Check(hit) || PyTuple_GET_SIZE(hit) != 2 || !PyTuple_Check(PyTuple_GET_ITEM(hit, 0))
             || !PyTuple_Check(PyTuple_GET_ITEM(hit, 1))) {
             PyErr_SetString(PyExc_TypeError, "a Hit must be a (rule ids, nodes) pair of tuples");
-            status = -1;
-            break;
+            return -1;
         }
         PyObject *ends = PyTuple_GET_ITEM(hit, 0), *targets = PyTuple_GET_ITEM(hit, 1);
         for (Py_ssize_t j = 0; status == 0 && j < PyTuple_GET_SIZE(ends); j++) {
@@ -472,24 +506,264 @@ take_other(Walk *w, const Edge *e, PyObject *value)
                 if (!PyErr_Occurred()) {
                     PyErr_SetString(PyExc_KeyError, "a Hit reaches a node the program does not have");
                 }
-                status = -1;
+                return -1;
             }
-            else {
-                Py_ssize_t n = PyLong_AsSsize_t(index);
-                if (n < 0 || n >= p->node_count) {
-                    if (!PyErr_Occurred()) {
-                        PyErr_SetString(PyExc_ValueError, "a node index is out of range");
-                    }
-                    status = -1;
+            Py_ssize_t n = PyLong_AsSsize_t(index);
+            if (n < 0 || n >= p->node_count) {
+                if (!PyErr_Occurred()) {
+                    PyErr_SetString(PyExc_ValueError, "a node index is out of range");
                 }
-                else {
-                    status = reach(w, (uint32_t)n);
-                }
+                return -1;
+            }
+            status = reach(w, (uint32_t)n);
+        }
+    }
+    return status;
+}
+
+/* Ask a Python `ValueIndex` (its `one`, or `collect` for a `Many`) and record what it finds. */
+static int
+ask_python(Walk *w, PyObject *probe, PyObject *value)
+{
+    PyObject *hits = PyList_New(0);
+    if (hits == NULL) {
+        return -1;
+    }
+    PyObject *none = PyObject_CallFunctionObjArgs(probe, value, hits, NULL);
+    int status = none == NULL ? -1 : take_hits(w, hits);
+    Py_XDECREF(none);
+    Py_DECREF(hits);
+    return status;
+}
+
+/* An `other` edge: its `ValueIndex` finds the `Hit`s. */
+static int
+take_other(Walk *w, const Edge *e, PyObject *value)
+{
+    const Program *p = w->p;
+    if (value == p->missing) {
+        PyObject *absent = Py_NewRef(e->u.other.absent); /* (held: Python code may run) */
+        int status = take_hits(w, absent);
+        Py_DECREF(absent);
+        return status;
+    }
+    return ask_python(w, Py_IS_TYPE(value, (PyTypeObject *)p->many) ? e->u.other.collect : e->u.other.one, value);
+}
+
+/* Each key length of `probed` that fits in `n` code points, starting at `data` (prefixes) or
+ * ending at its `n`th code point (suffixes), looked up. */
+static int
+take_probed(Walk *w, const Probed *probed, int kind, const unsigned char *data, Py_ssize_t n, int at_end)
+{
+    for (uint32_t i = 0; i < probed->count && probed->lengths[i] <= n; i++) {
+        Py_ssize_t length = probed->lengths[i];
+        const Slot *s;
+        if (find(&probed->table, kind, at_end ? data + (n - length) * kind : data, length, 0, &s) < 0) {
+            return -1;
+        }
+        if (s != NULL && take_slot(w, s) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Dotted-quad IPv4 as `ipaddress` reads it (four decimal octets of at most three ASCII digits, each
+ * at most 255, without leading zeros): 1 and the address in `out`, or 0. */
+static int
+parse_ipv4(const unsigned char *text, Py_ssize_t n, uint32_t *out)
+{
+    uint32_t address = 0;
+    Py_ssize_t i = 0;
+    for (int octet = 0; octet < 4; octet++) {
+        if (octet > 0) {
+            if (i >= n || text[i] != '.') {
+                return 0;
+            }
+            i++;
+        }
+        Py_ssize_t start = i;
+        uint32_t value = 0;
+        while (i < n && i - start < 4 && text[i] >= '0' && text[i] <= '9') {
+            value = value * 10 + (uint32_t)(text[i] - '0');
+            i++;
+        }
+        Py_ssize_t digits = i - start;
+        if (digits == 0 || digits > 3 || value > 255 || (digits > 1 && text[start] == '0')) {
+            return 0;
+        }
+        address = address << 8 | value;
+    }
+    if (i != n) {
+        return 0;
+    }
+    *out = address;
+    return 1;
+}
+
+static int
+take_typed_string(Walk *w, const Typed *t, PyObject *value)
+{
+    int kind = PyUnicode_KIND(value);
+    const unsigned char *data = PyUnicode_DATA(value);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(value);
+    const Slot *s;
+    if (t->any_string && take(w, t->any_string) < 0) {
+        return -1;
+    }
+    if (t->exact.slots != NULL && n <= MAX_KEY_CHARS) {
+        if (find(&t->exact, kind, data, n, 0, &s) < 0 || (s != NULL && take_slot(w, s) < 0)) {
+            return -1;
+        }
+    }
+    if (take_probed(w, &t->prefixes, kind, data, n, 0) < 0 || take_probed(w, &t->suffixes, kind, data, n, 1) < 0) {
+        return -1;
+    }
+    for (uint32_t i = 0; i < t->heads.count && t->heads.lengths[i] <= n; i++) {
+        Py_ssize_t head = t->heads.lengths[i];
+        if (find(&t->heads.table, kind, data, head, 0, &s) < 0) {
+            return -1;
+        }
+        if (s != NULL) { /* the tails of the wildcards with this head, which must not overlap it */
+            if (take_probed(w, &t->tails[ARG((uint32_t)s->step.code)], kind, data + head * kind, n - head, 1) < 0) {
+                return -1;
             }
         }
     }
-    Py_DECREF(hits);
-    return status;
+    uint32_t address;
+    if (t->plen_count && kind == PyUnicode_1BYTE_KIND && parse_ipv4(data, n, &address)) {
+        for (uint32_t i = 0; i < t->plen_count; i++) {
+            uint32_t plen = t->plens[i];
+            uint32_t net = plen ? address & (0xFFFFFFFFu << (32 - plen)) : 0;
+            unsigned char key[5] = {(unsigned char)plen, (unsigned char)(net >> 24), (unsigned char)(net >> 16),
+                                    (unsigned char)(net >> 8), (unsigned char)net};
+            s = lookup_hashed(&t->cidr, hash_bytes(key, 5), PyUnicode_1BYTE_KIND, key, 5, 5);
+            if (s != NULL && take_slot(w, s) < 0) {
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* The region of `x` (not NaN) among the bounds: 2i for the gap below bounds[i], 2i + 1 for it. */
+static inline uint32_t
+region_of(const Typed *t, double x)
+{
+    uint32_t lo = 0, hi = t->bound_count;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (t->bounds[mid] < x) {
+            lo = mid + 1;
+        }
+        else {
+            hi = mid;
+        }
+    }
+    return lo < t->bound_count && t->bounds[lo] == x ? 2 * lo + 1 : 2 * lo;
+}
+
+/* Whether some key of `probed` starts (or ends) the `n` code points at `data`: 1, 0, or -1. */
+static int
+probed_contains(const Probed *probed, int kind, const unsigned char *data, Py_ssize_t n, int at_end)
+{
+    for (uint32_t i = 0; i < probed->count && probed->lengths[i] <= n; i++) {
+        Py_ssize_t length = probed->lengths[i];
+        const Slot *s;
+        if (find(&probed->table, kind, at_end ? data + (n - length) * kind : data, length, 0, &s) < 0) {
+            return -1;
+        }
+        if (s != NULL) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Whether one of the leaf's exclusions matches `value` (`number`: it is the number `x`): 1, 0, -1. */
+static int
+but_excludes(const But *b, PyObject *value, int number, double x)
+{
+    if (PyUnicode_CheckExact(value)) {
+        int kind = PyUnicode_KIND(value);
+        const unsigned char *data = PyUnicode_DATA(value);
+        Py_ssize_t n = PyUnicode_GET_LENGTH(value);
+        if (b->strings.slots != NULL && n <= MAX_KEY_CHARS) {
+            const Slot *s;
+            if (find(&b->strings, kind, data, n, 0, &s) < 0) {
+                return -1;
+            }
+            if (s != NULL) {
+                return 1;
+            }
+        }
+        int hit = probed_contains(&b->prefixes, kind, data, n, 0);
+        return hit != 0 ? hit : probed_contains(&b->suffixes, kind, data, n, 1);
+    }
+    for (uint32_t i = 0; number && i < b->number_count; i++) {
+        if (b->numbers[i] == x) {
+            return 1;
+        }
+    }
+    return 0; /* (booleans, null, NaN: no exclusion here equals them) */
+}
+
+/* One value at a typed edge's path (as `ValueIndex.one` would find: exact JSON types only). */
+static int
+take_typed_one(Walk *w, const Edge *e, PyObject *value)
+{
+    const Typed *t = e->u.typed.typed;
+    int number = 0;
+    double x = 0;
+    if (PyFloat_CheckExact(value)) {
+        x = PyFloat_AS_DOUBLE(value);
+        number = !isnan(x); /* (no range holds NaN, and it equals nothing) */
+    }
+    else if (PyLong_CheckExact(value)) { /* (not a bool: a distinct JSON type) */
+        int overflow;
+        long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
+        if (v == -1 && PyErr_Occurred()) {
+            return -1;
+        }
+        if (!overflow && v <= (1LL << 53) && v >= -(1LL << 53)) {
+            x = (double)v;
+            number = 1;
+        }
+        else if (e->u.typed.fallback != NULL) {
+            /* not exact as a double, and some number here might equal it: Python compares exactly */
+            return ask_python(w, e->u.typed.fallback, value);
+        } /* (else no number here: it equals nothing, like NaN) */
+    }
+    if (t->any_value && take(w, t->any_value) < 0) {
+        return -1;
+    }
+    for (uint32_t i = 0; i < t->but_count; i++) {
+        int excluded = but_excludes(&t->buts[i], value, number, x);
+        if (excluded < 0 || (!excluded && take(w, t->buts[i].code) < 0)) {
+            return -1;
+        }
+    }
+    if (PyUnicode_CheckExact(value)) {
+        return take_typed_string(w, t, value);
+    }
+    return number && t->numbers ? take(w, t->regions[region_of(t, x)]) : 0;
+}
+
+static int
+take_typed(Walk *w, const Edge *e, PyObject *value)
+{
+    if (value == w->p->missing) {
+        return e->missing ? take(w, e->missing) : 0;
+    }
+    if (Py_IS_TYPE(value, (PyTypeObject *)w->p->many)) {
+        for (Py_ssize_t j = 0; j < PyList_GET_SIZE(value); j++) {
+            if (take_typed_one(w, e, PyList_GET_ITEM(value, j)) < 0) {
+                return -1;
+            }
+        }
+        return 0;
+    }
+    return take_typed_one(w, e, value);
 }
 
 /* The hashes a string edge looks up first: the whole value's, and that of its first cut. */
@@ -639,6 +913,13 @@ Program_walk(Program *self, PyObject *const *args, Py_ssize_t nargs)
             }
             else if (e->first >= 0) {
                 status = take_string(&w, e, value, i < prepared ? &hashes[i] : &none);
+            }
+            else if (e->first == TYPED_EDGE) {
+                status = take_typed(&w, e, value);
+                if (status == 0 && e->u.typed.fallback != NULL && PyList_GET_SIZE(values) < self->width) {
+                    PyErr_SetString(PyExc_RuntimeError, "walk: the values changed during the walk");
+                    status = -1;
+                }
             }
             else if ((status = take_other(&w, e, value)) == 0 && PyList_GET_SIZE(values) < self->width) {
                 /* (Python code ran: nothing of ours changes `values`, but the walk reads it unchecked) */
@@ -901,6 +1182,284 @@ build_forks(Program *p, PyObject *forks)
     return 0;
 }
 
+/* The codes in a built table: each in range, and T_TAILS (only in wildcard heads) below `tails`. */
+static int
+check_slots(const Program *p, const Table *t, uint32_t tails)
+{
+    for (uint64_t i = 0; t->slots != NULL && i <= t->mask; i++) {
+        const Slot *s = &t->slots[i];
+        if (!s->hash || s->flags & RULE) {
+            continue;
+        }
+        uint32_t code = (uint32_t)s->step.code;
+        if (tails ? TAG(code) != T_TAILS || ARG(code) >= tails : check_code(p, code, 0) < 0) {
+            return PyErr_Occurred() ? -1 : fail("a wildcard head must lead to its tails");
+        }
+    }
+    return 0;
+}
+
+/* A table of (key, code) entries, probed at its keys' distinct lengths. `tails`: 0 for codes of
+ * steps, the number of tails tables for wildcard heads, -1 for keys only (codes never taken). */
+static int
+build_probed(Program *p, Probed *probed, PyObject *entries, int32_t tails)
+{
+    if (!PyList_Check(entries)) {
+        return fail("a typed edge's table must be a list of (key, code) pairs");
+    }
+    if (PyList_GET_SIZE(entries) == 0) {
+        return 0;
+    }
+    if (build_table(&probed->table, entries, p->names) < 0
+        || (tails >= 0 && check_slots(p, &probed->table, (uint32_t)tails) < 0)) {
+        return -1;
+    }
+    uint8_t *seen = zeroed(MAX_KEY_CHARS + 1, 1);
+    if (seen == NULL) {
+        return -1;
+    }
+    uint32_t count = 0;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(entries); i++) {
+        Py_ssize_t n = PyUnicode_GET_LENGTH(PyTuple_GET_ITEM(PyList_GET_ITEM(entries, i), 0));
+        count += !seen[n];
+        seen[n] = 1;
+    }
+    probed->lengths = zeroed(count, sizeof(uint16_t));
+    if (probed->lengths != NULL) {
+        for (uint32_t n = 0; n <= MAX_KEY_CHARS; n++) {
+            if (seen[n]) {
+                probed->lengths[probed->count++] = (uint16_t)n;
+            }
+        }
+    }
+    PyMem_Free(seen);
+    return probed->lengths == NULL ? -1 : 0;
+}
+
+static void
+free_table(Table *t)
+{
+    free(t->slots);
+    PyMem_Free(t->pool);
+}
+
+static void
+free_probed(Probed *probed)
+{
+    free_table(&probed->table);
+    PyMem_Free(probed->lengths);
+}
+
+static void
+free_but(But *b)
+{
+    free_table(&b->strings);
+    free_probed(&b->prefixes);
+    free_probed(&b->suffixes);
+    PyMem_Free(b->numbers);
+}
+
+/* (code, excluded strings, prefixes, suffixes: (key, code) lists whose codes are never taken,
+ * excluded numbers: floats) */
+static int
+build_but(Program *p, But *b, PyObject *spec)
+{
+    if (!PyTuple_Check(spec) || PyTuple_GET_SIZE(spec) != 5) {
+        return fail("an anything-but must be a 5-tuple");
+    }
+    PyObject *strings = PyTuple_GET_ITEM(spec, 1), *numbers = PyTuple_GET_ITEM(spec, 4);
+    if (!PyList_Check(strings) || !PyList_Check(numbers)) {
+        return fail("an anything-but's exclusions must be lists");
+    }
+    if (as_u32(PyTuple_GET_ITEM(spec, 0), UINT32_MAX, &b->code) < 0 || check_code(p, b->code, 0) < 0) {
+        return -1;
+    }
+    if (b->code == T_NONE) {
+        return fail("an anything-but leads nowhere");
+    }
+    if (PyList_GET_SIZE(strings) > 0 && build_table(&b->strings, strings, p->names) < 0) {
+        return -1;
+    }
+    if (build_probed(p, &b->prefixes, PyTuple_GET_ITEM(spec, 2), -1) < 0
+        || build_probed(p, &b->suffixes, PyTuple_GET_ITEM(spec, 3), -1) < 0) {
+        return -1;
+    }
+    Py_ssize_t count = PyList_GET_SIZE(numbers);
+    if (count > (Py_ssize_t)MAX_ARG || (b->numbers = zeroed(count, sizeof(double))) == NULL) {
+        return PyErr_Occurred() ? -1 : fail("too many excluded numbers");
+    }
+    b->number_count = (uint32_t)count;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (!PyFloat_CheckExact(PyList_GET_ITEM(numbers, i))) {
+            return fail("an excluded number must be a float");
+        }
+        b->numbers[i] = PyFloat_AS_DOUBLE(PyList_GET_ITEM(numbers, i));
+    }
+    return 0;
+}
+
+static void
+free_typed(Typed *t)
+{
+    if (t == NULL) {
+        return;
+    }
+    for (uint32_t i = 0; t->buts != NULL && i < t->but_count; i++) {
+        free_but(&t->buts[i]);
+    }
+    PyMem_Free(t->buts);
+    free_table(&t->exact);
+    free_probed(&t->prefixes);
+    free_probed(&t->suffixes);
+    free_probed(&t->heads);
+    for (uint32_t i = 0; t->tails != NULL && i < t->tail_count; i++) {
+        free_probed(&t->tails[i]);
+    }
+    PyMem_Free(t->tails);
+    free_table(&t->cidr);
+    PyMem_Free(t->bounds);
+    PyMem_Free(t->regions);
+    PyMem_Free(t);
+}
+
+/* (any value code, any string code, exact, prefixes, suffixes, wildcard heads, cidr, bounds,
+ * regions, anything-buts): tables are (key, code) lists, heads (head, tails table) pairs, cidr
+ * keys 5 Latin-1 characters (mask length, masked address); regions 2 * len(bounds) + 1 codes, or
+ * none at all; anything-buts as `build_but` reads them. */
+static int
+build_typed(Program *p, Typed *t, PyObject *spec)
+{
+    if (!PyTuple_Check(spec) || PyTuple_GET_SIZE(spec) != 10) {
+        return fail("a typed edge's layout must be a 10-tuple");
+    }
+    PyObject *buts = PyTuple_GET_ITEM(spec, 9);
+    if (!PyList_Check(buts) || PyList_GET_SIZE(buts) > (Py_ssize_t)MAX_ARG) {
+        return fail("a typed edge's anything-buts must be a list");
+    }
+    if ((t->buts = zeroed(PyList_GET_SIZE(buts), sizeof(But))) == NULL) {
+        return -1;
+    }
+    t->but_count = (uint32_t)PyList_GET_SIZE(buts);
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(buts); i++) {
+        if (build_but(p, &t->buts[i], PyList_GET_ITEM(buts, i)) < 0) {
+            return -1;
+        }
+    }
+    if (as_u32(PyTuple_GET_ITEM(spec, 0), UINT32_MAX, &t->any_value) < 0
+        || as_u32(PyTuple_GET_ITEM(spec, 1), UINT32_MAX, &t->any_string) < 0
+        || check_code(p, t->any_value, 0) < 0 || check_code(p, t->any_string, 0) < 0) {
+        return -1;
+    }
+    PyObject *exact = PyTuple_GET_ITEM(spec, 2), *heads = PyTuple_GET_ITEM(spec, 5), *cidr = PyTuple_GET_ITEM(spec, 6);
+    if (!PyList_Check(exact) || !PyList_Check(heads) || !PyList_Check(cidr)) {
+        return fail("a typed edge's tables must be lists");
+    }
+    if (PyList_GET_SIZE(exact) > 0
+        && (build_table(&t->exact, exact, p->names) < 0 || check_slots(p, &t->exact, 0) < 0)) {
+        return -1;
+    }
+    if (build_probed(p, &t->prefixes, PyTuple_GET_ITEM(spec, 3), 0) < 0
+        || build_probed(p, &t->suffixes, PyTuple_GET_ITEM(spec, 4), 0) < 0) {
+        return -1;
+    }
+    /* Wildcard heads: each leads to its own tails table, T_TAILS codes in the heads table. */
+    Py_ssize_t head_count = PyList_GET_SIZE(heads);
+    if (head_count > 0) {
+        PyObject *entries = PyList_New(head_count);
+        if (entries == NULL || (t->tails = zeroed(head_count, sizeof(Probed))) == NULL) {
+            Py_XDECREF(entries);
+            return -1;
+        }
+        if (head_count > INT32_MAX >> 3) {
+            Py_DECREF(entries);
+            return fail("too many wildcard heads");
+        }
+        t->tail_count = (uint32_t)head_count;
+        int status = 0;
+        for (Py_ssize_t i = 0; status == 0 && i < head_count; i++) {
+            PyObject *pair = PyList_GET_ITEM(heads, i);
+            if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
+                status = fail("a wildcard head must be a (head, tails) pair");
+                break;
+            }
+            PyObject *entry = Py_BuildValue("(OI)", PyTuple_GET_ITEM(pair, 0), (unsigned)(i << 3 | T_TAILS));
+            if (entry == NULL) {
+                status = -1;
+                break;
+            }
+            PyList_SET_ITEM(entries, i, entry);
+            status = build_probed(p, &t->tails[i], PyTuple_GET_ITEM(pair, 1), 0);
+        }
+        if (status == 0) {
+            for (Py_ssize_t i = 0; i < head_count; i++) { /* (entries not set on failure stay NULL) */
+                if (PyList_GET_ITEM(entries, i) == NULL) {
+                    status = -1;
+                }
+            }
+        }
+        if (status == 0) {
+            status = build_probed(p, &t->heads, entries, (int32_t)t->tail_count);
+        }
+        Py_DECREF(entries);
+        if (status < 0) {
+            return -1;
+        }
+    }
+    if (PyList_GET_SIZE(cidr) > 0) {
+        if (build_table(&t->cidr, cidr, p->names) < 0 || check_slots(p, &t->cidr, 0) < 0) {
+            return -1;
+        }
+        uint8_t seen[33] = {0};
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(cidr); i++) {
+            PyObject *key = PyTuple_GET_ITEM(PyList_GET_ITEM(cidr, i), 0);
+            if (PyUnicode_GET_LENGTH(key) != 5 || PyUnicode_KIND(key) != PyUnicode_1BYTE_KIND
+                || PyUnicode_1BYTE_DATA(key)[0] > 32) {
+                return fail("a cidr key must be a mask length and 4 address bytes");
+            }
+            seen[PyUnicode_1BYTE_DATA(key)[0]] = 1;
+        }
+        for (uint32_t plen = 0; plen <= 32; plen++) {
+            if (seen[plen]) {
+                t->plens[t->plen_count++] = (uint8_t)plen;
+            }
+        }
+    }
+    PyObject *bounds = PyTuple_GET_ITEM(spec, 7), *regions = PyTuple_GET_ITEM(spec, 8);
+    if (!PyList_Check(bounds) || !PyList_Check(regions)) {
+        return fail("a typed edge's bounds and regions must be lists");
+    }
+    Py_ssize_t bound_count = PyList_GET_SIZE(bounds);
+    if (PyList_GET_SIZE(regions) == 0 && bound_count == 0) {
+        return 0;
+    }
+    if (bound_count > (Py_ssize_t)MAX_ARG || PyList_GET_SIZE(regions) != 2 * bound_count + 1) {
+        return fail("a typed edge needs 2 * len(bounds) + 1 regions");
+    }
+    t->numbers = 1;
+    t->bound_count = (uint32_t)bound_count;
+    if ((t->bounds = zeroed(bound_count, sizeof(double))) == NULL
+        || (t->regions = zeroed(2 * bound_count + 1, sizeof(uint32_t))) == NULL) {
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < bound_count; i++) {
+        PyObject *bound = PyList_GET_ITEM(bounds, i);
+        if (!PyFloat_CheckExact(bound)) {
+            return fail("a bound must be a float");
+        }
+        t->bounds[i] = PyFloat_AS_DOUBLE(bound);
+        if (isnan(t->bounds[i]) || (i > 0 && !(t->bounds[i - 1] < t->bounds[i]))) {
+            return fail("bounds must be ascending numbers");
+        }
+    }
+    for (Py_ssize_t i = 0; i < 2 * bound_count + 1; i++) {
+        if (as_u32(PyList_GET_ITEM(regions, i), UINT32_MAX, &t->regions[i]) < 0
+            || check_code(p, t->regions[i], 0) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int
 build_edge(Program *p, Edge *e, PyObject *spec)
 {
@@ -919,7 +1478,7 @@ build_edge(Program *p, Edge *e, PyObject *spec)
     if (pid < 0 || pid >= p->width) {
         return fail("an edge's path id is out of range");
     }
-    if (first < -1 || first > MAX_KEY_CHARS) {
+    if (first < TYPED_EDGE || first > MAX_KEY_CHARS) {
         return fail("an edge's first prefix length is out of range");
     }
     if (exact < -1 || exact >= p->table_count || links < -1 || links >= p->table_count) {
@@ -927,9 +1486,31 @@ build_edge(Program *p, Edge *e, PyObject *spec)
     }
     e->pid = (uint32_t)pid;
     e->first = (int32_t)first;
-    if (e->first < 0) {
+    if (e->first == TYPED_EDGE) {
+        PyObject *fallback = PyTuple_GET_ITEM(spec, 6);
+        if (fallback != Py_None && !PyCallable_Check(fallback)) {
+            return fail("a typed edge's fallback must be its index's `one`, or None");
+        }
+        if ((e->u.typed.typed = zeroed(1, sizeof(Typed))) == NULL) {
+            return -1;
+        }
+        e->u.typed.fallback = fallback == Py_None ? NULL : Py_NewRef(fallback);
+        if (build_typed(p, e->u.typed.typed, PyTuple_GET_ITEM(spec, 5)) < 0) {
+            return -1;
+        }
+        const Typed *t = e->u.typed.typed;
+        int numbers = t->numbers;
+        for (uint32_t i = 0; i < t->but_count; i++) {
+            numbers |= t->buts[i].number_count > 0;
+        }
+        if (numbers && e->u.typed.fallback == NULL) {
+            return fail("a typed edge with numbers needs its fallback");
+        }
+    }
+    else if (e->first < 0) {
         PyObject *one = PyTuple_GET_ITEM(spec, 5), *absent = PyTuple_GET_ITEM(spec, 6);
         PyObject *collect = PyTuple_GET_ITEM(spec, 7);
+        p->python_edges++;
         if (!PyCallable_Check(one) || !PyList_Check(absent) || !PyCallable_Check(collect)) {
             return fail("an `other` edge needs its index's `one`, `absent` and `collect`");
         }
@@ -971,11 +1552,11 @@ build_nodes(Program *p, PyObject *nodes)
         p->nodes[n].start = at;
         p->nodes[n].count = (uint32_t)PyList_GET_SIZE(edges);
         for (Py_ssize_t i = 0; i < PyList_GET_SIZE(edges); i++) {
+            p->edge_count = at + 1; /* so that dealloc releases what this edge took, even if it fails */
             if (build_edge(p, &p->edges[at], PyList_GET_ITEM(edges, i)) < 0) {
                 return -1;
             }
             at++;
-            p->edge_count = at; /* so that dealloc releases the references taken so far */
         }
     }
     return 0;
@@ -1077,15 +1658,18 @@ static void
 Program_dealloc(Program *self)
 {
     for (Py_ssize_t i = 0; i < self->edge_count; i++) {
-        if (self->edges[i].first < 0) {
+        if (self->edges[i].first == TYPED_EDGE) {
+            free_typed(self->edges[i].u.typed.typed);
+            Py_XDECREF(self->edges[i].u.typed.fallback);
+        }
+        else if (self->edges[i].first < 0) {
             Py_XDECREF(self->edges[i].u.other.one);
             Py_XDECREF(self->edges[i].u.other.absent);
             Py_XDECREF(self->edges[i].u.other.collect);
         }
     }
     for (Py_ssize_t t = 0; self->tables != NULL && t < self->table_count; t++) {
-        free(self->tables[t].slots);
-        PyMem_Free(self->tables[t].pool);
+        free_table(&self->tables[t]);
     }
     PyMem_Free(self->tables);
     free(self->edges);
@@ -1106,6 +1690,19 @@ static PyMethodDef Program_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+static PyObject *
+Program_python_edges(Program *self, void *closure)
+{
+    (void)closure;
+    return PyLong_FromSsize_t(self->python_edges);
+}
+
+static PyGetSetDef Program_getset[] = {
+    {"python_edges", (getter)Program_python_edges, NULL,
+     "How many edges call back into their Python `ValueIndex` (operators this walk leaves to it).", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
 static PyTypeObject ProgramType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "ccbridge.core.rules._walk.Program",
     .tp_basicsize = sizeof(Program),
@@ -1113,6 +1710,7 @@ static PyTypeObject ProgramType = {
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_doc = program_doc,
     .tp_methods = Program_methods,
+    .tp_getset = Program_getset,
     .tp_new = Program_new,
 };
 
@@ -1141,6 +1739,8 @@ PyInit__walk(void)
         || PyModule_AddIntConstant(module, "GROUP", T_GROUP) < 0 || PyModule_AddIntConstant(module, "NODE", T_NODE) < 0
         || PyModule_AddIntConstant(module, "FORK", T_FORK) < 0
         || PyModule_AddIntConstant(module, "LENGTH", T_LENGTH) < 0
+        || PyModule_AddIntConstant(module, "OTHER", OTHER_EDGE) < 0
+        || PyModule_AddIntConstant(module, "TYPED", TYPED_EDGE) < 0
         || PyModule_AddIntConstant(module, "MAX_ARG", MAX_ARG) < 0
         || PyModule_AddIntConstant(module, "MAX_KEY_CHARS", MAX_KEY_CHARS) < 0) {
         Py_DECREF(module);

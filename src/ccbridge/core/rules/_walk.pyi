@@ -8,6 +8,8 @@ GROUP: int
 NODE: int
 FORK: int
 LENGTH: int
+OTHER: int
+TYPED: int
 MAX_ARG: int
 MAX_KEY_CHARS: int
 
@@ -26,4 +28,5 @@ class Program:
         many: type[list[Any]],
         node_index: dict[Any, int],
     ) -> None: ...
+    python_edges: int
     def walk(self, values: list[Any], result: set[Any], several: bool = False, /) -> int: ...

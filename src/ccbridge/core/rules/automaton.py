@@ -237,7 +237,7 @@ class _Compiler:
         starts = self._starts(index.exact, prefixes, lengths)
         exact: dict[Any, Any] = {}
         for value, targets in index.exact.items():
-            exact[_plain(value)] = self._step([*targets, *starts.get(value, ())])
+            exact[plain(value)] = self._step([*targets, *starts.get(value, ())])
         if index.absent:
             exact[MISSING] = self._step(index.absent)
         if starts is _APART:  # a hit does not prove the prefixes looked at: probe them always
@@ -281,15 +281,15 @@ class _Compiler:
                     break  # a shorter prefix made this cut, and so every shorter cut of it
                 following[cut] = len(prefix)
                 i -= 1
-        links: dict[str, Any] = {_plain(cut): after for cut, after in following.items()}
+        links: dict[str, Any] = {plain(cut): after for cut, after in following.items()}
         for prefix, targets in table.items():
             step = self._step(targets)
             after = following.get(prefix, END)
             if after == END:
-                links[_plain(prefix)] = step
+                links[plain(prefix)] = step
             else:
                 rules, nodes = _expand(step)
-                links[_plain(prefix)] = Fork(rules, nodes, after)
+                links[plain(prefix)] = Fork(rules, nodes, after)
         return links
 
 
@@ -350,7 +350,7 @@ class _Builder:
         return hit
 
 
-def _plain(text: str) -> str:
+def plain(text: str) -> str:
     """`text` as one shared, exact `str`: equal keys of all tables are one object (fewer for the CPU
     cache to hold), and a `str` subclass from a caller's pattern (a `StrEnum` member, which
     `sys.intern` refuses) becomes the plain string it equals."""

@@ -1,0 +1,213 @@
+"""Typed edges of the C walk: paths with numbers, CIDR blocks, suffixes, `head*tail` wildcards,
+`exists` and anything-but, which `_walk.c` looks up itself rather than calling the path's Python
+`ValueIndex` (`native.Layout._typed`).
+
+Every rules test already runs on both walks (the autouse `walk` fixture); these add the values where
+a C lookup could part from Python's: integers a double cannot hold, NaN, signed zero, infinities,
+booleans beside 1 and 0, addresses `ipaddress` refuses, tails that would overlap their head, and
+arrays. Each case is held to the reference evaluator."""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ccbridge.rules import RuleSet, reference_matches
+
+PROFILE = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+BIG = 2**53
+"""The largest power of two below which every integer is exact as a double."""
+
+NUMBERS = [
+    0,
+    -0.0,
+    0.5,
+    1,
+    1.0,
+    2,
+    300,
+    300.0,
+    -7,
+    BIG,
+    -BIG,
+    BIG + 1,
+    BIG + 2,
+    2**64,
+    -(2**64),
+    1e300,
+    10**400,
+]
+VALUES: list[Any] = [
+    *NUMBERS,
+    float("nan"),
+    float("inf"),
+    float("-inf"),
+    True,
+    False,
+    None,
+    "300",
+    "",
+    "abc",
+    "10.1.2.3",
+    "10.1.2.255",
+    "10.1.3.0",
+    "010.1.2.3",
+    "10.1.2.3 ",
+    "10.1.2",
+    "256.1.2.3",
+    "10.1.2.3.4",
+    "::ffff:10.1.2.3",
+    "0.0.0.0",
+    "user1@example-4.com",
+    "user1x@example-4.com",
+    "user1.com",
+    "\u20ac10.1.2.3",
+    "ab\u20ac",
+]
+TYPED_LEAVES: list[Any] = [
+    {"numeric": [">", 0, "<=", 300]},
+    {"numeric": [">=", BIG]},
+    {"numeric": [">", BIG]},
+    {"numeric": ["<", -BIG]},
+    {"numeric": ["=", 300]},
+    {"numeric": [">", 0.5, "<", 2]},
+    300,
+    -0.0,
+    BIG,
+    "abc",
+    "",
+    {"cidr": "10.1.2.0/24"},
+    {"cidr": "10.0.0.0/8"},
+    {"cidr": "0.0.0.0/0"},
+    {"cidr": "10.1.2.3/32"},
+    {"suffix": "bc"},
+    {"suffix": ".com"},
+    {"prefix": ""},
+    {"prefix": "ab"},
+    {"wildcard": "user1*@example-4.com"},
+    {"wildcard": "ab*bc"},
+    {"wildcard": "*"},
+    {"wildcard": "*.com"},
+    {"exists": True},
+    {"exists": False},
+    {"anything-but": ["abc", "300"]},
+    {"anything-but": [300, 0.5]},
+    {"anything-but": [BIG]},
+    {"anything-but": {"prefix": "10."}},
+    {"anything-but": {"suffix": ".com"}},
+    {"anything-but": [0]},
+]
+UNTYPED_LEAVES: list[Any] = [
+    {"equals-ignore-case": "ABC"},
+    {"cidr": "2001:db8::/32"},
+    {"anything-but": {"wildcard": "a*c"}},
+    {"anything-but": {"equals-ignore-case": "abc"}},
+    {"wildcard": "a*b*c"},
+    {"numeric": [">", BIG + 1]},
+    True,
+    None,
+]
+
+
+def _check(rules: dict[str, dict[str, Any]], events: list[dict[str, Any]]) -> None:
+    ruleset = RuleSet(rules)
+    for event in events:
+        expected = {rule_id for rule_id, pattern in rules.items() if reference_matches(pattern, event)}
+        assert ruleset.matching(event) == expected, event
+
+
+def _python_edges(ruleset: RuleSet) -> int:
+    return int(ruleset._machine._program.python_edges)
+
+
+@pytest.mark.parametrize("leaf", TYPED_LEAVES, ids=repr)
+def test_every_typed_leaf_agrees_with_reference(leaf: Any) -> None:
+    rules = {"alone": {"v": [leaf]}, "after": {"t": ["x"], "v": [leaf]}}
+    events = [{"t": "x", "v": value} for value in VALUES] + [{"t": "x"}, {"t": "x", "v": {"nested": 1}}]
+    events += [{"t": "x", "v": [value, other]} for value in VALUES[::3] for other in VALUES[1::4]]
+    _check(rules, events)
+
+
+def test_typed_leaves_need_no_python_index(walk: str) -> None:
+    """Each leaf above, on a path of its own or all on one path, is looked up in C."""
+    one_path = {f"r{i}": {"v": [leaf]} for i, leaf in enumerate(TYPED_LEAVES)}
+    own_paths = {f"r{i}": {f"v{i}": [leaf], "t": ["x"]} for i, leaf in enumerate(TYPED_LEAVES)}
+    for rules in (one_path, own_paths):
+        ruleset = RuleSet(rules)
+        if walk == "c-walk":
+            assert _python_edges(ruleset) == 0
+        else:
+            assert ruleset._machine._program is None
+
+
+@pytest.mark.parametrize("leaf", UNTYPED_LEAVES, ids=repr)
+def test_other_leaves_keep_their_python_index(walk: str, leaf: Any) -> None:
+    """One leaf the C walk leaves to Python keeps its whole path there, and still agrees."""
+    rules = {"odd": {"v": [leaf]}, "typed": {"v": [{"numeric": [">", 0]}, {"suffix": "c"}]}}
+    if walk == "c-walk":
+        assert _python_edges(RuleSet(rules)) == 1
+    _check(rules, [{"v": value} for value in VALUES] + [{}])
+
+
+@PROFILE
+@given(
+    leaves=st.lists(st.lists(st.sampled_from(TYPED_LEAVES), min_size=1, max_size=3), min_size=1, max_size=6),
+    values=st.lists(
+        st.one_of(
+            st.sampled_from(VALUES),
+            st.integers(-(2**70), 2**70),
+            st.floats(allow_nan=True),
+            st.lists(st.sampled_from(VALUES), min_size=2, max_size=3),
+        ),
+        min_size=1,
+        max_size=10,
+    ),
+)
+def test_typed_paths_agree_with_reference(leaves: list[list[Any]], values: list[Any]) -> None:
+    """Several typed leaves on one path (their tables shared, ranges overlapping), some after an
+    exact condition, against numbers of every size, strings and arrays."""
+    rules: dict[str, dict[str, Any]] = {}
+    for i, leaf in enumerate(leaves):
+        rules[f"r{i}"] = {"v": leaf} if i % 2 else {"t": ["x"], "v": leaf}
+    _check(rules, [{"t": "x", "v": value} for value in values] + [{"t": "x"}])
+
+
+def test_many_overlapping_ranges_agree_past_the_region_budget(walk: str) -> None:
+    """Nested ranges copy their targets into every region they cover; past `REGION_BUDGET` the path
+    stays in Python. Both sides of that line give the reference's answers."""
+    few = {f"r{i}": {"v": [{"numeric": [">=", -i, "<=", i]}]} for i in range(10)}
+    many = {f"r{i}": {"v": [{"numeric": [">=", -i, "<=", i]}]} for i in range(400)}
+    if walk == "c-walk":
+        assert _python_edges(RuleSet(few)) == 0
+        assert _python_edges(RuleSet(many)) == 1
+    events = [{"v": value} for value in (-401, -400, -5.5, 0, 3, 9, 9.5, 10, 399, 400, 401, BIG + 1)]
+    _check(few, events)
+    _check(many, events)
+
+
+class Channel(StrEnum):
+    VOICE = "voice"
+
+
+class Level(IntEnum):
+    HIGH = 3
+
+
+def test_enum_members_in_patterns_mean_their_json_values() -> None:
+    """A pattern built in code may exclude a `StrEnum` member: it excludes the JSON string, as an
+    `IntEnum` member is its number, on both walks and in every kind of edge."""
+    rules: dict[str, dict[str, Any]] = {
+        "but": {"c": [{"anything-but": [Channel.VOICE]}]},
+        "but-prefix": {"c": [{"anything-but": {"prefix": Channel.VOICE}}]},
+        "but-number": {"n": [{"anything-but": [Level.HIGH]}]},
+        "number": {"n": [Level.HIGH, {"numeric": [">", Level.HIGH]}]},
+    }
+    ruleset = RuleSet(rules)
+    assert ruleset.matching({"c": "voice", "n": 3}) == {"number"}
+    assert ruleset.matching({"c": "voicemail", "n": 4}) == {"but", "number", "but-number"}
+    assert ruleset.matching({"c": "chat", "n": 2}) == {"but", "but-prefix", "but-number"}
