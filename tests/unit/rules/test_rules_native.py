@@ -135,72 +135,110 @@ def test_a_valid_layout_walks(walk_module: Any) -> None:
     assert result == {"r"}
 
 
-def _typed(*changes: tuple[int, Any], fallback: Any = None) -> dict[str, Any]:
+def _typed(fallback: Any = None, **changes: Any) -> dict[str, Any]:
     """A one-node program with one typed edge (rule 0 for the string "a"), `changes` applied to its
-    10-tuple (index, value)."""
-    typed: list[Any] = [0, 0, [("a", 0 << 3 | 1)], [], [], [], [], [], [], []]
-    for index, value in changes:
-        typed[index] = value
-    return {"nodes": [[(0, -2, -1, -1, 0, tuple(typed), fallback, None)]]}
+    layout."""
+    typed: dict[str, Any] = {
+        "any_value": 0,
+        "any_string": 0,
+        "specials": [0, 0, 0],
+        "exact": [("a", 0 << 3 | 1)],
+        "prefixes": [],
+        "suffixes": [],
+        "folded": [],
+        "folded_prefixes": [],
+        "folded_suffixes": [],
+        "heads": [],
+        "cidr": [],
+        "ipv6": False,
+        "bounds": [],
+        "regions": [],
+        "buts": [],
+    }
+    typed.update(changes)
+    return {"nodes": [[(0, -2, -1, -1, 0, typed, fallback, None)]]}
 
 
 RULE_0 = 0 << 3 | 1
 
 
 def test_a_valid_typed_layout_walks(walk_module: Any) -> None:
+    python: list[Any] = []
     layout = _typed(
-        (3, [("pre", RULE_0)]),
-        (6, [("\x18\x0a\x01\x02\x00", RULE_0)]),  # 10.1.2.0/24
-        (7, [1.0, 5.0]),
-        (8, [0, 0, RULE_0, 0, 0]),  # only the range (1, 5)
-        (9, [(1 << 3 | 1, [("x", 1 << 3 | 5)], [], [], [6.0])]),  # rule "s": anything-but "x" and 6
-        fallback=lambda value, hits: None,
+        prefixes=[("pre", RULE_0)],
+        folded=[("abc", RULE_0)],
+        cidr=[("\x18\x0a\x01\x02\x00", RULE_0)],  # 10.1.2.0/24
+        ipv6=True,
+        bounds=[1.0, 5.0],
+        regions=[0, 0, RULE_0, 0, 0],  # only the range (1, 5)
+        specials=[RULE_0, 0, 0],  # true
+        buts=[(1 << 3 | 1, [("x", 1 << 3 | 5)], [], [], [6.0], [("yz", 1 << 3 | 5)])],  # "s": but x, 6, yz
+        fallback=lambda value, hits: python.append(value),
     )
     program = walk_module.Program(**_layout(names=("r", "s"), **layout))
     for value, expected in [
         ("a", {"r", "s"}),
         ("prefix", {"r", "s"}),
+        ("ABC", {"r", "s"}),
+        ("aBc", {"r", "s"}),
+        ("abcd", {"s"}),
         ("10.1.2.77", {"r", "s"}),
         ("10.1.3.77", {"s"}),
         ("x", set()),
+        ("X", {"s"}),
+        ("YZ", set()),
         (6, set()),
         (6.0, set()),
         (3, {"r", "s"}),
         (1, {"s"}),
         (5.0, {"s"}),
-        (True, {"s"}),  # (a boolean is neither "x" nor 6)
+        (True, {"r", "s"}),
+        (False, {"s"}),  # (a boolean is neither "x" nor 6)
         (None, {"s"}),
     ]:
         result: set[str] = set()
         program.walk([value], result)
         assert result == expected, value
+    assert python == []
+    for value in ("\u00c4bc", "::1", 2**60 + 1):  # (the fallback records them and finds nothing)
+        result = set()
+        program.walk([value], result)
+        assert result == set()
+    assert python == ["\u00c4bc", "::1", 2**60 + 1]
     assert program.python_edges == 0
 
 
 @pytest.mark.parametrize(
     "changes",
     [
-        _typed((9, None)),  # anything-buts not a list
-        {"nodes": [[(0, -2, -1, -1, 0, (0, 0, [], [], [], [], [], [], []), None, None)]]},  # 9 items
+        _typed(buts=None),
+        {"nodes": [[(0, -2, -1, -1, 0, (0, 0, [], [], [], [], [], [], []), None, None)]]},  # not a dict
+        {"nodes": [[(0, -2, -1, -1, 0, {"exact": []}, None, None)]]},  # lacking the rest
         {"nodes": [[(0, -3, -1, -1, 0, None, None, None)]]},  # no such edge kind
-        _typed((0, 1 << 3 | 3)),  # any value leads to node 1 of 1
-        _typed((2, [("a", 1 << 3 | 3)])),
-        _typed((2, [("a", 3 << 3 | 5)])),  # a length as a step
-        _typed((3, [("a", 6)])),  # a tails code outside wildcard heads
-        _typed((5, [("a", [("b", 9 << 3 | 1)])])),  # a tail ends rule 9 of 1
-        _typed((5, [("a", None)])),
-        _typed((6, [("\x21\x0a\x01\x02\x00", RULE_0)])),  # mask length 33
-        _typed((6, [("10.1.2.0/24", RULE_0)])),  # not the 5-character key
-        _typed((7, [1.0]), (8, [0, RULE_0, 0])),  # numbers without the fallback
-        _typed((7, [5.0, 1.0]), (8, [0, 0, 0, 0, 0]), fallback=print),  # bounds descending
-        _typed((7, [1.0, float("nan")]), (8, [0, 0, 0, 0, 0]), fallback=print),
-        _typed((7, [1]), (8, [0, 0, 0]), fallback=print),  # an int bound
-        _typed((7, [1.0]), (8, [0, 0]), fallback=print),  # two regions for one bound
-        _typed((7, [1.0]), (8, [0, 1 << 3 | 3, 0]), fallback=print),
-        _typed((9, [(0, [], [], [], [])])),  # an anything-but leading nowhere
-        _typed((9, [(RULE_0, [], [], [], [2])]), fallback=print),  # an int exclusion
-        _typed((9, [(RULE_0, [], [], [], [2.0])])),  # numbers without the fallback
-        _typed((9, [(RULE_0, [], [])])),
+        _typed(any_value=1 << 3 | 3),  # any value leads to node 1 of 1
+        _typed(specials=[0, 0]),
+        _typed(specials=[0, 0, 1 << 3 | 3]),
+        _typed(exact=[("a", 1 << 3 | 3)]),
+        _typed(exact=[("a", 3 << 3 | 5)]),  # a length as a step
+        _typed(prefixes=[("a", 6)]),  # a tails code outside wildcard heads
+        _typed(folded=[("a", 9 << 3 | 1)], fallback=print),
+        _typed(heads=[("a", [("b", 9 << 3 | 1)])]),  # a tail ends rule 9 of 1
+        _typed(heads=[("a", None)]),
+        _typed(cidr=[("\x21\x0a\x01\x02\x00", RULE_0)]),  # mask length 33
+        _typed(cidr=[("10.1.2.0/24", RULE_0)]),  # not the 5-character key
+        _typed(bounds=[1.0], regions=[0, RULE_0, 0]),  # numbers without the fallback
+        _typed(folded=[("a", RULE_0)]),  # case folding without the fallback
+        _typed(ipv6=True),  # IPv6 blocks without the fallback
+        _typed(bounds=[5.0, 1.0], regions=[0, 0, 0, 0, 0], fallback=print),  # bounds descending
+        _typed(bounds=[1.0, float("nan")], regions=[0, 0, 0, 0, 0], fallback=print),
+        _typed(bounds=[1], regions=[0, 0, 0], fallback=print),  # an int bound
+        _typed(bounds=[1.0], regions=[0, 0], fallback=print),  # two regions for one bound
+        _typed(bounds=[1.0], regions=[0, 1 << 3 | 3, 0], fallback=print),
+        _typed(buts=[(0, [], [], [], [], [])]),  # an anything-but leading nowhere
+        _typed(buts=[(RULE_0, [], [], [], [2], [])], fallback=print),  # an int exclusion
+        _typed(buts=[(RULE_0, [], [], [], [2.0], [])]),  # numbers without the fallback
+        _typed(buts=[(RULE_0, [], [], [], [], [("a", RULE_0)])]),  # folding without the fallback
+        _typed(buts=[(RULE_0, [], [])]),
         _typed(fallback=3),  # a fallback that is not callable
     ],
 )

@@ -1,11 +1,12 @@
 """Typed edges of the C walk: paths with numbers, CIDR blocks, suffixes, `head*tail` wildcards,
-`exists` and anything-but, which `_walk.c` looks up itself rather than calling the path's Python
-`ValueIndex` (`native.Layout._typed`).
+case-insensitive values, booleans, null, `exists` and anything-but, which `_walk.c` looks up itself
+rather than calling the path's Python `ValueIndex` (`native._Layout._typed`).
 
 Every rules test already runs on both walks (the autouse `walk` fixture); these add the values where
 a C lookup could part from Python's: integers a double cannot hold, NaN, signed zero, infinities,
-booleans beside 1 and 0, addresses `ipaddress` refuses, tails that would overlap their head, and
-arrays. Each case is held to the reference evaluator."""
+booleans beside 1 and 0, addresses `ipaddress` refuses, IPv6 addresses, strings whose case folding
+is not ASCII lowering, tails that would overlap their head, and arrays. Each case is held to the
+reference evaluator."""
 
 from __future__ import annotations
 
@@ -68,6 +69,16 @@ VALUES: list[Any] = [
     "user1.com",
     "\u20ac10.1.2.3",
     "ab\u20ac",
+    "ABC",
+    "aBc",
+    "ABCD",
+    "\u00c4BC",
+    "STRASSE",
+    "stra\u00dfe",
+    "Stra\u00dfe",
+    "2001:db8::1",
+    "2001:db9::1",
+    "::ffff:10.1.2.7",
 ]
 TYPED_LEAVES: list[Any] = [
     {"numeric": [">", 0, "<=", 300]},
@@ -101,16 +112,23 @@ TYPED_LEAVES: list[Any] = [
     {"anything-but": {"prefix": "10."}},
     {"anything-but": {"suffix": ".com"}},
     {"anything-but": [0]},
+    {"anything-but": {"equals-ignore-case": "abc"}},
+    {"equals-ignore-case": "ABC"},
+    {"equals-ignore-case": "Stra\u00dfe"},
+    {"prefix": {"equals-ignore-case": "AB"}},
+    {"suffix": {"equals-ignore-case": "BC"}},
+    {"cidr": "2001:db8::/32"},
+    {"cidr": "::ffff:10.1.2.0/120"},
+    True,
+    False,
+    None,
 ]
 UNTYPED_LEAVES: list[Any] = [
-    {"equals-ignore-case": "ABC"},
-    {"cidr": "2001:db8::/32"},
     {"anything-but": {"wildcard": "a*c"}},
-    {"anything-but": {"equals-ignore-case": "abc"}},
     {"wildcard": "a*b*c"},
+    {"wildcard": "*b*"},
+    {"wildcard": "*a*c"},
     {"numeric": [">", BIG + 1]},
-    True,
-    None,
 ]
 
 

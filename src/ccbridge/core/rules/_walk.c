@@ -79,6 +79,7 @@ typedef struct {
 typedef struct But {
     uint32_t code;
     Table strings;
+    Table folded; /* equals-ignore-case exclusions (folded) */
     Probed prefixes, suffixes;
     double *numbers;
     uint32_t number_count;
@@ -98,6 +99,11 @@ typedef struct {
     Probed heads; /* wildcards `head*tail` by head: a slot's code is T_TAILS, an index in `tails` */
     Probed *tails;
     uint32_t tail_count;
+    uint32_t specials[3]; /* codes for true, false and null */
+    int fold;             /* case-insensitive entries: ASCII strings are lowered here, others go to Python */
+    Table folded;         /* equals-ignore-case values (folded) */
+    Probed folded_prefixes, folded_suffixes;
+    int ipv6; /* the path has IPv6 blocks: strings with a ':' go to Python */
     Table cidr; /* keys of 5 Latin-1 characters: the mask length, then the masked IPv4 address */
     uint8_t plens[33];
     uint32_t plen_count;
@@ -601,8 +607,9 @@ parse_ipv4(const unsigned char *text, Py_ssize_t n, uint32_t *out)
     return 1;
 }
 
+/* A string at a typed edge; `lowered`: its ASCII characters in lower case, where `t->fold`. */
 static int
-take_typed_string(Walk *w, const Typed *t, PyObject *value)
+take_typed_string(Walk *w, const Typed *t, PyObject *value, const unsigned char *lowered)
 {
     int kind = PyUnicode_KIND(value);
     const unsigned char *data = PyUnicode_DATA(value);
@@ -613,6 +620,18 @@ take_typed_string(Walk *w, const Typed *t, PyObject *value)
     }
     if (t->exact.slots != NULL && n <= MAX_KEY_CHARS) {
         if (find(&t->exact, kind, data, n, 0, &s) < 0 || (s != NULL && take_slot(w, s) < 0)) {
+            return -1;
+        }
+    }
+    if (lowered != NULL) {
+        if (t->folded.slots != NULL && n <= MAX_KEY_CHARS) {
+            s = lookup_hashed(&t->folded, hash_bytes(lowered, (size_t)n), PyUnicode_1BYTE_KIND, lowered, (size_t)n, n);
+            if (s != NULL && take_slot(w, s) < 0) {
+                return -1;
+            }
+        }
+        if (take_probed(w, &t->folded_prefixes, PyUnicode_1BYTE_KIND, lowered, n, 0) < 0
+            || take_probed(w, &t->folded_suffixes, PyUnicode_1BYTE_KIND, lowered, n, 1) < 0) {
             return -1;
         }
     }
@@ -682,12 +701,17 @@ probed_contains(const Probed *probed, int kind, const unsigned char *data, Py_ss
 
 /* Whether one of the leaf's exclusions matches `value` (`number`: it is the number `x`): 1, 0, -1. */
 static int
-but_excludes(const But *b, PyObject *value, int number, double x)
+but_excludes(const But *b, PyObject *value, int number, double x, const unsigned char *lowered)
 {
     if (PyUnicode_CheckExact(value)) {
         int kind = PyUnicode_KIND(value);
         const unsigned char *data = PyUnicode_DATA(value);
         Py_ssize_t n = PyUnicode_GET_LENGTH(value);
+        if (b->folded.slots != NULL && lowered != NULL && n <= MAX_KEY_CHARS
+            && lookup_hashed(&b->folded, hash_bytes(lowered, (size_t)n), PyUnicode_1BYTE_KIND, lowered, (size_t)n, n)
+                   != NULL) {
+            return 1;
+        }
         if (b->strings.slots != NULL && n <= MAX_KEY_CHARS) {
             const Slot *s;
             if (find(&b->strings, kind, data, n, 0, &s) < 0) {
@@ -708,13 +732,73 @@ but_excludes(const But *b, PyObject *value, int number, double x)
     return 0; /* (booleans, null, NaN: no exclusion here equals them) */
 }
 
-/* One value at a typed edge's path (as `ValueIndex.one` would find: exact JSON types only). */
+/* Whether a string needs Python's answer: it may equal a case-insensitive entry but is not ASCII
+ * (full Unicode case folding is Python's), or it may be an IPv6 address (`ipaddress` reads those). */
+static inline int
+needs_python(const Typed *t, PyObject *value)
+{
+    if (t->fold && !PyUnicode_IS_ASCII(value)) {
+        return 1;
+    }
+    return t->ipv6 && PyUnicode_KIND(value) == PyUnicode_1BYTE_KIND
+           && memchr(PyUnicode_1BYTE_DATA(value), ':', (size_t)PyUnicode_GET_LENGTH(value)) != NULL;
+}
+
+/* Everything but the string lookups of a typed edge, for one value. */
+static int
+take_typed_scalar(Walk *w, const Typed *t, PyObject *value, int number, double x, const unsigned char *lowered)
+{
+    if (t->any_value && take(w, t->any_value) < 0) {
+        return -1;
+    }
+    for (uint32_t i = 0; i < t->but_count; i++) {
+        int excluded = but_excludes(&t->buts[i], value, number, x, lowered);
+        if (excluded < 0 || (!excluded && take(w, t->buts[i].code) < 0)) {
+            return -1;
+        }
+    }
+    if (number && t->numbers) {
+        return take(w, t->regions[region_of(t, x)]);
+    }
+    int special = value == Py_True ? 0 : value == Py_False ? 1 : value == Py_None ? 2 : -1;
+    return special >= 0 ? take(w, t->specials[special]) : 0;
+}
+
+/* One value at a typed edge's path (as `ValueIndex.one` would find: exact JSON types only). Values
+ * whose answer needs Python's exact arithmetic or Unicode tables are given to the fallback whole. */
 static int
 take_typed_one(Walk *w, const Edge *e, PyObject *value)
 {
     const Typed *t = e->u.typed.typed;
     int number = 0;
     double x = 0;
+    if (PyUnicode_CheckExact(value)) {
+        if (needs_python(t, value)) {
+            return ask_python(w, e->u.typed.fallback, value);
+        }
+        if (!t->fold) {
+            return take_typed_scalar(w, t, value, 0, 0, NULL) < 0 ? -1 : take_typed_string(w, t, value, NULL);
+        }
+        Py_ssize_t n = PyUnicode_GET_LENGTH(value);
+        unsigned char local[256];
+        unsigned char *lowered = n <= (Py_ssize_t)sizeof(local) ? local : PyMem_Malloc((size_t)n);
+        if (lowered == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        const unsigned char *data = PyUnicode_1BYTE_DATA(value); /* (ASCII: `needs_python` said so) */
+        for (Py_ssize_t i = 0; i < n; i++) {
+            lowered[i] = data[i] >= 'A' && data[i] <= 'Z' ? (unsigned char)(data[i] + 32) : data[i];
+        }
+        int status = take_typed_scalar(w, t, value, 0, 0, lowered);
+        if (status == 0) {
+            status = take_typed_string(w, t, value, lowered);
+        }
+        if (lowered != local) {
+            PyMem_Free(lowered);
+        }
+        return status;
+    }
     if (PyFloat_CheckExact(value)) {
         x = PyFloat_AS_DOUBLE(value);
         number = !isnan(x); /* (no range holds NaN, and it equals nothing) */
@@ -734,19 +818,7 @@ take_typed_one(Walk *w, const Edge *e, PyObject *value)
             return ask_python(w, e->u.typed.fallback, value);
         } /* (else no number here: it equals nothing, like NaN) */
     }
-    if (t->any_value && take(w, t->any_value) < 0) {
-        return -1;
-    }
-    for (uint32_t i = 0; i < t->but_count; i++) {
-        int excluded = but_excludes(&t->buts[i], value, number, x);
-        if (excluded < 0 || (!excluded && take(w, t->buts[i].code) < 0)) {
-            return -1;
-        }
-    }
-    if (PyUnicode_CheckExact(value)) {
-        return take_typed_string(w, t, value);
-    }
-    return number && t->numbers ? take(w, t->regions[region_of(t, x)]) : 0;
+    return take_typed_scalar(w, t, value, number, x, NULL);
 }
 
 static int
@@ -1254,22 +1326,27 @@ static void
 free_but(But *b)
 {
     free_table(&b->strings);
+    free_table(&b->folded);
     free_probed(&b->prefixes);
     free_probed(&b->suffixes);
     PyMem_Free(b->numbers);
 }
 
 /* (code, excluded strings, prefixes, suffixes: (key, code) lists whose codes are never taken,
- * excluded numbers: floats) */
+ * excluded numbers: floats, excluded folded strings: like the strings) */
 static int
 build_but(Program *p, But *b, PyObject *spec)
 {
-    if (!PyTuple_Check(spec) || PyTuple_GET_SIZE(spec) != 5) {
-        return fail("an anything-but must be a 5-tuple");
+    if (!PyTuple_Check(spec) || PyTuple_GET_SIZE(spec) != 6) {
+        return fail("an anything-but must be a 6-tuple");
     }
     PyObject *strings = PyTuple_GET_ITEM(spec, 1), *numbers = PyTuple_GET_ITEM(spec, 4);
-    if (!PyList_Check(strings) || !PyList_Check(numbers)) {
+    PyObject *folded = PyTuple_GET_ITEM(spec, 5);
+    if (!PyList_Check(strings) || !PyList_Check(numbers) || !PyList_Check(folded)) {
         return fail("an anything-but's exclusions must be lists");
+    }
+    if (PyList_GET_SIZE(folded) > 0 && build_table(&b->folded, folded, p->names) < 0) {
+        return -1;
     }
     if (as_u32(PyTuple_GET_ITEM(spec, 0), UINT32_MAX, &b->code) < 0 || check_code(p, b->code, 0) < 0) {
         return -1;
@@ -1309,6 +1386,9 @@ free_typed(Typed *t)
     }
     PyMem_Free(t->buts);
     free_table(&t->exact);
+    free_table(&t->folded);
+    free_probed(&t->folded_prefixes);
+    free_probed(&t->folded_suffixes);
     free_probed(&t->prefixes);
     free_probed(&t->suffixes);
     free_probed(&t->heads);
@@ -1322,17 +1402,38 @@ free_typed(Typed *t)
     PyMem_Free(t);
 }
 
-/* (any value code, any string code, exact, prefixes, suffixes, wildcard heads, cidr, bounds,
- * regions, anything-buts): tables are (key, code) lists, heads (head, tails table) pairs, cidr
- * keys 5 Latin-1 characters (mask length, masked address); regions 2 * len(bounds) + 1 codes, or
- * none at all; anything-buts as `build_but` reads them. */
+/* The item `name` of a typed edge's layout (a dict), borrowed; NULL with an error where missing. */
+static PyObject *
+field(PyObject *spec, const char *name)
+{
+    PyObject *item = PyDict_GetItemString(spec, name);
+    if (item == NULL) {
+        PyErr_Format(PyExc_ValueError, "a typed edge's layout lacks %s", name);
+    }
+    return item;
+}
+
+/* A typed edge's layout, a dict (`native._Layout._typed`): codes `any_value`, `any_string` and
+ * `specials` (true, false, null); (key, code) tables `exact`, `prefixes`, `suffixes`, `folded`,
+ * `folded_prefixes`, `folded_suffixes`, `cidr` (keys of 5 Latin-1 characters: mask length, masked
+ * address); `heads`, (head, tails table) pairs; `bounds` and their 2 * len(bounds) + 1 `regions`,
+ * or none at all; `buts`, as `build_but` reads them; `ipv6`, whether strings with a ':' go to the
+ * fallback (the path has IPv6 blocks). */
 static int
 build_typed(Program *p, Typed *t, PyObject *spec)
 {
-    if (!PyTuple_Check(spec) || PyTuple_GET_SIZE(spec) != 10) {
-        return fail("a typed edge's layout must be a 10-tuple");
+    if (!PyDict_Check(spec)) {
+        return fail("a typed edge's layout must be a dict");
     }
-    PyObject *buts = PyTuple_GET_ITEM(spec, 9);
+    PyObject *buts = field(spec, "buts"), *specials = field(spec, "specials"), *ipv6 = field(spec, "ipv6");
+    PyObject *exact = field(spec, "exact"), *heads = field(spec, "heads"), *cidr = field(spec, "cidr");
+    PyObject *folded = field(spec, "folded"), *bounds = field(spec, "bounds"), *regions = field(spec, "regions");
+    PyObject *any_value = field(spec, "any_value"), *any_string = field(spec, "any_string");
+    PyObject *prefixes = field(spec, "prefixes"), *suffixes = field(spec, "suffixes");
+    PyObject *folded_prefixes = field(spec, "folded_prefixes"), *folded_suffixes = field(spec, "folded_suffixes");
+    if (PyErr_Occurred()) {
+        return -1;
+    }
     if (!PyList_Check(buts) || PyList_GET_SIZE(buts) > (Py_ssize_t)MAX_ARG) {
         return fail("a typed edge's anything-buts must be a list");
     }
@@ -1344,24 +1445,41 @@ build_typed(Program *p, Typed *t, PyObject *spec)
         if (build_but(p, &t->buts[i], PyList_GET_ITEM(buts, i)) < 0) {
             return -1;
         }
+        t->fold |= t->buts[i].folded.slots != NULL;
     }
-    if (as_u32(PyTuple_GET_ITEM(spec, 0), UINT32_MAX, &t->any_value) < 0
-        || as_u32(PyTuple_GET_ITEM(spec, 1), UINT32_MAX, &t->any_string) < 0
+    if (as_u32(any_value, UINT32_MAX, &t->any_value) < 0 || as_u32(any_string, UINT32_MAX, &t->any_string) < 0
         || check_code(p, t->any_value, 0) < 0 || check_code(p, t->any_string, 0) < 0) {
         return -1;
     }
-    PyObject *exact = PyTuple_GET_ITEM(spec, 2), *heads = PyTuple_GET_ITEM(spec, 5), *cidr = PyTuple_GET_ITEM(spec, 6);
-    if (!PyList_Check(exact) || !PyList_Check(heads) || !PyList_Check(cidr)) {
+    if (!PyList_Check(specials) || PyList_GET_SIZE(specials) != 3) {
+        return fail("a typed edge's specials must be the codes of true, false and null");
+    }
+    for (int i = 0; i < 3; i++) {
+        if (as_u32(PyList_GET_ITEM(specials, i), UINT32_MAX, &t->specials[i]) < 0
+            || check_code(p, t->specials[i], 0) < 0) {
+            return -1;
+        }
+    }
+    if ((t->ipv6 = PyObject_IsTrue(ipv6)) < 0) {
+        return -1;
+    }
+    if (!PyList_Check(exact) || !PyList_Check(heads) || !PyList_Check(cidr) || !PyList_Check(folded)) {
         return fail("a typed edge's tables must be lists");
     }
     if (PyList_GET_SIZE(exact) > 0
         && (build_table(&t->exact, exact, p->names) < 0 || check_slots(p, &t->exact, 0) < 0)) {
         return -1;
     }
-    if (build_probed(p, &t->prefixes, PyTuple_GET_ITEM(spec, 3), 0) < 0
-        || build_probed(p, &t->suffixes, PyTuple_GET_ITEM(spec, 4), 0) < 0) {
+    if (PyList_GET_SIZE(folded) > 0
+        && (build_table(&t->folded, folded, p->names) < 0 || check_slots(p, &t->folded, 0) < 0)) {
         return -1;
     }
+    if (build_probed(p, &t->prefixes, prefixes, 0) < 0 || build_probed(p, &t->suffixes, suffixes, 0) < 0
+        || build_probed(p, &t->folded_prefixes, folded_prefixes, 0) < 0
+        || build_probed(p, &t->folded_suffixes, folded_suffixes, 0) < 0) {
+        return -1;
+    }
+    t->fold |= t->folded.slots != NULL || t->folded_prefixes.count > 0 || t->folded_suffixes.count > 0;
     /* Wildcard heads: each leads to its own tails table, T_TAILS codes in the heads table. */
     Py_ssize_t head_count = PyList_GET_SIZE(heads);
     if (head_count > 0) {
@@ -1424,7 +1542,6 @@ build_typed(Program *p, Typed *t, PyObject *spec)
             }
         }
     }
-    PyObject *bounds = PyTuple_GET_ITEM(spec, 7), *regions = PyTuple_GET_ITEM(spec, 8);
     if (!PyList_Check(bounds) || !PyList_Check(regions)) {
         return fail("a typed edge's bounds and regions must be lists");
     }
@@ -1503,8 +1620,8 @@ build_edge(Program *p, Edge *e, PyObject *spec)
         for (uint32_t i = 0; i < t->but_count; i++) {
             numbers |= t->buts[i].number_count > 0;
         }
-        if (numbers && e->u.typed.fallback == NULL) {
-            return fail("a typed edge with numbers needs its fallback");
+        if ((numbers || t->fold || t->ipv6) && e->u.typed.fallback == NULL) {
+            return fail("a typed edge with numbers, case folding or IPv6 blocks needs its fallback");
         }
     }
     else if (e->first < 0) {

@@ -38,7 +38,7 @@ from typing import Any
 
 from ccbridge.core.rules.automaton import END, OTHER, Fork, Hit, Node, plain
 from ccbridge.core.rules.extract import MISSING, Many
-from ccbridge.core.rules.matchers import AnythingBut, Exact, Prefix, Suffix
+from ccbridge.core.rules.matchers import AnythingBut, EqualsIgnoreCase, Exact, Prefix, Suffix
 from ccbridge.core.rules.value_index import ValueIndex
 
 try:
@@ -136,8 +136,7 @@ class _Layout:
             typed = self._typed(links)
             if typed is None:
                 return (pid, OTHER, -1, -1, 0, links.one, links.absent, links.collect)
-            numbers = typed[8] or any(but[4] for but in typed[9])
-            fallback = links.one if numbers else None  # (for integers a double cannot hold)
+            fallback = links.one if self._needs_fallback(typed) else None
             return (pid, _walk.TYPED, -1, -1, self._hits_code(links.absent), typed, fallback, None)
         missing = exact.get(MISSING)
         return (
@@ -188,47 +187,56 @@ class _Layout:
             raise _Unfit
         return int(number) << _walk.TAG_BITS | tag
 
-    def _typed(self, index: ValueIndex) -> tuple[Any, ...] | None:
+    def _typed(self, index: ValueIndex) -> dict[str, Any] | None:
         """The layout of an `other` edge's index for the C walk (`Typed` in `_walk.c`), or None
-        where it uses an operator the C walk leaves to Python: anything-but, case folding,
-        wildcards other than `head*tail`, `*text` alone or `*text*`, IPv6 blocks, booleans or
-        null, or numbers a double cannot hold exactly."""
+        where it has what the C walk leaves to Python: wildcards other than `head*tail` (a regex
+        decides), `*text*`, anything-but of a wildcard, or numbers a double cannot hold exactly.
+        Strings that need Unicode case folding or may be IPv6 addresses, and integers beyond 2**53,
+        are given to the index's `one` (the `fallback`) by the C walk, value by value."""
         pre, suf, folded_pre, folded_suf = index.affixes
         heads, tails_only = index.gated
-        if (
-            index.specials
-            or index.fold
-            or index.contains
-            or len(index.scan) != len(index.anything_but)
-            or tails_only is not None
-            or folded_pre is not None
-            or folded_suf is not None
-            or any(version != 4 for version, _, _ in index.cidr)
-        ):
+        if index.contains or len(index.scan) != len(index.anything_but) or tails_only is not None:
             return None
         try:
             strings = [(key, hits) for key, hits in index.exact.items() if isinstance(key, str)]
             others = [(key, hits) for key, hits in index.exact.items() if not isinstance(key, str)]
-            numbers = self._numbers(index, others)
-            return (
-                self._hits_code(index.any_value),
-                self._hits_code(index.any_string),
-                self._entries(strings),
-                self._entries(pre.table.items() if pre is not None else ()),
-                self._entries(suf.table.items() if suf is not None else ()),
-                self._heads(heads.table if heads is not None else {}),
-                self._entries(
+            bounds, regions = self._numbers(index, others)
+            buts = [self._but(m, target) for m, target in index.anything_but]
+            return {
+                "any_value": self._hits_code(index.any_value),
+                "any_string": self._hits_code(index.any_string),
+                "specials": [self._hits_code(index.specials.get(key, ())) for key in (True, False, None)],
+                "exact": self._entries(strings),
+                "prefixes": self._entries(pre.table.items() if pre is not None else ()),
+                "suffixes": self._entries(suf.table.items() if suf is not None else ()),
+                "folded": self._entries(index.folded.items()),
+                "folded_prefixes": self._entries(folded_pre.table.items() if folded_pre is not None else ()),
+                "folded_suffixes": self._entries(folded_suf.table.items() if folded_suf is not None else ()),
+                "heads": self._heads(heads.table if heads is not None else {}),
+                "cidr": self._entries(
                     (chr(plen) + (bits << (32 - plen)).to_bytes(4, "big").decode("latin-1"), hits)
-                    for _, plen, table in index.cidr
+                    for version, plen, table in index.cidr
+                    if version == 4
                     for bits, hits in table.items()
                 ),
-                *numbers,
-                [self._but(m, target) for m, target in index.anything_but],
-            )
+                "ipv6": any(version == 6 for version, _, _ in index.cidr),
+                "bounds": bounds,
+                "regions": regions,
+                "buts": buts,
+            }
         except _Untyped:
             return None
 
-    def _but(self, m: AnythingBut, target: Hit) -> tuple[int, list[Any], list[Any], list[Any], list[float]]:
+    @staticmethod
+    def _needs_fallback(typed: dict[str, Any]) -> bool:
+        """Whether some value at the path may need Python's answer (see `_typed`)."""
+        folds = typed["folded"] or typed["folded_prefixes"] or typed["folded_suffixes"]
+        buts = typed["buts"]
+        return bool(typed["regions"] or typed["ipv6"] or folds or any(but[4] or but[5] for but in buts))
+
+    def _but(
+        self, m: AnythingBut, target: Hit
+    ) -> tuple[int, list[Any], list[Any], list[Any], list[float], list[Any]]:
         """An anything-but leaf as `_walk.c`'s `But`: its code, and its exclusions by kind (keys
         only: their codes are never taken)."""
         assert _walk is not None
@@ -237,6 +245,7 @@ class _Layout:
         prefixes: list[str] = []
         suffixes: list[str] = []
         numbers: list[float] = []
+        folded: list[str] = []
         for excluded in m.excluded:
             if isinstance(excluded, Exact) and isinstance(excluded.value, str):
                 strings.append(excluded.value)
@@ -246,15 +255,17 @@ class _Layout:
                 prefixes.append(excluded.text)
             elif isinstance(excluded, Suffix) and not excluded.fold:
                 suffixes.append(excluded.text)
+            elif isinstance(excluded, EqualsIgnoreCase):
+                folded.append(excluded.text)
             else:
-                raise _Untyped  # (booleans, null, case folding, wildcards)
-        if any(len(key) > _walk.MAX_KEY_CHARS for key in (*strings, *prefixes, *suffixes)):
+                raise _Untyped  # (wildcards)
+        if any(len(key) > _walk.MAX_KEY_CHARS for key in (*strings, *prefixes, *suffixes, *folded)):
             raise _Untyped
 
         def keys(texts: list[str]) -> list[tuple[str, int]]:
             return [(plain(text), member) for text in dict.fromkeys(texts)]
 
-        return self._hits_code([target]), keys(strings), keys(prefixes), keys(suffixes), numbers
+        return self._hits_code([target]), keys(strings), keys(prefixes), keys(suffixes), numbers, keys(folded)
 
     def _entries(self, pairs: Iterable[tuple[str, Any]]) -> list[tuple[str, int]]:
         assert _walk is not None
