@@ -16,7 +16,7 @@
  * Strings are hashed and compared as the bytes of their narrowest PEP 393 kind, so a prefix cut out
  * of a wide string finds a narrow key. Values other than strings never equal a key (the Python
  * tables hold the same: strings, and `MISSING` kept apart here). Paths with other operators are
- * `typed` edges (`Typed`: numbers, IPv4 blocks, suffixes, wildcards, anything-but) where
+ * `typed` edges (`Typed`: numbers, IPv4 blocks, suffixes, case folding, anything-but...) where
  * `native.py` can lay them out, and otherwise call back into their Python `ValueIndex`.
  *
  * Built once, never changed: safe to share between threads (the walk holds the GIL throughout).
@@ -40,10 +40,10 @@ enum { T_NONE = 0, T_RULE = 1, T_GROUP = 2, T_NODE = 3, T_FORK = 4, T_LENGTH = 5
 #define MAX_KEY_CHARS 0xFFFF
 
 #define POOLED 1 /* the key's characters are in the table's pool, at `at.offset` */
-#define OTHER_EDGE (-1)
-#define TYPED_EDGE (-2)
-
 #define RULE 2   /* the step ends one rule: `step.rule` is its id (no read of `names` on the way) */
+
+#define OTHER_EDGE (-1) /* an edge's `first`: its Python `ValueIndex` is called */
+#define TYPED_EDGE (-2) /* an edge's `first`: `Typed`, looked up here */
 
 typedef struct {
     uint32_t hash;   /* 0: an empty slot (real hashes are made odd) */
@@ -87,10 +87,11 @@ typedef struct But {
 
 /* A path whose leaves use other operators than exact strings and prefixes, laid out here rather
  * than asked of its Python `ValueIndex` (a call, and a few microseconds of Python, per event):
- * exact strings, prefixes, suffixes, `head*tail` wildcards, IPv4 CIDR blocks, numbers (exact
- * values and ranges), `exists`, and anything-but of those. The index's other operators (case
- * folding, longer wildcards, IPv6 blocks, booleans and null) keep the path in Python (`native.py`
- * decides). */
+ * exact strings, booleans and null, prefixes, suffixes, `head*tail` wildcards, equals-ignore-case,
+ * IPv4 CIDR blocks, numbers (exact values and ranges), `exists`, and anything-but of those. A value
+ * only Python can decide (an integer beyond 2**53, a string that is not ASCII where case is folded,
+ * one with a ':' where the path has IPv6 blocks) goes to the index's `one`, the edge's fallback.
+ * Paths with other wildcards keep their Python index (`native.py` decides). */
 typedef struct {
     uint32_t any_value;  /* code for every value present (`exists: true`), 0: none */
     uint32_t any_string; /* code for every string (`prefix: ""`, `*`) */
@@ -130,7 +131,7 @@ typedef struct {
         } other;
         struct {
             Typed *typed;
-            PyObject *fallback; /* `ValueIndex.one`, for integers beyond 2**53 (NULL: no numbers) */
+            PyObject *fallback; /* `ValueIndex.one`, for what only Python decides (NULL: nothing) */
         } typed;
     } u;
     uint32_t pid;

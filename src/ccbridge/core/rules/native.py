@@ -16,11 +16,14 @@ hold both walks to the reference evaluator.
 
 Paths with other operators (an `other` edge, whose `ValueIndex` the Python walk calls) are laid out
 as `typed` edges where the C walk has their operators: exact numbers and numeric ranges (the number
-line cut at every bound, found by binary search), IPv4 CIDR blocks, suffixes, `head*tail` wildcards,
-`exists`, and anything-but of strings, numbers, prefixes and suffixes. Each call into Python cost
-1-2.5 microseconds; on `bench/bench_rules.py`'s mixed operators at 10,000 rules the 10-rule /
-10,000-rule ratio fell from 3.2x to 2.1x cold and from 3.6x to 1.9x with events in cache. Paths
-with case folding, longer wildcards, IPv6 blocks, booleans or null keep their Python index.
+line cut at every bound, found by binary search), booleans and null, IPv4 CIDR blocks, suffixes,
+`head*tail` wildcards, equals-ignore-case (ASCII strings lowered in C), `exists`, and anything-but
+of strings, numbers, prefixes, suffixes and equals-ignore-case. Each call into Python cost 1-2.5
+microseconds; on `bench/bench_rules.py`'s mixed operators the 10-rule / 10,000-rule ratio fell from
+3.2-3.4x to 1.9-2.1x cold and from 3.4-3.5x to 1.7-1.9x with events in cache. Values a double or
+ASCII lowering cannot decide (integers beyond 2**53, other strings where case is folded, strings
+with a ':' where there are IPv6 blocks) are given to the Python index one by one; paths with longer
+wildcards, `*text*` or anything-but of a wildcard keep their Python index.
 
 Layout, as `_walk.c` reads it: rule ids by index (`names`); groups of rule indices; forks (group,
 node indices, next prefix length); tables as `(key, code)` lists; per state, its edges as
