@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rules_support import assert_agrees
 
 from ccbridge.core.rules import automaton, machine, value_index
 from ccbridge.core.rules.automaton import Fork, Node
@@ -96,20 +97,13 @@ def event(draw: st.DrawFn) -> dict[str, Any]:
     return doc
 
 
-def _check(rules: dict[str, dict[str, Any]], docs: list[dict[str, Any]]) -> None:
-    ruleset = RuleSet(rules)
-    for doc in docs:
-        expected = {rule_id for rule_id, p in rules.items() if reference_matches(p, doc)}
-        assert ruleset.matching(doc) == expected, json.dumps(doc)
-
-
 @settings(PROFILE, max_examples=100)  # each example checks up to 800 (rule, event) pairs
 @given(st.lists(rule(), min_size=20, max_size=80), st.lists(event(), min_size=1, max_size=10))
 def test_many_shared_rules_agree_with_reference(
     rules: list[dict[str, Any]], docs: list[dict[str, Any]]
 ) -> None:
     """Rule sets large enough to hoist shared conditions, mixing fast and other operators."""
-    _check({f"r{i}": p for i, p in enumerate(rules)}, docs)
+    assert_agrees({f"r{i}": p for i, p in enumerate(rules)}, docs)
 
 
 @PROFILE
@@ -119,7 +113,9 @@ def test_many_shared_rules_agree_with_reference(
 )
 def test_prefix_chains_find_every_prefix(prefixes: list[str], values: list[Any]) -> None:
     """However prefixes nest, a value matches exactly the prefixes it starts with."""
-    _check({f"p{i}": {"k": [{"prefix": p}]} for i, p in enumerate(prefixes)}, [{"k": v} for v in values])
+    assert_agrees(
+        {f"p{i}": {"k": [{"prefix": p}]} for i, p in enumerate(prefixes)}, [{"k": v} for v in values]
+    )
 
 
 def test_prefix_chain_examples() -> None:
@@ -257,7 +253,7 @@ def test_fallbacks_agree_with_reference(
     (as for values nested under hundreds of prefixes), the answers are the reference's too."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(automaton, *knob)
-        _check({f"r{i}": p for i, p in enumerate(rules)}, docs)
+        assert_agrees({f"r{i}": p for i, p in enumerate(rules)}, docs)
 
 
 def test_exact_values_under_many_prefixes_keep_apart() -> None:
@@ -389,7 +385,7 @@ def test_extractor_beyond_inline_depth_and_size() -> None:
 def test_wildcards_sharing_heads_agree_with_reference(wildcards: list[str], values: list[str]) -> None:
     """Head and tail found by lookups, overlapping ends ruled out by length, middles by regex."""
     rules = {f"w{i}": {"k": [{"wildcard": w}]} for i, w in enumerate(wildcards)}
-    _check(rules, [{"k": v} for v in values])
+    assert_agrees(rules, [{"k": v} for v in values])
 
 
 def _reference_ip(text: str) -> tuple[int, int] | None:

@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rules_support import assert_agrees
 
-from ccbridge.rules import RuleSet, reference_matches
+from ccbridge.rules import RuleSet
 
 PROFILE = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -132,13 +133,6 @@ UNTYPED_LEAVES: list[Any] = [
 ]
 
 
-def _check(rules: dict[str, dict[str, Any]], events: list[dict[str, Any]]) -> None:
-    ruleset = RuleSet(rules)
-    for event in events:
-        expected = {rule_id for rule_id, pattern in rules.items() if reference_matches(pattern, event)}
-        assert ruleset.matching(event) == expected, event
-
-
 def _python_edges(ruleset: RuleSet) -> int:
     return int(ruleset._machine._program.python_edges)
 
@@ -148,7 +142,7 @@ def test_every_typed_leaf_agrees_with_reference(leaf: Any) -> None:
     rules = {"alone": {"v": [leaf]}, "after": {"t": ["x"], "v": [leaf]}}
     events = [{"t": "x", "v": value} for value in VALUES] + [{"t": "x"}, {"t": "x", "v": {"nested": 1}}]
     events += [{"t": "x", "v": [value, other]} for value in VALUES[::3] for other in VALUES[1::4]]
-    _check(rules, events)
+    assert_agrees(rules, events)
 
 
 def test_typed_leaves_need_no_python_index(walk: str) -> None:
@@ -169,7 +163,7 @@ def test_other_leaves_keep_their_python_index(walk: str, leaf: Any) -> None:
     rules = {"odd": {"v": [leaf]}, "typed": {"v": [{"numeric": [">", 0]}, {"suffix": "c"}]}}
     if walk == "c-walk":
         assert _python_edges(RuleSet(rules)) == 1
-    _check(rules, [{"v": value} for value in VALUES] + [{}])
+    assert_agrees(rules, [{"v": value} for value in VALUES] + [{}])
 
 
 @PROFILE
@@ -192,7 +186,7 @@ def test_typed_paths_agree_with_reference(leaves: list[list[Any]], values: list[
     rules: dict[str, dict[str, Any]] = {}
     for i, leaf in enumerate(leaves):
         rules[f"r{i}"] = {"v": leaf} if i % 2 else {"t": ["x"], "v": leaf}
-    _check(rules, [{"t": "x", "v": value} for value in values] + [{"t": "x"}])
+    assert_agrees(rules, [{"t": "x", "v": value} for value in values] + [{"t": "x"}])
 
 
 def test_many_overlapping_ranges_agree_past_the_region_budget(walk: str) -> None:
@@ -204,8 +198,8 @@ def test_many_overlapping_ranges_agree_past_the_region_budget(walk: str) -> None
         assert _python_edges(RuleSet(few)) == 0
         assert _python_edges(RuleSet(many)) == 1
     events = [{"v": value} for value in (-401, -400, -5.5, 0, 3, 9, 9.5, 10, 399, 400, 401, BIG + 1)]
-    _check(few, events)
-    _check(many, events)
+    assert_agrees(few, events)
+    assert_agrees(many, events)
 
 
 class Channel(StrEnum):
