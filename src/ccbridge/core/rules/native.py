@@ -29,7 +29,7 @@ Layout, as `_walk.c` reads it: rule ids by index (`names`); groups of rule indic
 node indices, next prefix length); tables as `(key, code)` lists; per state, its edges as
 `(path id, first, exact table, links table, code of MISSING, index.one, index.absent,
 index.collect)`, the last three for `other` edges only; a `typed` edge has its layout (`_typed`)
-and `index.one` (for integers a double cannot hold) there instead. A code is an index shifted left
+and `index.one` (for the values only Python decides) there instead. A code is an index shifted left
 by `TAG_BITS` with the tag of what it indexes in the low bits.
 """
 
@@ -113,6 +113,7 @@ class _Layout:
         self.links_flags: list[bool] = []
         self._table_index: dict[int, int] = {}
         self._hit_codes: dict[tuple[tuple[Any, ...], tuple[int, ...]], int] = {}
+        self._typed_layouts: dict[int, dict[str, Any] | None] = {}  # by id of the `ValueIndex`
 
     def program(self, root: Node, width: int) -> Any:
         assert _walk is not None
@@ -136,7 +137,9 @@ class _Layout:
     def _edge(self, edge: tuple[int, dict[Any, Any], int, Any]) -> tuple[Any, ...]:
         pid, exact, first, links = edge
         if first == OTHER:
-            typed = self._typed(links)
+            if id(links) not in self._typed_layouts:  # (an edge shared by merged states: once)
+                self._typed_layouts[id(links)] = self._typed(links)
+            typed = self._typed_layouts[id(links)]
             if typed is None:
                 return (pid, OTHER, -1, -1, 0, links.one, links.absent, links.collect)
             fallback = links.one if self._needs_fallback(typed) else None
