@@ -24,6 +24,16 @@ def test_prints_false(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr() == ("false\n", "")
 
 
+def test_numbers_beyond_a_double(capsys: pytest.CaptureFixture[str]) -> None:
+    """JSON integers have no size limit; one too large for a float still compares exactly (it once
+    ended in an OverflowError traceback)."""
+    huge = "1" + "0" * 400
+    assert run(PATTERN, f'{{"data": {{"channel": "voice", "duration": {huge}}}}}') == 0
+    assert run(PATTERN, f'{{"data": {{"channel": "voice", "duration": -{huge}}}}}') == 0
+    assert run(PATTERN, f'{{"data": {{"channel": "voice", "duration": {2**53 + 1}}}}}') == 0
+    assert capsys.readouterr() == ("true\nfalse\ntrue\n", "")
+
+
 def test_reads_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """An argument starting with @ is read from that file."""
     (tmp_path / "p.json").write_text(PATTERN, encoding="utf-8")
