@@ -558,21 +558,29 @@ take_other(Walk *w, const Edge *e, PyObject *value)
 }
 
 /* Each key length of `probed` that fits in `n` code points, starting at `data` (prefixes) or
- * ending at its `n`th code point (suffixes), looked up. */
+ * ending at its `n`th code point (suffixes), looked up: every slot found is taken (`w`), or, without
+ * a walk, the first one found ends the search. 1 if some key was found, 0 if none, -1 on error. */
 static int
 take_probed(Walk *w, const Probed *probed, int kind, const unsigned char *data, Py_ssize_t n, int at_end)
 {
+    int any = 0;
     for (uint32_t i = 0; i < probed->count && probed->lengths[i] <= n; i++) {
         Py_ssize_t length = probed->lengths[i];
         const Slot *s;
         if (find(&probed->table, kind, at_end ? data + (n - length) * kind : data, length, 0, &s) < 0) {
             return -1;
         }
-        if (s != NULL && take_slot(w, s) < 0) {
-            return -1;
+        if (s != NULL) {
+            if (w == NULL) {
+                return 1;
+            }
+            if (take_slot(w, s) < 0) {
+                return -1;
+            }
+            any = 1;
         }
     }
-    return 0;
+    return any;
 }
 
 /* Dotted-quad IPv4 as `ipaddress` reads it (four decimal octets of at most three ASCII digits, each
@@ -683,23 +691,6 @@ region_of(const Typed *t, double x)
     return lo < t->bound_count && t->bounds[lo] == x ? 2 * lo + 1 : 2 * lo;
 }
 
-/* Whether some key of `probed` starts (or ends) the `n` code points at `data`: 1, 0, or -1. */
-static int
-probed_contains(const Probed *probed, int kind, const unsigned char *data, Py_ssize_t n, int at_end)
-{
-    for (uint32_t i = 0; i < probed->count && probed->lengths[i] <= n; i++) {
-        Py_ssize_t length = probed->lengths[i];
-        const Slot *s;
-        if (find(&probed->table, kind, at_end ? data + (n - length) * kind : data, length, 0, &s) < 0) {
-            return -1;
-        }
-        if (s != NULL) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /* Whether one of the leaf's exclusions matches `value` (`number`: it is the number `x`): 1, 0, -1. */
 static int
 but_excludes(const But *b, PyObject *value, int number, double x, const unsigned char *lowered)
@@ -722,8 +713,8 @@ but_excludes(const But *b, PyObject *value, int number, double x, const unsigned
                 return 1;
             }
         }
-        int hit = probed_contains(&b->prefixes, kind, data, n, 0);
-        return hit != 0 ? hit : probed_contains(&b->suffixes, kind, data, n, 1);
+        int hit = take_probed(NULL, &b->prefixes, kind, data, n, 0);
+        return hit != 0 ? hit : take_probed(NULL, &b->suffixes, kind, data, n, 1);
     }
     for (uint32_t i = 0; number && i < b->number_count; i++) {
         if (b->numbers[i] == x) {

@@ -73,8 +73,6 @@ their targets into every region they cover; past this, the Python index's segmen
 
 def _double(number: Any) -> float:
     """`number` as the double equal to it, or `_Untyped` (an integer a double would round)."""
-    if type(number) is not int and type(number) is not float:
-        raise _Untyped  # (an int or float subclass: Python's comparisons decide)
     try:
         double = float(number)
     except OverflowError:
