@@ -3,7 +3,6 @@ adapters; everything else receives them."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from ccbridge.client.config import ApiConfig, AuditConfig, PublishConfig, Regist
 from ccbridge.config import Config, resolve_path
 from ccbridge.core.ports import Endpoint
 from ccbridge.core.routing import SubscriptionRouter
+from ccbridge.core.times import SystemClock
 from ccbridge.delivery.dispatcher import Dispatcher
 from ccbridge.endpoints.grpc import GrpcEndpoint
 from ccbridge.endpoints.netguard import NetworkPolicy
@@ -32,13 +32,6 @@ from ccbridge.stores.housekeeping import Housekeeper
 from ccbridge.stores.sqlite import SqliteStore
 
 TOKEN_KEY = "oauth-token-signing-key"
-
-
-class SystemClock:
-    """The `Clock` port on the wall clock."""
-
-    def now(self) -> float:
-        return time.time()
 
 
 @dataclass

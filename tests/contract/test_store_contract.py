@@ -14,14 +14,11 @@ from ccbridge.core.ports import Settlement
 from ccbridge.core.routing import SubscriptionRouter
 from ccbridge.errors import ConflictError, InputError
 from ccbridge.stores.sqlite import SqliteStore
+from ccbridge.testing.clock import ManualClock
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.t = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.t
+class Clock(ManualClock):
+    pass
 
 
 @pytest.fixture
@@ -31,7 +28,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def make_store(tmp_path: Path, clock: Clock) -> Callable[[], SqliteStore]:
-    return lambda: SqliteStore(str(tmp_path / "store.db"), SubscriptionRouter(), now=clock)
+    return lambda: SqliteStore(str(tmp_path / "store.db"), SubscriptionRouter(), clock=clock)
 
 
 @pytest.fixture

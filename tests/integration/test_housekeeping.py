@@ -9,14 +9,7 @@ from ccbridge.core.event import Event
 from ccbridge.core.routing import SubscriptionRouter
 from ccbridge.stores.housekeeping import Housekeeper
 from ccbridge.stores.sqlite import SqliteStore
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.t
+from ccbridge.testing.clock import ManualClock
 
 
 def event(n: int) -> Event:
@@ -33,10 +26,10 @@ def event(n: int) -> Event:
 
 
 async def test_events_past_retention_are_removed_by_the_running_housekeeper(tmp_path: Path) -> None:
-    clock = Clock()
-    store = SqliteStore(str(tmp_path / "store.db"), SubscriptionRouter(), now=clock)
+    clock = ManualClock()
+    store = SqliteStore(str(tmp_path / "store.db"), SubscriptionRouter(), clock=clock)
     await store.open()
-    keeper = Housekeeper(store, retention_days=2, interval=0.02, first_run=0, now=clock)
+    keeper = Housekeeper(store, retention_days=2, interval=0.02, first_run=0, clock=clock)
     try:
         await store.append_event(event(1))
         clock.t += 3 * 86400

@@ -16,8 +16,8 @@ from ccbridge.api.services import Services
 from ccbridge.core.envelopes import parse_event_body
 from ccbridge.core.event import Event
 from ccbridge.core.ids import uuid4_str
+from ccbridge.core.times import iso
 from ccbridge.errors import FieldError, InputError
-from ccbridge.stores.sqlite import iso
 
 MAX_HEADER_VALUE = 255
 
@@ -71,7 +71,7 @@ def make_publish(services: Services) -> Callable[[Request], Awaitable[Response]]
             data=envelope.data,
             dialect=envelope.dialect,
             correlation_id=correlation,
-            received_at=iso(services.now()) or "",
+            received_at=iso(services.now()),
             idempotency_key=key,
             metadata=trace_metadata(request),
         )

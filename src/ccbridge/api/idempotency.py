@@ -10,9 +10,8 @@ import orjson
 from starlette.responses import Response
 
 from ccbridge.api.http import json_response
-from ccbridge.core.ports import IdempotentRecord
+from ccbridge.core.ports import IdempotencyRecords, IdempotentRecord
 from ccbridge.errors import FieldError, InputError
-from ccbridge.stores.sqlite import SqliteStore
 
 MAX_KEY_LENGTH = 255
 
@@ -28,7 +27,7 @@ def read_key(headers: Any) -> str | None:
     return key
 
 
-async def replay(store: SqliteStore, scope: str, key: str | None, digest: str) -> Response | None:
+async def replay(store: IdempotencyRecords, scope: str, key: str | None, digest: str) -> Response | None:
     """The stored answer for a repeated key, or None when the key is new."""
     if key is None:
         return None

@@ -18,9 +18,9 @@ from ccbridge.api.services import Services
 from ccbridge.core.event import Event
 from ccbridge.core.ids import uuid4_str
 from ccbridge.core.signatures import verify_inbound
+from ccbridge.core.times import iso
 from ccbridge.core.validation import Errors
 from ccbridge.errors import AuthError, InputError
-from ccbridge.stores.sqlite import iso
 
 
 def _identity(request: Request, body: dict[str, Any], raw: bytes) -> str:
@@ -65,7 +65,7 @@ def build_router(services: Services) -> APIRouter:
             data=body.get("data", {}),
             dialect="inbound",
             correlation_id=correlation_id(request),
-            received_at=iso(now) or "",
+            received_at=iso(now),
             idempotency_key=key,
             metadata={**trace_metadata(request), "webhookId": key.removeprefix("inbound:")},
         )

@@ -9,8 +9,8 @@ from typing import Any
 
 from ccbridge.api.tokens import TokenService
 from ccbridge.config import Config
+from ccbridge.core.ports import ApiStore
 from ccbridge.observability.metrics import Metrics
-from ccbridge.stores.sqlite import SqliteStore
 
 
 @dataclass
@@ -18,7 +18,7 @@ class Services:
     """Config, the store, tokens and metrics; `audit` and `ingest` are set when configured."""
 
     config: Config
-    store: SqliteStore
+    store: ApiStore
     tokens: TokenService
     metrics: Metrics
     now: Callable[[], float] = time.time

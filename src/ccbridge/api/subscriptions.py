@@ -14,8 +14,8 @@ from ccbridge.api.http import json_response, read_json
 from ccbridge.api.services import Services
 from ccbridge.core.dialects import Limits, parse_subscription, render_subscription
 from ccbridge.core.event import Subscription
+from ccbridge.core.times import RECENT_WINDOW, iso
 from ccbridge.errors import ConflictError, NotFoundError
-from ccbridge.stores.sqlite import RECENT_WINDOW, iso
 
 BASE = "/api/v2/eventbridge/subscriptions"
 
@@ -66,7 +66,7 @@ def build_router(services: Services) -> APIRouter:
         if (stored := await idempotency.replay(store, scope, key, digest)) is not None:
             return stored
         now = services.now()
-        sub = parse_subscription(body, limits, sub_id=str(uuid.uuid4()), now=iso(now) or "")
+        sub = parse_subscription(body, limits, sub_id=str(uuid.uuid4()), now=iso(now))
         answer = render_subscription(sub, with_secret=True)
         try:
             await store.create_subscription(
@@ -99,12 +99,9 @@ def build_router(services: Services) -> APIRouter:
             return stored
         existing = await _get(subscription_id)
         now = services.now()
-        sub = parse_subscription(body, limits, sub_id=existing.id, now=iso(now) or "", existing=existing)
+        sub = parse_subscription(body, limits, sub_id=existing.id, now=iso(now), existing=existing)
         answer = render_subscription(sub)
-        try:
-            await store.update_subscription(sub, idempotency.record(scope, key, digest, 200, answer, now))
-        except LookupError as exc:
-            raise NotFoundError(f"no subscription with id {subscription_id}") from exc
+        await store.update_subscription(sub, idempotency.record(scope, key, digest, 200, answer, now))
         _audit(principal, "update", sub.id, 200, key, request)
         return json_response(answer)
 

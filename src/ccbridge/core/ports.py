@@ -1,16 +1,26 @@
-"""The ports: the few protocols the core needs from the outside world, with their contracts.
+"""The ports: the small protocols the core needs from the outside world, each with its contract.
 
-Adapters live in `stores/` and `endpoints/`; `bootstrap.py` constructs them. Every method is a
-coroutine unless said otherwise and never blocks the event loop.
+Adapters live in `stores/` and `endpoints/`; `bootstrap.py` constructs them and everything else is
+typed against the protocol it uses. The store is split by job: `EventLog` (events and their
+idempotency), `IdempotencyRecords` (stored API answers), `SubscriptionStore`, `DeliveryQueue` (the
+outbox: lease, renew, settle, release), `DeliveryReports`, `DeadLetterStore` and `Housekeeping`;
+`Store` is all of them plus a lifecycle, which is what a backend implements and what
+`tests/contract/` holds every backend to.
+
+Shared by every store: a method that returns has committed durably (fsync'd or the database's
+equivalent); writes are serialized, so a write sees every write that returned before it began.
+Every method is a coroutine unless said otherwise, safe to call from many tasks, and never blocks
+the event loop.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from ccbridge.core.event import DeliveryJob, EndpointSpec, Event, Outcome, Subscription
+from ccbridge.core.times import IDEMPOTENCY_WINDOW
 
 
 class Clock(Protocol):
@@ -139,8 +149,8 @@ class DeadLetter:
 class Router(Protocol):
     """Decides, inside the store's write transaction, which endpoints an event goes to.
 
-    Called by the single writer with the subscriptions that exist at that moment, so a 2xx
-    covers the deliveries too. Pure and synchronous.
+    Called by the writer with the subscriptions that exist at that moment, so a 2xx covers the
+    deliveries too. Pure and synchronous.
     """
 
     def route(self, event: Event) -> list[tuple[str, EndpointSpec]]: ...
@@ -148,69 +158,172 @@ class Router(Protocol):
     def replace(self, subscriptions: Sequence[Subscription]) -> None: ...
 
 
-class Store(Protocol):
-    """Durable state: events, subscriptions, deliveries (the outbox), idempotency records.
+class EventLog(Protocol):
+    """Accepted events, de-duplicated by idempotency key."""
 
-    Contract: a method that returns has committed durably (fsync'd); writes are serialized, so
-    `append_event` sees every subscription committed before it. Safe to call from many tasks.
-    """
+    async def append_event(self, event: Event) -> AppendResult:
+        """Store `event` with one pending delivery per endpoint the router names, in one commit.
 
-    async def open(self) -> None: ...
-
-    async def close(self) -> None: ...
-
-    async def secret(self, name: str, factory_bytes: int = 32) -> bytes:
-        """A named random secret, created once and shared by every replica of this store."""
+        When `event.idempotency_key` was appended within `IDEMPOTENCY_WINDOW`, nothing is written
+        and the result carries the original event with `created` False. After the window the key
+        starts a new event. Routing sees every subscription committed before this call began.
+        """
         ...
-
-    async def append_event(self, event: Event) -> AppendResult: ...
 
     async def get_event(self, event_id: str) -> Event | None: ...
 
+
+class IdempotencyRecords(Protocol):
+    """Stored API answers for `Idempotency-Key`, written in the same commit as the change they answer."""
+
+    async def get_idempotent(
+        self, scope: str, key: str, max_age: float = IDEMPOTENCY_WINDOW
+    ) -> IdempotentRecord | None:
+        """The record for (`scope`, `key`) when it is younger than `max_age` seconds."""
+        ...
+
+
+class SubscriptionStore(Protocol):
+    """Subscriptions, unique by name, at most `max_subscriptions` of them.
+
+    A subscription write commits together with its idempotency record (`idem`) and is seen by every
+    `append_event` that begins after it returns, in this process and in any other sharing the store.
+    """
+
     async def create_subscription(
         self, sub: Subscription, max_subscriptions: int, idem: IdempotentRecord | None = None
-    ) -> Subscription: ...
+    ) -> Subscription:
+        """Raises ConflictError (with the existing id) on a taken name, QuotaExceeded at the limit."""
+        ...
 
-    async def update_subscription(self, sub: Subscription, idem: IdempotentRecord | None = None) -> None: ...
+    async def update_subscription(self, sub: Subscription, idem: IdempotentRecord | None = None) -> None:
+        """Replace `sub.id`'s document. Raises NotFoundError when it does not exist, ConflictError when
+        its new name is another subscription's."""
+        ...
 
-    async def delete_subscription(self, sub_id: str) -> bool: ...
+    async def delete_subscription(self, sub_id: str) -> bool:
+        """Delete it and cancel its pending deliveries (dead letters stay); False when it did not exist."""
+        ...
 
     async def get_subscription(self, sub_id: str) -> Subscription | None: ...
 
-    async def list_subscriptions(self) -> list[Subscription]: ...
+    async def list_subscriptions(self) -> list[Subscription]:
+        """Every subscription, oldest first."""
+        ...
 
-    async def get_idempotent(self, scope: str, key: str, max_age: float) -> IdempotentRecord | None: ...
+
+class DeliveryQueue(Protocol):
+    """The outbox the dispatcher works from. A lease is a promise that nobody else takes the delivery
+    until `lease_seconds` have passed without a renewal; after that anyone may, so a crashed worker's
+    deliveries are retried. Settlements and releases only apply to leases their owner still holds."""
+
+    def add_listener(self, callback: Callable[[], None]) -> None:
+        """`callback` is called on the event loop after a commit that made deliveries due."""
+        ...
+
+    def cached_subscription(self, sub_id: str) -> Subscription | None:
+        """The subscription as of this store's latest lease, without waiting (synchronous): what a
+        delivery leased just now is sent with."""
+        ...
 
     async def lease(
         self, owner: str, limit: int, lease_seconds: float, exclude_endpoints: Sequence[str] = ()
     ) -> list[DeliveryJob]:
-        """Claim up to `limit` due deliveries for `lease_seconds`; an expired lease is claimable again,
-        so a crashed worker's deliveries are retried. Endpoints in `exclude_endpoints` are skipped
-        (they are saturated), so a slow endpoint never takes every slot."""
+        """Claim up to `limit` due deliveries, earliest due first, for `lease_seconds`. Endpoints in
+        `exclude_endpoints` are skipped (they are saturated), so a slow endpoint never takes every slot."""
         ...
-
-    async def next_due(self) -> float | None: ...
-
-    async def settle(self, owner: str, settlements: Sequence[Settlement]) -> None: ...
 
     async def renew(self, owner: str, delivery_ids: Sequence[int], lease_seconds: float) -> int:
         """Extend the leases `owner` still holds on `delivery_ids` to `lease_seconds` from now; returns
-        how many. A live worker renews what it is working on well before expiry, so only a dead
-        worker's leases (or one whose settlement failed to commit) ever expire."""
+        how many. A live worker renews well before expiry, so only a dead worker's leases expire."""
         ...
+
+    async def settle(self, owner: str, settlements: Sequence[Settlement]) -> None:
+        """Commit how each attempt ended (delivered, retry at `next_attempt_at`, dead), in one commit.
+        A settlement of a lease `owner` no longer holds is ignored; a dead one with `forward_to` also
+        queues the dead-letter forward in the same commit."""
+        ...
+
+    async def release(self, owner: str, delivery_ids: Sequence[int]) -> None:
+        """Give leases back unchanged (on shutdown), so the next worker need not wait for them to expire."""
+        ...
+
+    async def next_due(self) -> float | None:
+        """When the earliest unleased pending delivery becomes due (epoch seconds), or None."""
+        ...
+
+
+class DeliveryReports(Protocol):
+    """Read-only figures about deliveries."""
 
     async def delivery_counts(self, sub_id: str) -> DeliveryCounts: ...
 
     async def backlog(self) -> Backlog: ...
 
+
+class DeadLetterStore(Protocol):
+    """Deliveries that ran out of retries or failed permanently; kept until replayed or purged."""
+
     async def list_dead_letters(
         self, subscription_id: str | None = None, limit: int = 100
-    ) -> list[DeadLetter]: ...
+    ) -> list[DeadLetter]:
+        """Newest first."""
+        ...
 
-    async def get_dead_letter(self, delivery_id: int) -> DeadLetter | None: ...
+    async def get_dead_letter(self, delivery_id: int) -> DeadLetter | None:
+        """With the event document."""
+        ...
 
     async def replay_dead_letters(
         self, ids: Sequence[int] | None = None, subscription_id: str | None = None
-    ) -> int: ...
+    ) -> int:
+        """Re-queue dead letters, due now with the attempt count reset; returns how many. Replaying
+        what is not dead (or whose subscription is gone) does nothing, so replay is idempotent."""
+        ...
 
-    async def purge_dead_letters(self, older_than: float | None = None) -> int: ...
+    async def purge_dead_letters(self, older_than: float | None = None) -> int:
+        """Delete dead letters that died before `older_than` (epoch seconds); None purges them all."""
+        ...
+
+
+class Housekeeping(Protocol):
+    """Retention: what the housekeeper removes so the store does not only grow."""
+
+    async def purge_expired(self) -> int:
+        """Apply each subscription's dead-letter `retention_days` and forget idempotency records past
+        their window; returns the dead letters removed."""
+        ...
+
+    async def purge_history(self, older_than: float) -> tuple[int, int]:
+        """Remove delivered and cancelled deliveries last changed before `older_than`, then events
+        received before it that no delivery refers to. Pending deliveries and dead letters are never
+        touched. Returns (deliveries, events) removed."""
+        ...
+
+
+class Store(
+    EventLog,
+    IdempotencyRecords,
+    SubscriptionStore,
+    DeliveryQueue,
+    DeliveryReports,
+    DeadLetterStore,
+    Housekeeping,
+    Protocol,
+):
+    """A whole backend: every job above plus its lifecycle. Only `bootstrap.py` and the contract
+    tests hold one; every other part receives the protocol of the job it does."""
+
+    async def open(self) -> None:
+        """Create or migrate the schema and start serving; the other methods need it."""
+        ...
+
+    async def close(self) -> None: ...
+
+    async def secret(self, name: str, factory_bytes: int = 32) -> bytes:
+        """A named random secret, created once and then the same for every process of this store."""
+        ...
+
+
+class ApiStore(EventLog, IdempotencyRecords, SubscriptionStore, DeliveryReports, DeadLetterStore, Protocol):
+    """What the API's routes use: everything but the delivery queue and housekeeping."""

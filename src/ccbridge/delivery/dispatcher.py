@@ -13,17 +13,17 @@ import contextlib
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import structlog
 
 from ccbridge.config import DeliveryConfig
 from ccbridge.core.event import Delivered, DeliveryJob, Failed, Outcome
-from ccbridge.core.ports import Endpoint
+from ccbridge.core.ports import Clock, DeliveryQueue, Endpoint
+from ccbridge.core.times import SystemClock
 from ccbridge.delivery.attempts import build_attempt, settle
 from ccbridge.delivery.settler import SettleBatcher
 from ccbridge.observability.metrics import Metrics
-from ccbridge.stores.sqlite import SqliteStore
 
 log = structlog.get_logger("ccbridge.delivery")
 LEASE_BATCH = 128
@@ -34,17 +34,17 @@ class Dispatcher:
 
     def __init__(
         self,
-        store: SqliteStore,
+        store: DeliveryQueue,
         endpoints: Mapping[str, Endpoint],
         config: DeliveryConfig,
         metrics: Metrics,
-        now: Callable[[], float] = time.time,
+        clock: Clock | None = None,
     ) -> None:
         self._store = store
         self._endpoints = endpoints
         self._config = config
         self._metrics = metrics
-        self._now = now
+        self._now = (clock or SystemClock()).now
         self.owner = f"dispatcher-{uuid.uuid4().hex[:12]}"
         self._wake = asyncio.Event()
         self._slot_free = asyncio.Event()

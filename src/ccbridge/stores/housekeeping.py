@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from collections.abc import Callable
 
 import structlog
 
-from ccbridge.stores.sqlite import SqliteStore
+from ccbridge.core.ports import Clock, Housekeeping
+from ccbridge.core.times import SystemClock
 
 log = structlog.get_logger("ccbridge.housekeeping")
 INTERVAL_SECONDS = 600.0
@@ -27,17 +26,17 @@ FIRST_RUN_SECONDS = 5.0
 class Housekeeper:
     def __init__(
         self,
-        store: SqliteStore,
+        store: Housekeeping,
         retention_days: float,
         interval: float = INTERVAL_SECONDS,
         first_run: float = FIRST_RUN_SECONDS,
-        now: Callable[[], float] = time.time,
+        clock: Clock | None = None,
     ) -> None:
         self._store = store
         self._retention = retention_days * 86400.0
         self._interval = interval
         self._first_run = first_run
-        self._now = now
+        self._now = (clock or SystemClock()).now
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:

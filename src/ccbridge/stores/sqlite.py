@@ -12,52 +12,42 @@ subscription cache; scale-out is PostgreSQL's and JetStream's job.
 from __future__ import annotations
 
 import os
-import secrets as pysecrets
 import sqlite3
-import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from ccbridge.core.event import DeliveryJob, EndpointSpec, Event, Subscription
-from ccbridge.core.ids import uuid4_str
 from ccbridge.core.ports import (
     AppendResult,
     Backlog,
+    Clock,
     DeadLetter,
     DeliveryCounts,
     IdempotentRecord,
     Router,
     Settlement,
 )
-from ccbridge.errors import ConflictError, FieldError, InputError
+from ccbridge.core.times import IDEMPOTENCY_WINDOW, RECENT_WINDOW, SystemClock, iso, iso_or_none
+from ccbridge.errors import ConflictError, FieldError, InputError, NotFoundError
 from ccbridge.stores import records
 from ccbridge.stores.sqlite_schema import SCHEMA
 from ccbridge.stores.sqlite_writer import SerialExecutor, connect
 
-IDEMPOTENCY_WINDOW = 24 * 3600.0
-RECENT_WINDOW = 15 * 60.0
 QUEUE_WAIT_REASON = (
     "queue endpoints are accepted but not delivered yet (NATS delivery comes in a later release)"
 )
 
 
-def iso(ts: float | None) -> str | None:
-    if ts is None:
-        return None
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 class SqliteStore:
-    """The `Store` port on SQLite. `now` is injectable for tests of schedules and windows."""
+    """The `Store` port on SQLite; `clock` drives every schedule and window, so tests can move time."""
 
-    def __init__(self, path: str, router: Router, now: Callable[[], float] = time.time) -> None:
+    def __init__(self, path: str, router: Router, clock: Clock | None = None) -> None:
         self.path = path
         self._router = router
-        self._now = now
+        self._now = (clock or SystemClock()).now
         self._writer = SerialExecutor(
             path,
             "ccbridge-sqlite-writer",
@@ -255,7 +245,7 @@ class SqliteStore:
                 (sub.name, records.subscription_to_doc(sub), now, sub.id),
             )
             if cur.rowcount == 0:
-                raise LookupError(sub.id)
+                raise NotFoundError(f"no subscription with id {sub.id}")
             self._write_idempotent(conn, idem)
             self._commit_subs(conn, {**self._subs, sub.id: sub})
 
@@ -525,7 +515,7 @@ class SqliteStore:
                 dead_lettered=counts["dead"],
                 last_error=None if last is None or last[0] == "delivered" else last[1],
                 last_delivery_at=None if last is None else iso(last[2]),
-                last_success_at=iso(success),
+                last_success_at=iso_or_none(success),
                 last_success_ts=success,
                 recent_failures=recent_failures,
                 waiting_reason=QUEUE_WAIT_REASON if counts["queued"] else None,
@@ -552,8 +542,8 @@ class SqliteStore:
             attempts=row[6],
             last_status=row[7],
             reason=row[8],
-            created_at=iso(row[9]) or "",
-            dead_at=iso(row[10]) or "",
+            created_at=iso(row[9]),
+            dead_at=iso_or_none(row[10]) or "",
             event=event,
         )
 
@@ -701,11 +691,3 @@ def _boundary(conn: sqlite3.Connection, table: str, key: str, ts: str, cutoff: f
 def _subscriptions_version(conn: sqlite3.Connection) -> int:
     row = conn.execute("SELECT value FROM meta WHERE name = 'subscriptions_version'").fetchone()
     return 0 if row is None else int(row[0])
-
-
-def new_id(prefix: str = "") -> str:
-    return prefix + uuid4_str().replace("-", "") if prefix else uuid4_str()
-
-
-def random_token(nbytes: int = 16) -> str:
-    return pysecrets.token_hex(nbytes)
