@@ -1,17 +1,24 @@
-"""The error tree of ccbridge; adapters map their libraries' exceptions onto it once, at the boundary.
+"""The error tree of ccbridge: each class names what went wrong, never how to answer it.
 
     BridgeError
-     +-- ConfigError        a config file or value is wrong; `path` names the key (exit 2)
-     +-- AuthError          credentials or token missing, malformed, expired (401)
-     |    +-- ScopeError    authenticated but the scope is missing (403)
-     +-- InputError         a request or CLI argument is wrong; `errors` lists every field (4xx)
-     |    +-- PayloadTooLarge   the body is over the configured limit (413)
-     +-- NotFoundError      the addressed resource does not exist (404)
-     +-- ConflictError      the write collides with existing state (409); `existing_id` when known
-     +-- Retryable          a transient failure; `retry_after` seconds is a floor for the next try
-     +-- Permanent          a failure that retrying cannot fix
+     +-- ConfigError          a config file or value is wrong; `path` names the key
+     +-- AuthError            credentials or a token are missing, malformed or expired; `code` is the
+     |    |                   OAuth2 / RFC 6750 error code
+     |    +-- ScopeError      the caller is known but lacks the scope the operation needs
+     +-- InputError           a request or argument is wrong; `errors` lists every field at fault
+     |    +-- Malformed       the body cannot be read at all (not JSON)
+     |    +-- TooLarge        the body is over a configured size limit
+     |    +-- QuotaExceeded   the write would pass a configured count limit
+     +-- NotFoundError        the addressed resource does not exist
+     +-- ConflictError        the write collides with existing state; `existing_id` when known
+     +-- Retryable            a transient failure; `retry_after` seconds is a floor for the next try
+     |    +-- RateLimited     the caller is over its rate limit
+     |    +-- Unavailable     something the request needs cannot be reached for now
+     +-- Permanent            a failure that retrying cannot fix
 
-The core branches only on these; HTTP status codes are chosen in one place (`api.problems`).
+Adapters map their libraries' exceptions onto this tree once, at the boundary; the core branches only
+on these classes. Which HTTP status and title each class answers with is chosen in one table,
+`ccbridge.api.problems.ANSWERS`, and nowhere else.
 """
 
 from __future__ import annotations
@@ -59,26 +66,37 @@ class ScopeError(AuthError):
 
 
 class InputError(BridgeError):
-    """A request is invalid; every field at fault is listed, not just the first."""
+    """A request is invalid; every field at fault is listed, not just the first.
 
-    status = 422
+    `title` sums up what the caller got wrong ("idempotency key reused"); each subclass has its own
+    default, and a raise may name a more precise one.
+    """
 
-    def __init__(self, errors: list[FieldError] | FieldError, title: str = "invalid request") -> None:
+    title: str = "invalid request"
+
+    def __init__(self, errors: list[FieldError] | FieldError, title: str | None = None) -> None:
         self.errors = [errors] if isinstance(errors, FieldError) else list(errors)
-        super().__init__(title + ": " + "; ".join(f"{e.field}: {e.message}" for e in self.errors))
-        self.title = title
+        if title is not None:
+            self.title = title
+        super().__init__(self.title + ": " + "; ".join(f"{e.field}: {e.message}" for e in self.errors))
 
 
-class BadRequest(InputError):
-    """The request could not be read at all (not JSON, wrong content type): 400."""
+class Malformed(InputError):
+    """The body could not be read at all: it is not JSON (or not the media type the route reads)."""
 
-    status = 400
+    title = "malformed request"
 
 
-class PayloadTooLarge(InputError):
-    """The body is over `limits.max_body_bytes`."""
+class TooLarge(InputError):
+    """The body is over a configured size limit (`limits.max_body_bytes`, `ingest.max_body_bytes`)."""
 
-    status = 413
+    title = "payload too large"
+
+
+class QuotaExceeded(InputError):
+    """The write would pass a configured count limit (`limits.max_subscriptions`)."""
+
+    title = "quota exceeded"
 
 
 class NotFoundError(BridgeError):
@@ -99,6 +117,17 @@ class Retryable(BridgeError):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class RateLimited(Retryable):
+    """The caller sent more than its rate allows; `retry_after` is the wait until it may send again."""
+
+    def __init__(self, retry_after: float, message: str = "rate limit exceeded") -> None:
+        super().__init__(message, retry_after=retry_after)
+
+
+class Unavailable(Retryable):
+    """Something the request needs (a key set, a dependency) cannot be reached for now."""
 
 
 class Permanent(BridgeError):

@@ -8,22 +8,20 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ccbridge.errors import BadRequest, FieldError, PayloadTooLarge
+from ccbridge.errors import FieldError, Malformed, TooLarge
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The raw body, refused with 413 as soon as it passes `limit` bytes (before reading it all)."""
+    """The raw body; TooLarge as soon as it passes `limit` bytes (before reading it all)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(FieldError("body", f"is larger than {limit} bytes"), title="payload too large")
+        raise TooLarge(FieldError("body", f"is larger than {limit} bytes"))
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise PayloadTooLarge(
-                FieldError("body", f"is larger than {limit} bytes"), title="payload too large"
-            )
+            raise TooLarge(FieldError("body", f"is larger than {limit} bytes"))
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -32,7 +30,7 @@ def parse_json(raw: bytes) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise BadRequest(FieldError("body", f"is not valid JSON: {exc.msg}"), title="malformed JSON") from exc
+        raise Malformed(FieldError("body", f"is not valid JSON: {exc.msg}"), title="malformed JSON") from exc
 
 
 async def read_json(request: Request, limit: int) -> Any:

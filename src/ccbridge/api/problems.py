@@ -1,8 +1,17 @@
-"""RFC 9457 problem+json answers: the one place where error types become HTTP statuses."""
+"""RFC 9457 problem+json answers: the one place where the error tree becomes HTTP statuses.
+
+`ANSWERS` maps each class of `ccbridge.errors` to its status and title; the most specific class of an
+error wins (its MRO is walked), so a subclass answers like its parent until it gets a row of its own.
+An `InputError` keeps its own title (it says what the caller got wrong), which is why that branch's
+rows have none. Whatever else an answer carries comes from the error's fields: the field errors,
+`existingId`, a `WWW-Authenticate` challenge with the OAuth2 code, and `Retry-After` from
+`retry_after` (rounded up to whole seconds: it is a floor).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import Any, NamedTuple
 
 import orjson
 from starlette.requests import Request
@@ -13,12 +22,47 @@ from ccbridge.errors import (
     BridgeError,
     ConflictError,
     InputError,
+    Malformed,
     NotFoundError,
+    QuotaExceeded,
+    RateLimited,
     Retryable,
     ScopeError,
+    TooLarge,
+    Unavailable,
 )
 
 PROBLEM = "application/problem+json"
+
+
+class Answer(NamedTuple):
+    status: int
+    title: str | None  # None: the error's own title
+
+
+ANSWERS: dict[type[BridgeError], Answer] = {
+    AuthError: Answer(401, "unauthorized"),
+    ScopeError: Answer(403, "insufficient scope"),
+    InputError: Answer(422, None),
+    Malformed: Answer(400, None),
+    TooLarge: Answer(413, None),
+    QuotaExceeded: Answer(422, None),
+    NotFoundError: Answer(404, "not found"),
+    ConflictError: Answer(409, "conflict"),
+    Retryable: Answer(503, "unavailable"),
+    RateLimited: Answer(429, "too many requests"),
+    Unavailable: Answer(503, "unavailable"),
+    BridgeError: Answer(500, "internal error"),
+}
+INTERNAL_DETAIL = "the request could not be completed"
+
+
+def answer_for(exc: BridgeError) -> Answer:
+    """The row of the most specific class of `exc` that has one (BridgeError's at the least)."""
+    for cls in type(exc).__mro__:
+        if issubclass(cls, BridgeError) and cls in ANSWERS:
+            return ANSWERS[cls]
+    return ANSWERS[BridgeError]
 
 
 def problem(status: int, title: str, detail: str | None = None, **extra: Any) -> Response:
@@ -30,34 +74,32 @@ def problem(status: int, title: str, detail: str | None = None, **extra: Any) ->
 
 
 def from_error(exc: BridgeError) -> Response:
-    """Map a ccbridge error to its answer; messages never include secrets (errors never hold them)."""
-    if isinstance(exc, ScopeError):
-        return _auth(403, "insufficient scope", exc, 'Bearer error="insufficient_scope"')
-    if isinstance(exc, AuthError):
-        return _auth(401, "unauthorized", exc, f'Bearer error="{exc.code}"')
+    """The answer to `exc`; messages never include secrets (errors never hold them)."""
+    status, title = answer_for(exc)
     if isinstance(exc, InputError):
-        return problem(exc.status, exc.title, _detail(exc), errors=[e.as_dict() for e in exc.errors] or None)
-    if isinstance(exc, NotFoundError):
-        return problem(404, "not found", str(exc))
-    if isinstance(exc, ConflictError):
-        return problem(409, "conflict", str(exc), existingId=exc.existing_id)
-    if isinstance(exc, Retryable):
-        status = int(getattr(exc, "status", 429))
-        response = problem(status, "too many requests" if status == 429 else "unavailable", str(exc))
-        if exc.retry_after is not None:
-            response.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
-        return response
-    return problem(500, "internal error", "the request could not be completed")
+        errors = [e.as_dict() for e in exc.errors] or None
+        return problem(status, title or exc.title, _detail(exc), errors=errors)
+    if status == 500:
+        return problem(status, title or "internal error", INTERNAL_DETAIL)
+    response = problem(status, title or type(exc).__name__, str(exc), **_fields(exc))
+    if isinstance(exc, AuthError):
+        response.headers["WWW-Authenticate"] = f'Bearer error="{exc.code}"'
+    if isinstance(exc, Retryable) and exc.retry_after is not None:
+        response.headers["Retry-After"] = retry_after_header(exc.retry_after)
+    return response
+
+
+def retry_after_header(seconds: float) -> str:
+    """Whole seconds, at least 1, never less than `seconds`."""
+    return str(max(1, math.ceil(seconds)))
+
+
+def _fields(exc: BridgeError) -> dict[str, Any]:
+    return {"existingId": exc.existing_id} if isinstance(exc, ConflictError) else {}
 
 
 def _detail(exc: InputError) -> str:
     return "; ".join(f"{e.field}: {e.message}" for e in exc.errors) or exc.title
-
-
-def _auth(status: int, title: str, exc: AuthError, challenge: str) -> Response:
-    response = problem(status, title, str(exc))
-    response.headers["WWW-Authenticate"] = challenge
-    return response
 
 
 async def handle_bridge_error(request: Request, exc: Exception) -> Response:

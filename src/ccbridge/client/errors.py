@@ -48,7 +48,7 @@ class ApiAuthError(ApiError, AuthError):
         self._attach(status, None)
 
 
-class ApiValidationError(ApiError, InputError):  # type: ignore[misc]  # both `status`: the HTTP one
+class ApiValidationError(ApiError, InputError):
     def __init__(self, errors: list[FieldError], status: int = 422, title: str = "invalid request") -> None:
         InputError.__init__(self, errors, title)
         self._attach(status, None)

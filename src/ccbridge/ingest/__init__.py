@@ -2,19 +2,17 @@
 
 `compile_ingest(raw_section, base_dir)` once at load, then `IngestGateway(compiled, append, clock)`
 and `await gateway.handle(headers, body)` per `POST /ingest`. See `gateway` for the errors raised
-and the HTTP status each stands for.
+(`api.problems` chooses how each is answered).
 """
 
 from ccbridge.ingest.compile import CompiledIngest, compile_ingest
 from ccbridge.ingest.gateway import IngestGateway, IngestResult
 from ccbridge.ingest.jwt_verify import KeySetUnavailable
-from ccbridge.ingest.ratelimit import RateLimited
 
 __all__ = [
     "CompiledIngest",
     "IngestGateway",
     "IngestResult",
     "KeySetUnavailable",
-    "RateLimited",
     "compile_ingest",
 ]

@@ -1,10 +1,10 @@
 """The `/ingest` logic: JWT -> rate limit -> JSON -> source -> JSON Schema -> mapping -> append.
 
 HTTP-free: the route hands over the headers and body and turns the result or the error into a
-response. Errors raised (all from `ccbridge.errors`) and the status each stands for:
-AuthError 401, RateLimited 429 (Retry-After), PayloadTooLarge 413, BadRequest 400 (not JSON),
-InputError 422 (no source matches, schema errors, mapping errors, bad headers),
-KeySetUnavailable 503 (JWKS never loaded); whatever `append` raises passes through unchanged.
+response (`api.problems` chooses the statuses). Errors raised, all of `ccbridge.errors`: AuthError
+(token), RateLimited (with `retry_after`), TooLarge, Malformed (not JSON), InputError (not an object,
+no source matches, schema errors, mapping errors, bad headers), KeySetUnavailable (the JWKS never
+loaded); whatever `append` raises passes through unchanged.
 
 Idempotency key: the `Idempotency-Key` (or `X-Idempotency-Key`) header if sent, else
 `uuid5(NAMESPACE_URL, f"{event_type}:{business key value}")`, or, for a source without a
@@ -28,7 +28,7 @@ import orjson
 from ccbridge.core.event import Event
 from ccbridge.core.ids import uuid4_str
 from ccbridge.core.ports import AppendResult, Clock
-from ccbridge.errors import BadRequest, FieldError, InputError, PayloadTooLarge
+from ccbridge.errors import FieldError, InputError, Malformed, TooLarge
 from ccbridge.ingest.compile import CompiledIngest, CompiledSource
 from ccbridge.ingest.jwks import JwksCache
 from ccbridge.ingest.jwt_verify import JwtVerifier
@@ -97,7 +97,7 @@ class IngestGateway:
         if self._limiter is not None:
             self._limiter.acquire(subject or "")
         if len(body) > self._config.max_body_bytes:
-            raise PayloadTooLarge(FieldError("body", f"over {self._config.max_body_bytes} bytes"))
+            raise TooLarge(FieldError("body", f"over {self._config.max_body_bytes} bytes"))
         idempotency_key = _token_header(lowered, "Idempotency-Key") or _token_header(
             lowered, "X-Idempotency-Key"
         )
@@ -167,7 +167,7 @@ def _parse(body: bytes) -> dict[str, Any]:
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError:
-        raise BadRequest(FieldError("body", "not valid JSON"), title="body is not JSON") from None
+        raise Malformed(FieldError("body", "not valid JSON"), title="body is not JSON") from None
     if not isinstance(payload, dict):
         raise InputError(FieldError("body", "must be a JSON object"), title="body is not an object")
     return payload

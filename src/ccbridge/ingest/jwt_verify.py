@@ -5,7 +5,7 @@ a stack trace. The header's `alg` is checked against the allow-list before any k
 so `none` and HMAC tokens (HS/RS confusion) never reach a key, and a key verifies only algorithms
 its type fits (P-256 -> ES256 ...). Tokens with a `crit` header or `b64: false` are refused (we
 implement no JWS extension). Only a JWKS that has never loaded makes verification impossible:
-that is KeySetUnavailable (a 503), not a 401.
+that is KeySetUnavailable (try again later), not an AuthError.
 
 Signatures go straight to PyJWT's algorithm objects with the cached `cryptography` key objects:
 PyJWT's `decode()` re-validates base64 character by character, which doubled the cost of ES256.
@@ -27,7 +27,7 @@ import orjson
 from jwt.algorithms import Algorithm, get_default_algorithms
 
 from ccbridge.core.ports import Clock
-from ccbridge.errors import Retryable
+from ccbridge.errors import Unavailable
 from ccbridge.ingest.claims import ClaimsPolicy, check_claims, reject
 from ccbridge.ingest.jwks import JwksCache
 from ccbridge.ingest.keys import VerificationKey
@@ -36,10 +36,8 @@ _MAX_TOKEN_CHARS = 16_384
 _COMPACT_JWS = re.compile(r"^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]*)$", re.ASCII)
 
 
-class KeySetUnavailable(Retryable):
-    """The JWKS host could not be reached and no key is known yet: answer 503 with Retry-After."""
-
-    status = 503
+class KeySetUnavailable(Unavailable):
+    """The JWKS host could not be reached and no key is known yet; `retry_after` says when to try again."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 Field paths are dotted (`customer.id`); a segment of digits indexes a list (`items.0.sku`). A field
 is missing when a segment is absent; a present `null` is a value and is copied as is. Values are
 copied unchanged (no coercion), so every field the mapping names is preserved. Every problem of one
-payload is reported together as an InputError (422) naming the payload fields at fault.
+payload is reported together as one InputError naming the payload fields at fault.
 """
 
 from __future__ import annotations

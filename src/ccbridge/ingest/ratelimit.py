@@ -8,25 +8,8 @@ Not shared between replicas: each replica enforces the limit on its own.
 
 from __future__ import annotations
 
-import math
-
 from ccbridge.core.ports import Clock
-from ccbridge.errors import Retryable
-
-
-class RateLimited(Retryable):
-    """The caller is over its rate limit: answer 429 with `Retry-After: ceil(retry_after)`."""
-
-    status = 429
-
-    def __init__(self, subject: str, retry_after: float) -> None:
-        super().__init__("rate limit exceeded", retry_after=retry_after)
-        self.subject = subject
-
-    @property
-    def retry_after_header(self) -> str:
-        """Whole seconds for the Retry-After header (at least 1)."""
-        return str(max(1, math.ceil(self.retry_after or 0)))
+from ccbridge.errors import RateLimited
 
 
 class RateLimiter:
@@ -53,7 +36,7 @@ class RateLimiter:
         tokens = min(self._burst, tokens + max(0.0, now - at) * self._rate)
         if tokens < 1.0:
             self._buckets[subject] = (tokens, now)
-            raise RateLimited(subject, (1.0 - tokens) / self._rate)
+            raise RateLimited((1.0 - tokens) / self._rate)
         self._buckets[subject] = (tokens - 1.0, now)
 
     def _sweep(self, now: float) -> None:

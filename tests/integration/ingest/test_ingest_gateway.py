@@ -10,10 +10,11 @@ import orjson
 import pytest
 from ingest_support import ORDER, Issuers, MakeGateway, section
 
+from ccbridge.api.problems import answer_for
 from ccbridge.core.event import Event
 from ccbridge.core.ports import AppendResult
-from ccbridge.errors import BadRequest, InputError, PayloadTooLarge, Retryable
-from ccbridge.ingest import IngestGateway, RateLimited, compile_ingest
+from ccbridge.errors import InputError, Malformed, RateLimited, Retryable, TooLarge
+from ccbridge.ingest import IngestGateway, compile_ingest
 from ccbridge.ingest.testing import FakeClock
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -138,11 +139,11 @@ async def test_malformed_key_headers_are_422(
 async def test_non_json_body_is_400(
     make_gateway: MakeGateway, issuers: Issuers, clock: FakeClock, body: bytes
 ) -> None:
-    """A body that is not JSON is a BadRequest (400)."""
+    """A body that is not JSON is Malformed (400)."""
     harness = await make_gateway()
-    with pytest.raises(BadRequest) as caught:
+    with pytest.raises(Malformed) as caught:
         await harness.gateway.handle(issuers.ec.bearer(clock.now()), body)
-    assert caught.value.status == 400
+    assert answer_for(caught.value).status == 400
 
 
 @pytest.mark.parametrize("body", [b"[]", b'"order"', b"42", b"null"])
@@ -153,7 +154,7 @@ async def test_json_that_is_not_an_object_is_422(
     harness = await make_gateway()
     with pytest.raises(InputError) as caught:
         await harness.gateway.handle(issuers.ec.bearer(clock.now()), body)
-    assert caught.value.status == 422 and caught.value.errors[0].field == "body"
+    assert answer_for(caught.value).status == 422 and caught.value.errors[0].field == "body"
 
 
 async def test_body_over_the_limit_is_413(
@@ -163,9 +164,9 @@ async def test_body_over_the_limit_is_413(
     doc = section()
     doc["max_body_bytes"] = 64
     harness = await make_gateway(doc)
-    with pytest.raises(PayloadTooLarge) as caught:
+    with pytest.raises(TooLarge) as caught:
         await harness.gateway.handle(issuers.ec.bearer(clock.now()), order(note="x" * 100))
-    assert caught.value.status == 413
+    assert answer_for(caught.value).status == 413
 
 
 async def test_payload_no_source_matches_is_422_saying_so(
@@ -188,7 +189,7 @@ async def test_schema_errors_are_all_listed_with_their_paths(
     with pytest.raises(InputError) as caught:
         await harness.gateway.handle(issuers.ec.bearer(clock.now()), body)
     fields = [e.field for e in caught.value.errors]
-    assert caught.value.status == 422
+    assert answer_for(caught.value).status == 422
     assert {"amount", "currency", "email", "$"} <= set(fields)
     assert "orders" in caught.value.title
 
@@ -240,7 +241,7 @@ async def test_rate_limit_per_subject_is_429_with_retry_after(
         await harness.gateway.handle(issuers.ec.bearer(clock.now()), order(transaction_id=f"T-{n}"))
     with pytest.raises(RateLimited) as caught:
         await harness.gateway.handle(issuers.ec.bearer(clock.now()), order(transaction_id="T-9"))
-    assert caught.value.status == 429 and caught.value.retry_after == pytest.approx(0.5)
+    assert answer_for(caught.value).status == 429 and caught.value.retry_after == pytest.approx(0.5)
     await harness.gateway.handle(issuers.ec.bearer(clock.now(), sub="crm"), order(transaction_id="T-9"))
     clock.advance(0.5)
     await harness.gateway.handle(issuers.ec.bearer(clock.now()), order(transaction_id="T-10"))

@@ -9,6 +9,7 @@ import orjson
 import pytest
 from ingest_support import ORDER, Issuers, JwksServer, MakeGateway, section
 
+from ccbridge.api.problems import answer_for
 from ccbridge.errors import AuthError
 from ccbridge.ingest import KeySetUnavailable
 from ccbridge.ingest.testing import FakeClock, LegacyIssuer
@@ -106,7 +107,7 @@ async def test_unreachable_jwks_before_any_load_is_a_503_not_a_401(
     harness = await make_gateway(jwks_url=jwks_server.url)
     with pytest.raises(KeySetUnavailable) as caught:
         await harness.gateway.handle(issuer.bearer(clock.now()), BODY)
-    assert caught.value.status == 503 and caught.value.retry_after == 60
+    assert answer_for(caught.value).status == 503 and caught.value.retry_after == 60
 
     jwks_server.status = 200
     clock.advance(60)

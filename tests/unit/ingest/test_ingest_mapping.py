@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from ccbridge.api.problems import answer_for
 from ccbridge.errors import ConfigError, InputError
 from ccbridge.ingest.config import MappingConfig
 from ccbridge.ingest.mapping import CompiledMapping
@@ -28,7 +29,7 @@ def compile_mapping(spec: dict[str, Any]) -> CompiledMapping:
 def errors_of(mapping: CompiledMapping, payload: dict[str, Any]) -> dict[str, str]:
     with pytest.raises(InputError) as caught:
         mapping.apply(payload)
-    assert caught.value.status == 422
+    assert answer_for(caught.value).status == 422
     return {e.field: e.message for e in caught.value.errors}
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ccbridge.errors import Retryable
-from ccbridge.ingest.ratelimit import RateLimited, RateLimiter
+from ccbridge.api.problems import answer_for, retry_after_header
+from ccbridge.errors import RateLimited, Retryable
+from ccbridge.ingest.ratelimit import RateLimiter
 from ccbridge.ingest.testing import FakeClock
 
 
@@ -18,8 +19,8 @@ def test_burst_is_allowed_then_refused_with_retry_after(clock: FakeClock) -> Non
         limiter.acquire("erp")
     assert isinstance(caught.value, Retryable)
     assert caught.value.retry_after == pytest.approx(0.5)
-    assert caught.value.retry_after_header == "1"
-    assert caught.value.status == 429
+    assert retry_after_header(caught.value.retry_after or 0) == "1"
+    assert answer_for(caught.value).status == 429
 
 
 def test_tokens_refill_at_the_configured_rate(clock: FakeClock) -> None:
