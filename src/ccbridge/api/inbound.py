@@ -35,7 +35,7 @@ def build_router(services: Services) -> APIRouter:
     router = APIRouter(tags=["inbound"])
     config = services.config.inbound
     secrets = [s.get_secret_value() for s in config.secrets]
-    counter = services.metrics.inbound
+    counter = services.metrics.inbound_webhooks
 
     async def receive(request: Request) -> Response:
         raw = await read_body(request, services.config.limits.max_body_bytes)

@@ -20,7 +20,7 @@ def make_ingest(
     services: Services, gateway: IngestGateway, max_body_bytes: int
 ) -> Callable[[Request], Awaitable[Response]]:
     """The handler, shared by the router (OpenAPI) and the fast path (`api.fastpath`)."""
-    counter = services.metrics.ingest
+    counter = services.metrics.ingest_requests
 
     async def ingest(request: Request) -> Response:
         try:

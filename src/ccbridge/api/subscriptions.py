@@ -46,7 +46,7 @@ def build_router(services: Services) -> APIRouter:
     def _audit(
         principal: Any, operation: str, sub_id: str | None, status: int, key: str | None, request: Request
     ) -> None:
-        services.metrics.api_writes.labels(operation).inc()
+        services.metrics.subscription_writes.labels(operation).inc()
         if services.audit is not None:
             services.audit.record(
                 actor=principal.client_id,

@@ -155,7 +155,7 @@ class Dispatcher:
         self._waiting.add(job.id)
         task = asyncio.create_task(self._deliver(job))
         self._inflight[job.id] = task
-        self._metrics.pending.set(len(self._inflight))
+        self._metrics.deliveries_in_flight.set(len(self._inflight))
 
         def done(finished: asyncio.Task[None]) -> None:
             if not finished.cancelled() and (error := finished.exception()) is not None:
@@ -166,7 +166,7 @@ class Dispatcher:
             self._per_endpoint[url] -= 1
             if self._per_endpoint[url] <= 0:
                 del self._per_endpoint[url]
-            self._metrics.pending.set(len(self._inflight))
+            self._metrics.deliveries_in_flight.set(len(self._inflight))
             self._slot_free.set()
             self._wake.set()
 
@@ -210,7 +210,7 @@ class Dispatcher:
         label = "delivered" if isinstance(outcome, Delivered) else ("retry" if state == "retry" else "failed")
         self._metrics.deliveries.labels(label, kind).inc()
         if state == "retry":
-            self._metrics.retries.labels(kind).inc()
+            self._metrics.delivery_retries.labels(kind).inc()
         elif state == "dead":
             self._metrics.dead_letters.labels(kind).inc()
             log.warning(

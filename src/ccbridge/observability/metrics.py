@@ -8,7 +8,10 @@ from ccbridge.core.ports import Backlog
 
 
 class Metrics:
-    """Seed 001's success/error counters and the delivery pipeline's health."""
+    """Seed 001's success/error counters and the delivery pipeline's health.
+
+    Each attribute is named as the metric it exports, less the `ccbridge_` prefix (and the `_total`
+    that Prometheus appends to counters)."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -22,22 +25,22 @@ class Metrics:
             ["outcome", "endpoint_type"],
             registry=r,
         )
-        self.retries = Counter(
+        self.delivery_retries = Counter(
             "ccbridge_delivery_retries", "Attempts re-scheduled", ["endpoint_type"], registry=r
         )
         self.dead_letters = Counter(
             "ccbridge_dead_letters", "Deliveries that became dead letters", ["endpoint_type"], registry=r
         )
-        self.pending = Gauge("ccbridge_deliveries_in_flight", "Deliveries leased and in flight", registry=r)
-        self.backlog = Gauge(
+        self.deliveries_in_flight = Gauge("ccbridge_deliveries_in_flight", "Deliveries leased and in flight", registry=r)
+        self.deliveries_pending = Gauge(
             "ccbridge_deliveries_pending",
             "Deliveries not yet settled (in flight and scheduled retries included), at scrape time",
             registry=r,
         )
-        self.backlog_retrying = Gauge(
+        self.deliveries_retrying = Gauge(
             "ccbridge_deliveries_retrying", "Pending deliveries that failed an attempt", registry=r
         )
-        self.lag = Gauge(
+        self.delivery_lag_seconds = Gauge(
             "ccbridge_delivery_lag_seconds",
             "How long the oldest due, unclaimed delivery has waited (0 when none waits)",
             registry=r,
@@ -49,16 +52,16 @@ class Metrics:
             registry=r,
             buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
-        self.inbound = Counter("ccbridge_inbound_webhooks", "POST /events by result", ["result"], registry=r)
-        self.ingest = Counter("ccbridge_ingest_requests", "POST /ingest by result", ["result"], registry=r)
-        self.api_writes = Counter(
+        self.inbound_webhooks = Counter("ccbridge_inbound_webhooks", "POST /events by result", ["result"], registry=r)
+        self.ingest_requests = Counter("ccbridge_ingest_requests", "POST /ingest by result", ["result"], registry=r)
+        self.subscription_writes = Counter(
             "ccbridge_subscription_writes", "Subscription API writes", ["operation"], registry=r
         )
 
     def observe_backlog(self, backlog: Backlog, now: float) -> None:
-        self.backlog.set(backlog.pending)
-        self.backlog_retrying.set(backlog.retrying)
-        self.lag.set(0.0 if backlog.oldest_due is None else max(0.0, now - backlog.oldest_due))
+        self.deliveries_pending.set(backlog.pending)
+        self.deliveries_retrying.set(backlog.retrying)
+        self.delivery_lag_seconds.set(0.0 if backlog.oldest_due is None else max(0.0, now - backlog.oldest_due))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
