@@ -89,7 +89,6 @@ def build(config: Config, *, freeze_heap: bool = False) -> Runtime:
     store = SqliteStore(str(resolve_path(config, config.store.sqlite_path)), SubscriptionRouter())
     metrics = Metrics()
     services = Services(config=config, store=store, tokens=TokenService(config.auth, b""), metrics=metrics)
-    services.extras["ready"] = False
     if sections.audit is not None:
         services.audit = AuditLog(resolve_path(config, sections.audit.path))
     gateway = None
@@ -117,13 +116,13 @@ def build(config: Config, *, freeze_heap: bool = False) -> Runtime:
         housekeeper.start()
         if gateway is not None:
             await gateway.start()
-        services.extras["ready"] = True
+        services.readiness.ready = True
         if freeze_heap:
             freeze_startup_heap()
         try:
             yield
         finally:
-            services.extras["ready"] = False
+            services.readiness.ready = False
             await housekeeper.stop()
             if dispatcher is not None:
                 await dispatcher.stop()

@@ -113,7 +113,7 @@ class InboundConfig(_Strict):
 
 
 class FaultsConfig(_Strict):
-    """Test-only fault injection: answer a share of API requests with 429/503."""
+    """Fault injection (429/503 for a share of API requests); only the testing server honours it."""
 
     rate: float = Field(0.0, ge=0, le=1)
     statuses: list[int] = Field(default_factory=lambda: [429, 503])

@@ -16,7 +16,6 @@ from starlette.responses import Response
 from ccbridge import __version__
 from ccbridge.api import auth, deadletters, events, ops, subscriptions
 from ccbridge.api.fastpath import FastPath, Handler
-from ccbridge.api.faults import FaultInjector
 from ccbridge.api.problems import handle_bridge_error, problem
 from ccbridge.api.services import Services
 from ccbridge.errors import BridgeError
@@ -72,7 +71,4 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected)
     app.state.services = services
-    served: Any = FastPath(app, {("POST", events.PATH): events.make_publish(services), **(fast_routes or {})})
-    if services.config.faults.rate > 0:
-        return FaultInjector(served, services.config.faults)
-    return served
+    return FastPath(app, {("POST", events.PATH): events.make_publish(services), **(fast_routes or {})})

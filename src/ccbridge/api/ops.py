@@ -16,7 +16,7 @@ def build_router(services: Services) -> APIRouter:
         return json_response({"status": "ok"})
 
     async def readyz() -> Response:
-        ready = services.extras.get("ready", True)
+        ready = services.readiness.ready
         return json_response({"status": "ready" if ready else "starting"}, 200 if ready else 503)
 
     async def metrics() -> Response:

@@ -31,7 +31,9 @@ class Metrics:
         self.dead_letters = Counter(
             "ccbridge_dead_letters", "Deliveries that became dead letters", ["endpoint_type"], registry=r
         )
-        self.deliveries_in_flight = Gauge("ccbridge_deliveries_in_flight", "Deliveries leased and in flight", registry=r)
+        self.deliveries_in_flight = Gauge(
+            "ccbridge_deliveries_in_flight", "Deliveries leased and in flight", registry=r
+        )
         self.deliveries_pending = Gauge(
             "ccbridge_deliveries_pending",
             "Deliveries not yet settled (in flight and scheduled retries included), at scrape time",
@@ -52,8 +54,12 @@ class Metrics:
             registry=r,
             buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
-        self.inbound_webhooks = Counter("ccbridge_inbound_webhooks", "POST /events by result", ["result"], registry=r)
-        self.ingest_requests = Counter("ccbridge_ingest_requests", "POST /ingest by result", ["result"], registry=r)
+        self.inbound_webhooks = Counter(
+            "ccbridge_inbound_webhooks", "POST /events by result", ["result"], registry=r
+        )
+        self.ingest_requests = Counter(
+            "ccbridge_ingest_requests", "POST /ingest by result", ["result"], registry=r
+        )
         self.subscription_writes = Counter(
             "ccbridge_subscription_writes", "Subscription API writes", ["operation"], registry=r
         )
@@ -61,7 +67,9 @@ class Metrics:
     def observe_backlog(self, backlog: Backlog, now: float) -> None:
         self.deliveries_pending.set(backlog.pending)
         self.deliveries_retrying.set(backlog.retrying)
-        self.delivery_lag_seconds.set(0.0 if backlog.oldest_due is None else max(0.0, now - backlog.oldest_due))
+        self.delivery_lag_seconds.set(
+            0.0 if backlog.oldest_due is None else max(0.0, now - backlog.oldest_due)
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

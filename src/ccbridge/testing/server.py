@@ -2,7 +2,9 @@
 with a temporary SQLite file, or as a child process (for kill -9 tests).
 
 `running_server(overrides)` deep-merges `overrides` into a loopback-friendly default config and
-writes it to `srv.config_path`, so CLI commands can be pointed at the same server.
+writes it to `srv.config_path`, so CLI commands can be pointed at the same server. It is the one
+place that honours the config's `faults:` section (`ccbridge.testing.faults`): with `faults.rate > 0`
+the served app, `srv.runtime.app`, is wrapped in a FaultInjector.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,7 @@ import yaml
 from ccbridge.bootstrap import Runtime, build
 from ccbridge.config import load_config
 from ccbridge.serve import free_port, serve_async, stop_async
+from ccbridge.testing.faults import FaultInjector
 
 CLIENT_ID = "test-client"
 CLIENT_SECRET = "test-secret-0123456789"
@@ -97,12 +100,20 @@ async def running_server(
         where = folder or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ccbridge-")))
         port = free_port()
         path = write_config(where, overrides, port)
-        runtime = build(load_config(path))
+        runtime = with_faults(build(load_config(path)))
         server = await serve_async(runtime)
         try:
             yield RunningServer(f"http://127.0.0.1:{port}", path, where, runtime=runtime)
         finally:
             await stop_async(server)
+
+
+def with_faults(runtime: Runtime) -> Runtime:
+    """The runtime with its app wrapped in a FaultInjector when `faults.rate > 0`, else unchanged."""
+    faults = runtime.config.faults
+    if faults.rate <= 0:
+        return runtime
+    return replace(runtime, app=FaultInjector(runtime.app, faults))
 
 
 def start_process(

@@ -1,7 +1,9 @@
-"""Test-only fault injection (config `faults:`): answer a share of API requests with 429 or 503.
+"""Fault injection for tests and the demo: answer a share of API requests with 429 or 503.
 
 "before" faults never reach the app; "after" faults let the app do the work and then lose the
-answer, which is what makes client-side idempotency keys necessary. Off unless `faults.rate > 0`.
+answer, which is what makes client-side idempotency keys necessary. Only the testing server
+(`ccbridge.testing.server.running_server`) wraps its app in this, when its config has `faults.rate > 0`;
+`ccbridge serve` ignores the `faults:` section, so no production process can lose answers on purpose.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ _EXEMPT = ("/healthz", "/readyz", "/metrics", "/openapi.json")
 
 
 class FaultInjector:
+    """ASGI middleware around the whole app; `injected` counts the answers it replaced."""
+
     def __init__(self, app: ASGIApp, config: FaultsConfig) -> None:
         self.app = app
         self.config = config
