@@ -98,7 +98,7 @@ def build(config: Config, *, freeze_heap: bool = False) -> Runtime:
         gateway = IngestGateway(sections.ingest, store.append_event, SystemClock())
         services.ingest = gateway
         handler = ingest_route.make_ingest(services, gateway, sections.ingest.max_body_bytes)
-        extra.append(ingest_route.build_router(services, handler))
+        extra.append(ingest_route.build_router(handler))
         fast[("POST", ingest_route.PATH)] = handler
     dispatcher = None
     if config.delivery.enabled:

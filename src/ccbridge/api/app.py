@@ -1,4 +1,5 @@
-"""The ASGI app: the routers of every part, problem+json errors, and the OpenAPI document."""
+"""The ASGI app: the routers of every part, problem+json errors, and the OpenAPI document
+(`api.docs`: every route's request and response bodies, from the models of `api.schemas`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from starlette.responses import Response
 
 from ccbridge import __version__
 from ccbridge.api import auth, deadletters, events, ops, subscriptions
+from ccbridge.api.docs import DocumentedApp
 from ccbridge.api.fastpath import FastPath, Handler
 from ccbridge.api.problems import handle_bridge_error, problem
 from ccbridge.api.services import Services
@@ -54,7 +56,7 @@ def create_app(
     fast_routes: dict[tuple[str, str], Handler] | None = None,
 ) -> Any:
     """Build the app; `lifespan` (from bootstrap) opens the store and runs the dispatcher."""
-    app = FastAPI(
+    app = DocumentedApp(
         title="ccbridge",
         version=__version__,
         description=DESCRIPTION,

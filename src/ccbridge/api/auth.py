@@ -1,7 +1,9 @@
 """`POST /api/v2/oauth/token` and `/oauth/token`: OAuth2 client credentials (RFC 6749 §4.4).
 
 Credentials come in the form body (seed 001) or as HTTP Basic (seeds 003, 004). Errors are the
-RFC 6749 JSON bodies, not problem+json, because OAuth2 clients parse those.
+RFC 6749 JSON bodies, not problem+json, because OAuth2 clients parse those; RFC 6749 §5.2 sets their
+statuses (401 for a client that failed to authenticate, else 400), so they are chosen here rather
+than in `api.problems`.
 """
 
 from __future__ import annotations
@@ -14,9 +16,21 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from ccbridge.api import docs, schemas
 from ccbridge.api.http import read_body
 from ccbridge.api.services import Services
-from ccbridge.errors import AuthError, InputError
+from ccbridge.errors import AuthError, TooLarge
+
+FORM = "application/x-www-form-urlencoded"
+TOKEN = docs.Doc(
+    "OAuth2 client-credentials token",
+    schemas.Token,
+    body=schemas.TokenRequest,
+    body_media=FORM,
+    errors=(400, 401),
+    error_model=schemas.OAuthError,
+    error_media="application/json",
+)
 
 
 def _oauth_error(status: int, code: str, description: str) -> Response:
@@ -42,15 +56,18 @@ def _basic(header: str | None) -> tuple[str, str] | None:
     return (unquote_plus(client_id), unquote_plus(secret)) if sep else None
 
 
-def build_router(services: Services) -> APIRouter:
-    router = APIRouter(tags=["oauth"])
+class TokenRoute:
+    """The token endpoint, bound to the services (their `tokens` is replaced once the store opens)."""
 
-    async def token(request: Request) -> Response:
-        if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-            return _oauth_error(400, "invalid_request", "the body must be application/x-www-form-urlencoded")
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def token(self, request: Request) -> Response:
+        if not request.headers.get("content-type", "").startswith(FORM):
+            return _oauth_error(400, "invalid_request", f"the body must be {FORM}")
         try:
             raw = await read_body(request, 16_384)
-        except InputError:
+        except TooLarge:
             return _oauth_error(400, "invalid_request", "the body is too large")
         form = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
         if form.get("grant_type") != "client_credentials":
@@ -62,13 +79,13 @@ def build_router(services: Services) -> APIRouter:
         client_id, secret = basic or (form.get("client_id"), form.get("client_secret"))
         if not client_id:
             return _oauth_error(401, "invalid_client", "client credentials are required")
-        scopes = form.get("scope", "").split() or None
+        tokens = self.services.tokens
         try:
-            client = services.tokens.authenticate(client_id, secret)
-            issued = services.tokens.issue(client, scopes)
+            issued = tokens.issue(
+                tokens.authenticate(client_id, secret), form.get("scope", "").split() or None
+            )
         except AuthError as exc:
-            status = 401 if exc.code == "invalid_client" else 400
-            return _oauth_error(status, exc.code, str(exc))
+            return _oauth_error(401 if exc.code == "invalid_client" else 400, exc.code, str(exc))
         body = {
             "access_token": issued.access_token,
             "token_type": "Bearer",
@@ -81,8 +98,10 @@ def build_router(services: Services) -> APIRouter:
             headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
         )
 
+
+def build_router(services: Services) -> APIRouter:
+    router = APIRouter(tags=["oauth"])
+    route = TokenRoute(services)
     for path in ("/api/v2/oauth/token", "/oauth/token"):
-        router.add_api_route(
-            path, token, methods=["POST"], summary="OAuth2 client-credentials token", response_model=None
-        )
+        docs.add(router, "POST", path, route.token, TOKEN)
     return router

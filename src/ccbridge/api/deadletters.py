@@ -8,6 +8,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from ccbridge.api import docs, schemas
+from ccbridge.api.audit import audit
 from ccbridge.api.guard import READ, WRITE, authorize
 from ccbridge.api.http import json_response, read_json
 from ccbridge.api.services import Services
@@ -15,6 +17,25 @@ from ccbridge.core.ports import DeadLetter
 from ccbridge.errors import FieldError, InputError, NotFoundError
 
 BASE = "/api/v2/eventbridge/deadletters"
+ONE = BASE + "/{letter_id}"
+ADDRESSED = (*docs.READS, 422)  # 422: a letter id that is not an integer
+LIST = docs.Doc(
+    "List dead letters",
+    schemas.DeadLetterList,
+    errors=ADDRESSED,
+    query=(("subscriptionId", "string"), ("limit", "integer")),
+)
+REPLAY = docs.Doc(
+    "Replay dead letters (one subscription's, or all)",
+    schemas.Replayed,
+    body=schemas.ReplayRequest,
+    errors=(*docs.WRITES, 404),
+)
+SHOW = docs.Doc("Show a dead letter", schemas.DeadLetter, errors=(*ADDRESSED, 404))
+REPLAY_ONE = docs.Doc("Replay one dead letter (idempotent)", schemas.Replayed, errors=ADDRESSED)
+PURGE = docs.Doc(
+    "Purge dead letters", schemas.Purged, errors=ADDRESSED, query=(("olderThanDays", "integer"),)
+)
 _NAMES = {
     "event_id": "eventId",
     "event_type": "eventType",
@@ -42,68 +63,68 @@ def _int_param(value: str | None, name: str, default: int) -> int:
     return int(value)
 
 
-def build_router(services: Services) -> APIRouter:
-    router = APIRouter(tags=["dead letters"])
-    store = services.store
+class DeadLetterRoutes:
+    """The handlers of the dead-letter routes, bound to the services they use."""
 
-    def _audit(principal: Any, operation: str, sub_id: str | None, request: Request) -> None:
-        if services.audit is not None:
-            services.audit.record(
-                actor=principal.client_id,
-                operation=operation,
-                subscription_id=sub_id,
-                status=200,
-                idempotency_key=None,
-                request_id=request.headers.get("x-request-id"),
-            )
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.store = services.store
 
-    async def list_letters(request: Request) -> Response:
-        authorize(services, request, READ)
+    async def list_letters(self, request: Request) -> Response:
+        authorize(self.services, request, READ)
         limit = _int_param(request.query_params.get("limit"), "limit", 100)
-        letters = await store.list_dead_letters(request.query_params.get("subscriptionId"), min(limit, 1000))
+        sub_id = request.query_params.get("subscriptionId")
+        letters = await self.store.list_dead_letters(sub_id, min(limit, 1000))
         return json_response({"entities": [render(d) for d in letters], "total": len(letters)})
 
-    async def show(request: Request, letter_id: int) -> Response:
-        authorize(services, request, READ)
-        letter = await store.get_dead_letter(letter_id)
+    async def show(self, request: Request, letter_id: int) -> Response:
+        authorize(self.services, request, READ)
+        letter = await self.store.get_dead_letter(letter_id)
         if letter is None:
             raise NotFoundError(f"no dead letter with id {letter_id}")
         return json_response(render(letter))
 
-    async def replay_one(request: Request, letter_id: int) -> Response:
-        principal = authorize(services, request, WRITE)
-        if await store.get_dead_letter(letter_id) is None:
+    async def replay_one(self, request: Request, letter_id: int) -> Response:
+        principal = authorize(self.services, request, WRITE)
+        if await self.store.get_dead_letter(letter_id) is None:
             count = 0  # already replayed (or never dead): replay is idempotent, not an error
         else:
-            count = await store.replay_dead_letters(ids=[letter_id])
-        _audit(principal, "replay", None, request)
+            count = await self.store.replay_dead_letters(ids=[letter_id])
+        audit(self.services, request, principal, "replay", subscription_id=None, status=200)
         return json_response({"replayed": count})
 
-    async def replay_many(request: Request) -> Response:
-        principal = authorize(services, request, WRITE)
-        body = await read_json(request, services.config.limits.max_body_bytes)
+    async def replay_many(self, request: Request) -> Response:
+        principal = authorize(self.services, request, WRITE)
+        body = await read_json(request, self.services.config.limits.max_body_bytes)
         if not isinstance(body, dict):
             raise InputError(FieldError("body", "must be an object"))
         sub_id, everything = body.get("subscriptionId"), body.get("all") is True
         if (sub_id is None) == (not everything):
             raise InputError(FieldError("subscriptionId", 'give either subscriptionId or "all": true'))
-        if sub_id is not None and await store.get_subscription(str(sub_id)) is None:
+        if sub_id is not None and await self.store.get_subscription(str(sub_id)) is None:
             raise NotFoundError(f"no subscription with id {sub_id}")
-        count = await store.replay_dead_letters(subscription_id=None if everything else str(sub_id))
-        _audit(principal, "replay", None if everything else str(sub_id), request)
+        chosen = None if everything else str(sub_id)
+        count = await self.store.replay_dead_letters(subscription_id=chosen)
+        audit(self.services, request, principal, "replay", subscription_id=chosen, status=200)
         return json_response({"replayed": count})
 
-    async def purge(request: Request) -> Response:
-        principal = authorize(services, request, WRITE)
+    async def purge(self, request: Request) -> Response:
+        principal = authorize(self.services, request, WRITE)
         days = request.query_params.get("olderThanDays")
-        cutoff = None if days is None else services.now() - _int_param(days, "olderThanDays", 0) * 86400.0
-        count = await store.purge_dead_letters(cutoff)
-        _audit(principal, "purge", None, request)
+        cutoff = (
+            None if days is None else self.services.now() - _int_param(days, "olderThanDays", 0) * 86400.0
+        )
+        count = await self.store.purge_dead_letters(cutoff)
+        audit(self.services, request, principal, "purge", subscription_id=None, status=200)
         return json_response({"purged": count})
 
-    router.add_api_route(BASE, list_letters, methods=["GET"], summary="List dead letters")
-    router.add_api_route(BASE + "/replay", replay_many, methods=["POST"], summary="Replay dead letters")
-    router.add_api_route(BASE + "/{letter_id}", show, methods=["GET"], summary="Show a dead letter")
-    router.add_api_route(BASE + "/{letter_id}/replay", replay_one, methods=["POST"], summary="Replay one")
-    router.add_api_route(BASE, purge, methods=["DELETE"], summary="Purge dead letters")
+
+def build_router(services: Services) -> APIRouter:
+    routes = DeadLetterRoutes(services)
+    router = APIRouter(tags=["dead letters"])
+    docs.add(router, "GET", BASE, routes.list_letters, LIST)
+    docs.add(router, "POST", BASE + "/replay", routes.replay_many, REPLAY)
+    docs.add(router, "GET", ONE, routes.show, SHOW)
+    docs.add(router, "POST", ONE + "/replay", routes.replay_one, REPLAY_ONE)
+    docs.add(router, "DELETE", BASE, routes.purge, PURGE)
     return router

@@ -9,14 +9,15 @@ from collections.abc import Awaitable, Callable
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from ccbridge.api import docs, schemas
 from ccbridge.api.guard import EVENTS, authorize
 from ccbridge.api.http import json_response, parse_json, read_body
 from ccbridge.api.idempotency import read_key
 from ccbridge.api.services import Services
+from ccbridge.core.accept import accept
 from ccbridge.core.envelopes import parse_event_body
 from ccbridge.core.event import Event
 from ccbridge.core.ids import uuid4_str
-from ccbridge.core.times import iso
 from ccbridge.errors import FieldError, InputError
 
 MAX_HEADER_VALUE = 255
@@ -49,6 +50,14 @@ def ack(event: Event) -> dict[str, object]:
 
 
 PATH = "/api/v2/eventbridge/events"
+PUBLISH = docs.Doc(
+    "Publish an event (CXone or Genesys dialect)",
+    schemas.EventAccepted,
+    status=201,
+    body=schemas.EventBody,
+    errors=docs.WRITES,
+    extra=((200, schemas.EventAccepted),),
+)
 
 
 def make_publish(services: Services) -> Callable[[Request], Awaitable[Response]]:
@@ -61,18 +70,12 @@ def make_publish(services: Services) -> Callable[[Request], Awaitable[Response]]
         principal = authorize(services, request, EVENTS)
         body = parse_json(await read_body(request, limit))
         envelope = parse_event_body(body, known, principal.client_id)
-        key = read_key(request.headers)
         correlation = correlation_id(request)
-        event = Event(
-            id=uuid4_str(),
-            type=envelope.type,
-            source=envelope.source,
-            time=envelope.time,
-            data=envelope.data,
-            dialect=envelope.dialect,
+        event = accept(
+            envelope,
+            received_at=services.now(),
             correlation_id=correlation,
-            received_at=iso(services.now()),
-            idempotency_key=key,
+            idempotency_key=read_key(request.headers),
             metadata=trace_metadata(request),
         )
         result = await services.store.append_event(event)
@@ -86,11 +89,5 @@ def make_publish(services: Services) -> Callable[[Request], Awaitable[Response]]
 
 def build_router(services: Services) -> APIRouter:
     router = APIRouter(tags=["events"])
-    router.add_api_route(
-        PATH,
-        make_publish(services),
-        methods=["POST"],
-        status_code=201,
-        summary="Publish an event (CXone or Genesys dialect)",
-    )
+    docs.add(router, "POST", PATH, make_publish(services), PUBLISH)
     return router

@@ -1,7 +1,9 @@
 """`POST /events`: platform webhooks in (seed 002's receiver), signed, stored, then delivered.
 
-The id is `webhook-id`, else `metadata.id`, else a hash of the body, and doubles as the
-idempotency key, so a platform's redelivery of the same webhook is stored once.
+The stored event gets its own id like every accepted event (`core.accept`); the webhook's identity
+(`webhook-id`, else `metadata.id`, else `sha256:` of the body) becomes its idempotency key
+(`inbound:<identity>`) and its `metadata.webhookId`. So a platform's redelivery of the same webhook
+is stored once: it answers 200 with the first event's id and `duplicate: true`.
 """
 
 from __future__ import annotations
@@ -12,15 +14,23 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from ccbridge.api import docs, schemas
 from ccbridge.api.events import correlation_id, trace_metadata
 from ccbridge.api.http import json_response, parse_json, read_body
 from ccbridge.api.services import Services
-from ccbridge.core.event import Event
-from ccbridge.core.ids import uuid4_str
+from ccbridge.core.accept import accept
+from ccbridge.core.envelopes import Envelope
 from ccbridge.core.signatures import verify_inbound
 from ccbridge.core.times import iso
 from ccbridge.core.validation import Errors
 from ccbridge.errors import AuthError, InputError
+
+RECEIVE = docs.Doc(
+    "Inbound platform webhook (HMAC-signed)",
+    schemas.InboundAccepted,
+    body=schemas.InboundWebhook,
+    errors=(400, 401, 413, 422),
+)
 
 
 def _identity(request: Request, body: dict[str, Any], raw: bytes) -> str:
@@ -31,49 +41,54 @@ def _identity(request: Request, body: dict[str, Any], raw: bytes) -> str:
     return given or "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
-def build_router(services: Services) -> APIRouter:
-    router = APIRouter(tags=["inbound"])
-    config = services.config.inbound
-    secrets = [s.get_secret_value() for s in config.secrets]
-    counter = services.metrics.inbound_webhooks
+def _checked(body: Any) -> tuple[str, dict[str, Any]]:
+    """The event type and metadata of a webhook body; InputError listing what is wrong."""
+    if not isinstance(body, dict):
+        raise InputError([], title="the body must be a JSON object {event, data, metadata}")
+    errors = Errors()
+    event_type = errors.string(body, "event", "event", max_len=256)
+    if not isinstance(body.get("data", {}), dict):
+        errors.add("data", "must be an object")
+    if errors:
+        raise InputError(errors.items)
+    given = body.get("metadata")
+    return event_type or "", given if isinstance(given, dict) else {}
 
-    async def receive(request: Request) -> Response:
-        raw = await read_body(request, services.config.limits.max_body_bytes)
+
+class InboundRoute:
+    """The handler of `POST /events`, bound to the services and the `inbound:` config."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.config = services.config.inbound
+        self.secrets = [s.get_secret_value() for s in self.config.secrets]
+        self.counter = services.metrics.inbound_webhooks
+
+    async def receive(self, request: Request) -> Response:
+        raw = await read_body(request, self.services.config.limits.max_body_bytes)
+        now = self.services.now()
         try:
-            verify_inbound(request.headers, raw, secrets, services.now(), config.tolerance_seconds)
+            verify_inbound(request.headers, raw, self.secrets, now, self.config.tolerance_seconds)
         except AuthError:
-            counter.labels("unauthorized").inc()
+            self.counter.labels("unauthorized").inc()
             raise
         body = parse_json(raw)
-        errors = Errors()
-        if not isinstance(body, dict):
-            raise InputError([], title="the body must be a JSON object {event, data, metadata}")
-        event_type = errors.string(body, "event", "event", max_len=256)
-        if not isinstance(body.get("data", {}), dict):
-            errors.add("data", "must be an object")
-        if errors:
-            raise InputError(errors.items)
-        given = body.get("metadata")
-        metadata: dict[str, Any] = given if isinstance(given, dict) else {}
-        key = "inbound:" + _identity(request, body, raw)
-        now = services.now()
-        event = Event(
-            id=uuid4_str(),
-            type=event_type or "",
-            source=config.source,
-            time=str(metadata.get("timestamp") or iso(now)),
-            data=body.get("data", {}),
-            dialect="inbound",
+        event_type, metadata = _checked(body)
+        identity = _identity(request, body, raw)
+        time = str(metadata.get("timestamp") or iso(now))
+        event = accept(
+            Envelope(event_type, time, self.config.source, body.get("data", {}), "inbound"),
+            received_at=now,
             correlation_id=correlation_id(request),
-            received_at=iso(now),
-            idempotency_key=key,
-            metadata={**trace_metadata(request), "webhookId": key.removeprefix("inbound:")},
+            idempotency_key="inbound:" + identity,
+            metadata={**trace_metadata(request), "webhookId": identity},
         )
-        result = await services.store.append_event(event)
-        counter.labels("stored" if result.created else "duplicate").inc()
+        result = await self.services.store.append_event(event)
+        self.counter.labels("stored" if result.created else "duplicate").inc()
         return json_response({"id": result.event.id, "duplicate": not result.created}, 200)
 
-    router.add_api_route(
-        "/events", receive, methods=["POST"], summary="Inbound platform webhook (HMAC-signed)"
-    )
+
+def build_router(services: Services) -> APIRouter:
+    router = APIRouter(tags=["inbound"])
+    docs.add(router, "POST", "/events", InboundRoute(services).receive, RECEIVE)
     return router

@@ -8,12 +8,20 @@ from collections.abc import Awaitable, Callable
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from ccbridge.api import docs, schemas
 from ccbridge.api.http import json_response, read_body
 from ccbridge.api.services import Services
 from ccbridge.errors import BridgeError
 from ccbridge.ingest import IngestGateway
 
 PATH = "/ingest"
+INGEST = docs.Doc(
+    "Legacy business event with a JWT (seed 003's gateway)",
+    schemas.IngestAccepted,
+    status=202,
+    body=schemas.LegacyEvent,
+    errors=(400, 401, 413, 422, 429, 503),
+)
 
 
 def make_ingest(
@@ -37,13 +45,7 @@ def make_ingest(
     return ingest
 
 
-def build_router(services: Services, handler: Callable[[Request], Awaitable[Response]]) -> APIRouter:
+def build_router(handler: Callable[[Request], Awaitable[Response]]) -> APIRouter:
     router = APIRouter(tags=["ingest"])
-    router.add_api_route(
-        PATH,
-        handler,
-        methods=["POST"],
-        status_code=202,
-        summary="Legacy business event with a JWT (seed 003's gateway)",
-    )
+    docs.add(router, "POST", PATH, handler, INGEST)
     return router

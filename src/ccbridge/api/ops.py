@@ -1,30 +1,41 @@
-"""Liveness, readiness and Prometheus metrics."""
+"""Liveness, readiness and Prometheus metrics (no token needed)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from ccbridge.api import docs, schemas
 from ccbridge.api.http import json_response
 from ccbridge.api.services import Services
 
+HEALTHZ = docs.Doc("Liveness", schemas.Status)
+READYZ = docs.Doc("Readiness: 503 while starting or stopping", schemas.Status, extra=((503, schemas.Status),))
+METRICS = docs.Doc("Prometheus metrics", None, text=True)
 
-def build_router(services: Services) -> APIRouter:
-    router = APIRouter(tags=["operations"])
 
-    async def healthz() -> Response:
+class OpsRoutes:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def healthz(self) -> Response:
         return json_response({"status": "ok"})
 
-    async def readyz() -> Response:
-        ready = services.readiness.ready
+    async def readyz(self) -> Response:
+        ready = self.services.readiness.ready
         return json_response({"status": "ready" if ready else "starting"}, 200 if ready else 503)
 
-    async def metrics() -> Response:
+    async def metrics(self) -> Response:
         """The store's backlog is read per scrape: it is the one figure no counter in memory knows."""
-        services.metrics.observe_backlog(await services.store.backlog(), services.now())
-        return Response(services.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+        metrics = self.services.metrics
+        metrics.observe_backlog(await self.services.store.backlog(), self.services.now())
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
-    router.add_api_route("/healthz", healthz, methods=["GET"], summary="Liveness")
-    router.add_api_route("/readyz", readyz, methods=["GET"], summary="Readiness")
-    router.add_api_route("/metrics", metrics, methods=["GET"], summary="Prometheus metrics")
+
+def build_router(services: Services) -> APIRouter:
+    routes = OpsRoutes(services)
+    router = APIRouter(tags=["operations"])
+    docs.add(router, "GET", "/healthz", routes.healthz, HEALTHZ)
+    docs.add(router, "GET", "/readyz", routes.readyz, READYZ)
+    docs.add(router, "GET", "/metrics", routes.metrics, METRICS)
     return router

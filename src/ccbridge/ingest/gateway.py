@@ -19,12 +19,13 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import orjson
 
+from ccbridge.core.accept import accept
+from ccbridge.core.envelopes import Envelope
 from ccbridge.core.event import Event
 from ccbridge.core.ids import uuid4_str
 from ccbridge.core.ports import AppendResult, Clock
@@ -34,7 +35,6 @@ from ccbridge.ingest.jwks import JwksCache
 from ccbridge.ingest.jwt_verify import JwtVerifier
 from ccbridge.ingest.mapping import MISSING
 from ccbridge.ingest.ratelimit import RateLimiter
-from ccbridge.ingest.times import format_utc
 
 Append = Callable[[Event], Awaitable[AppendResult]]
 _TOKEN_HEADER = re.compile(r"^[\x21-\x7e]{1,255}$", re.ASCII)
@@ -140,15 +140,11 @@ class IngestGateway:
         if key is None:
             name = business_key if business_key is not None else _canonical(payload)
             key = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{mapped.event_type}:{name}"))
-        return Event(
-            id=uuid4_str(),
-            type=mapped.event_type,
-            source=mapped.source,
-            time=mapped.event_time,
-            data=mapped.data,
-            dialect="genesys",
+        envelope = Envelope(mapped.event_type, mapped.event_time, mapped.source, mapped.data, "genesys")
+        return accept(
+            envelope,
+            received_at=self._clock.now(),
             correlation_id=correlation_id,
-            received_at=format_utc(datetime.fromtimestamp(self._clock.now(), UTC)),
             idempotency_key=key,
             metadata=metadata,
         )

@@ -55,7 +55,7 @@ async def test_accepted_order_is_stored_as_a_genesys_event(
     }
     assert event.dialect == "genesys"
     assert event.correlation_id == "corr-1"
-    assert event.received_at == "2024-05-01T12:00:00Z"  # the injected clock
+    assert event.received_at == "2024-05-01T12:00:00.000Z"  # the injected clock, as every receivedAt
     assert event.idempotency_key == key
     assert event.metadata == {"ingestSource": "orders", "subject": "erp", "traceparent": TRACEPARENT}
 
