@@ -1,0 +1,136 @@
+"""The one table from the error tree to HTTP answers: each class's status, title and headers."""
+
+from __future__ import annotations
+
+import inspect
+
+import orjson
+import pytest
+
+from ccbridge import errors
+from ccbridge.api.problems import ANSWERS, PROBLEM, answer_for, from_error, retry_after_header
+from ccbridge.errors import (
+    AuthError,
+    BridgeError,
+    ConfigError,
+    ConflictError,
+    FieldError,
+    InputError,
+    Malformed,
+    NotFoundError,
+    Permanent,
+    QuotaExceeded,
+    RateLimited,
+    Retryable,
+    ScopeError,
+    TooLarge,
+    Unavailable,
+)
+from ccbridge.ingest import KeySetUnavailable
+
+FIELD = FieldError("name", "is required")
+SAMPLES: list[tuple[BridgeError, int]] = [
+    (AuthError("the token has expired"), 401),
+    (ScopeError("the token lacks the scope x"), 403),
+    (InputError(FIELD), 422),
+    (Malformed(FIELD), 400),
+    (TooLarge(FIELD), 413),
+    (QuotaExceeded(FIELD), 422),
+    (NotFoundError("no subscription with id s"), 404),
+    (ConflictError("taken", existing_id="s-1"), 409),
+    (Retryable("busy", retry_after=2), 503),
+    (RateLimited(0.5), 429),
+    (Unavailable("keys unavailable", retry_after=30), 503),
+    (KeySetUnavailable("signing keys unavailable", retry_after=60), 503),
+    (Permanent("refused"), 500),
+    (ConfigError("auth.clients", "missing"), 500),
+    (BridgeError("anything else"), 500),
+]
+
+
+def body(exc: BridgeError) -> dict[str, object]:
+    parsed: dict[str, object] = orjson.loads(from_error(exc).body)
+    return parsed
+
+
+@pytest.mark.parametrize(
+    ("exc", "status"), SAMPLES, ids=lambda v: type(v).__name__ if isinstance(v, Exception) else ""
+)
+def test_each_error_class_answers_its_status(exc: BridgeError, status: int) -> None:
+    """The table's status is the answer's status and the problem body's, as problem+json."""
+    response = from_error(exc)
+    assert answer_for(exc).status == status
+    assert response.status_code == status
+    assert response.media_type == PROBLEM
+    assert body(exc)["status"] == status
+
+
+def test_every_class_of_the_tree_is_covered() -> None:
+    """Each error class of `ccbridge.errors` has a sample above (so a new class needs a decision)."""
+    tree = {c for _, c in inspect.getmembers(errors, inspect.isclass) if issubclass(c, BridgeError)}
+    assert tree <= {type(exc) for exc, _ in SAMPLES}
+    assert set(ANSWERS) <= tree
+
+
+def test_the_most_specific_class_wins() -> None:
+    """A subclass without a row answers like its nearest ancestor that has one."""
+
+    class BodyOverQuota(TooLarge):
+        pass
+
+    class ClientSideConflict(RuntimeError, ConflictError):
+        pass
+
+    assert answer_for(BodyOverQuota(FIELD)).status == 413
+    assert answer_for(ClientSideConflict("taken")).status == 409
+
+
+def test_input_errors_list_every_field_under_their_own_title() -> None:
+    """An InputError answers with its own title and every field at fault; the detail joins them."""
+    exc = InputError(
+        [FIELD, FieldError("endpoints[0].url", "must use https://")], title="invalid subscription"
+    )
+    answer = body(exc)
+    assert answer["title"] == "invalid subscription"
+    assert answer["errors"] == [
+        {"field": "name", "message": "is required"},
+        {"field": "endpoints[0].url", "message": "must use https://"},
+    ]
+    assert answer["detail"] == "name: is required; endpoints[0].url: must use https://"
+    assert body(TooLarge(FIELD))["title"] == "payload too large"
+    assert body(InputError(FIELD))["title"] == "invalid request"
+
+
+def test_auth_errors_carry_their_challenge() -> None:
+    """401 and 403 name the RFC 6750 error code in WWW-Authenticate."""
+    assert from_error(AuthError("bad", code="invalid_request")).headers["www-authenticate"] == (
+        'Bearer error="invalid_request"'
+    )
+    assert from_error(ScopeError("no")).headers["www-authenticate"] == 'Bearer error="insufficient_scope"'
+    assert body(ScopeError("no"))["title"] == "insufficient scope"
+
+
+def test_conflicts_name_the_existing_resource() -> None:
+    """A 409 carries existingId when the error knows it, and leaves it out otherwise."""
+    assert body(ConflictError("taken", existing_id="s-1"))["existingId"] == "s-1"
+    assert "existingId" not in body(ConflictError("taken"))
+
+
+def test_retry_after_is_rounded_up_to_whole_seconds() -> None:
+    """retry_after is a floor, so the header never says less: 0.5 -> 1, 1.2 -> 2, 30 -> 30."""
+    assert from_error(RateLimited(0.5)).headers["retry-after"] == "1"
+    assert from_error(RateLimited(1.2)).headers["retry-after"] == "2"
+    assert from_error(Unavailable("down", retry_after=30)).headers["retry-after"] == "30"
+    assert "retry-after" not in from_error(Retryable("busy")).headers
+    assert [retry_after_header(s) for s in (0, 0.01, 1, 1.0001)] == ["1", "1", "1", "2"]
+
+
+def test_internal_errors_reveal_nothing() -> None:
+    """A 500 says only that the request could not be completed, never the error's message."""
+    answer = body(Permanent("connect to 10.0.0.7:5432 refused"))
+    assert answer == {
+        "type": "about:blank",
+        "title": "internal error",
+        "status": 500,
+        "detail": "the request could not be completed",
+    }
