@@ -2,7 +2,7 @@
 
 The handlers read raw bytes (see `api.schemas` for why), so FastAPI cannot infer their bodies; each
 route states them here instead: its request body (`openapi_extra`), its success answer and the
-problem+json answers it may give (`responses=`). `document` adds the models of `api.schemas` as
+problem+json answers it may give (`responses=`). `DocumentedApp` adds the models of `api.schemas` as
 `components.schemas`, which every `$ref` points into.
 """
 
