@@ -35,9 +35,9 @@ from ccbridge.core.ports import (
 )
 from ccbridge.core.times import IDEMPOTENCY_WINDOW, RECENT_WINDOW, SystemClock, iso, iso_or_none
 from ccbridge.errors import ConflictError, FieldError, InputError, NotFoundError
-from ccbridge.stores import records
-from ccbridge.stores.sqlite_schema import SCHEMA
-from ccbridge.stores.sqlite_writer import SerialExecutor, connect
+from ccbridge.stores.sqlite import records
+from ccbridge.stores.sqlite.schema import SCHEMA
+from ccbridge.stores.sqlite.writer import SerialExecutor, connect
 
 QUEUE_WAIT_REASON = (
     "queue endpoints are accepted but not delivered yet (NATS delivery comes in a later release)"
