@@ -81,3 +81,17 @@ async def test_legacy_event_is_verified_mapped_stored_and_delivered(tmp_path: Pa
         "region": "unknown",
     }
     assert body["source"] == {"system": "legacy-ordering-platform", "version": "2.1.0"}
+
+
+async def test_ingest_is_documented_when_configured(tmp_path: Path) -> None:
+    """With an `ingest:` section /openapi.json describes POST /ingest: its body, 202 and its problems."""
+    config = ingest_config(tmp_path, LegacyIssuer("ES256"))
+    async with (
+        running_server(config, folder=tmp_path) as srv,
+        httpx.AsyncClient(base_url=srv.base_url) as client,
+    ):
+        operation = (await client.get("/openapi.json")).json()["paths"]["/ingest"]["post"]
+    assert operation["requestBody"]["content"]["application/json"]["schema"]
+    assert operation["responses"]["202"]["content"]["application/json"]["schema"]
+    assert {"401", "422", "429", "503"} <= set(operation["responses"])
+    assert set(operation["responses"]["429"]["content"]) == {"application/problem+json"}
