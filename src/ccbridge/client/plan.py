@@ -63,6 +63,8 @@ def desired_payload(entry: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class FieldChange:
+    """One field a plan changes: its path (`endpoints[0].url`), the server's value and the desired one."""
+
     field: str
     before: Any
     after: Any
@@ -70,6 +72,8 @@ class FieldChange:
 
 @dataclass(frozen=True, slots=True)
 class Action:
+    """What apply does for one subscription; `payload` is the body it sends, `current` the server's."""
+
     kind: Kind
     name: str
     id: str | None = None
@@ -88,6 +92,8 @@ class Action:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
+    """The actions in the order `make_plan` found them; `as_dict` is the `--json` document."""
+
     actions: tuple[Action, ...] = field(default_factory=tuple)
 
     @property
