@@ -107,6 +107,8 @@ def publish_settings(config: Any) -> PublishConfig:
     if raw is None:
         raise ConfigError("publish", "missing: publishing needs publish.event_types with a schema per type")
     settings = parse_section(PublishConfig, raw, "publish")
-    for spec in settings.event_types.values():
-        spec.schema_ = _resolve(config, spec.schema_)
-    return settings
+    resolved = {
+        name: spec.model_copy(update={"schema_": _resolve(config, spec.schema_)})
+        for name, spec in settings.event_types.items()
+    }
+    return settings.model_copy(update={"event_types": resolved})
