@@ -38,9 +38,10 @@ class RenewalsSeen(SqliteStore):
         self._renewed = asyncio.Condition()
 
     async def renew(self, owner: str, delivery_ids: Sequence[int], lease_seconds: float) -> int:
+        at = self.clock.now()  # what the renewal's term counts from (read before the call, as the store does)
         count = await super().renew(owner, delivery_ids, lease_seconds)
         async with self._renewed:
-            self.renewals.append((self.clock.now(), list(delivery_ids)))
+            self.renewals.append((at, list(delivery_ids)))
             self._renewed.notify_all()
         return count
 
