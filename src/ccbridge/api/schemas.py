@@ -38,7 +38,7 @@ class _Answer(BaseModel):
 
 class Endpoint(_Request):
     url: str = Field(
-        description="webhook: http(s)://; grpc: grpc(s)://host:port; queue: nats://host:port/subject"
+        description="webhook: http(s)://...; grpc: grpc(s)://host:port; queue: nats://host:port/subject or amqp://..."
     )
     type: Literal["webhook", "grpc", "queue"] = "webhook"
 
@@ -86,7 +86,6 @@ class _Common(_Request):
     createdDate: str | None = Field(None, description="server-set; ignored")
     updatedDate: str | None = Field(None, description="server-set; ignored")
     secretHint: str | None = Field(None, description="server-set; ignored")
-    dialect: str | None = Field(None, description="server-set; ignored")
 
 
 class CxoneSubscription(_Common):
