@@ -13,7 +13,7 @@ from store_backends import Feature
 
 from ccbridge.core.event import DeadLetterSpec, EndpointSpec, Event, Subscription
 from ccbridge.core.ports import Settlement, Store
-from ccbridge.errors import ConflictError, InputError, NotFoundError
+from ccbridge.errors import ConflictError, NotFoundError, QuotaExceeded
 from ccbridge.testing.clock import ManualClock
 
 
@@ -87,7 +87,7 @@ async def test_subscription_names_and_quota(store: Store) -> None:
         await store.create_subscription(subscription("s2", "a"), 2)
     assert conflict.value.existing_id == "s1"
     await store.create_subscription(subscription("s2", "b"), 2)
-    with pytest.raises(InputError):
+    with pytest.raises(QuotaExceeded):
         await store.create_subscription(subscription("s3", "c"), 2)
 
 

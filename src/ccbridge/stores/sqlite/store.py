@@ -34,7 +34,7 @@ from ccbridge.core.ports import (
     Settlement,
 )
 from ccbridge.core.times import IDEMPOTENCY_WINDOW, RECENT_WINDOW, SystemClock, iso, iso_or_none
-from ccbridge.errors import ConflictError, FieldError, InputError, NotFoundError
+from ccbridge.errors import ConflictError, FieldError, NotFoundError, QuotaExceeded
 from ccbridge.stores.sqlite import records
 from ccbridge.stores.sqlite.schema import SCHEMA
 from ccbridge.stores.sqlite.writer import SerialExecutor, connect
@@ -220,7 +220,7 @@ class SqliteStore:
                 raise ConflictError(f"a subscription named {sub.name!r} already exists", existing[0])
             count = conn.execute("SELECT count(*) FROM subscriptions").fetchone()[0]
             if count >= max_subscriptions:
-                raise InputError(
+                raise QuotaExceeded(
                     FieldError("name", f"the limit of {max_subscriptions} subscriptions is reached"),
                     title="subscription quota exceeded",
                 )
