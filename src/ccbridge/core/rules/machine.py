@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ccbridge.core.rules import native
 from ccbridge.core.rules.automaton import OTHER, Fork, Hit, Node, State, Step, compile_trie
 from ccbridge.core.rules.extract import MISSING, Extractor, Many, extractor, flatten, key_trie
 from ccbridge.core.rules.order import Condition, Order
@@ -41,9 +40,8 @@ class Machine:
         for rule_id, conditions in flat:
             self._insert(root, order, rule_id, conditions)
         self._always = tuple(sorted(root.rules))
-        self._root, nodes = compile_trie(root)
+        self._root = compile_trie(root)
         self._width = len(self._path_ids)
-        self._program = native.program(self._root, nodes, self._width) if native.enabled() else None
         self._keys = key_trie(self._path_ids.items())
         self._extract: Extractor = self._warm_up
         self._uses = 0
@@ -79,11 +77,7 @@ class Machine:
         values: list[Any] = [MISSING] * self._width
         if self._always:
             result.update(self._always)
-        several = self._extract(event, values)
-        if self._program is not None:
-            self._program.walk(values, result, several)
-            return
-        if several:
+        if self._extract(event, values):
             _walk_arrays(self._root, values, result)
             return
         # The hot loop. The `Step`/`Link` dispatch is written out rather than called, as a call per
