@@ -1,5 +1,4 @@
-"""Shared helpers: every table case is checked by all three evaluators, which must agree; and every
-machine generates its extractor early, so tests exercise both the walked and the generated one."""
+"""Shared helpers: every table case is checked by all three evaluators, which must agree."""
 
 from __future__ import annotations
 
@@ -8,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from ccbridge.core.rules import machine
 from ccbridge.rules import RuleSet, compile_pattern, matches, reference_matches
 
 Evaluate = Callable[[dict[str, Any], dict[str, Any]], bool]
@@ -27,9 +25,3 @@ def evaluate_all(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
 @pytest.fixture
 def evaluate() -> Evaluate:
     return evaluate_all
-
-
-@pytest.fixture(autouse=True)
-def _generate_extractors_early(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A machine walks its key trie for the first event only, then uses the generated extractor."""
-    monkeypatch.setattr(machine, "_GENERATE_AFTER", 2)
