@@ -52,7 +52,7 @@ def _endpoints(config: Config) -> dict[str, Endpoint]:
     )
     return {
         "webhook": WebhookEndpoint(policy, limit_per_host=config.delivery.per_endpoint_concurrency),
-        "grpc": GrpcEndpoint(ca_file),
+        "grpc": GrpcEndpoint(policy, ca_file),
     }
 
 

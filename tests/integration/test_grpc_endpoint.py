@@ -20,7 +20,8 @@ from cryptography.x509.oid import NameOID
 
 from ccbridge.core.event import Delivered, DeliveryJob, EndpointSpec, Event, Failed, Retry
 from ccbridge.core.ports import Attempt
-from ccbridge.endpoints.grpc import GrpcEndpoint
+from ccbridge.endpoints.grpc import GrpcEndpoint, dial_target
+from ccbridge.endpoints.netguard import NetworkPolicy
 from ccbridge.errors import ConfigError
 from ccbridge.testing.grpc_consumer import ConsumerBehaviour, GrpcConsumer
 
@@ -55,6 +56,10 @@ def make_attempt(
     return Attempt(job=job, body=body, headers=headers or {}, timeout=timeout)
 
 
+LOOPBACK = NetworkPolicy(allowed_networks=["127.0.0.0/8"])
+"""The consumers of these tests listen on loopback, which the default policy refuses."""
+
+
 @pytest.fixture
 async def consumer() -> AsyncIterator[GrpcConsumer]:
     async with GrpcConsumer() as server:
@@ -63,7 +68,7 @@ async def consumer() -> AsyncIterator[GrpcConsumer]:
 
 @pytest.fixture
 async def endpoint() -> AsyncIterator[GrpcEndpoint]:
-    endpoint = GrpcEndpoint()
+    endpoint = GrpcEndpoint(LOOPBACK)
     yield endpoint
     await endpoint.aclose()
 
@@ -260,7 +265,7 @@ async def test_each_address_gets_its_own_channel(endpoint: GrpcEndpoint) -> None
 
 async def test_send_after_close_is_retried(consumer: GrpcConsumer) -> None:
     """A send racing shutdown is re-queued (Retry) rather than lost or raised."""
-    endpoint = GrpcEndpoint()
+    endpoint = GrpcEndpoint(LOOPBACK)
     assert await endpoint.send(make_attempt(consumer.address)) == Delivered()
     await endpoint.aclose()
     assert await endpoint.send(make_attempt(consumer.address)) == Retry("gRPC endpoint closed")
@@ -301,7 +306,7 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, bytes,
 async def test_tls_with_ca_file_delivers(certificate: tuple[bytes, bytes, Path]) -> None:
     """grpcs:// verifies the consumer against the CA file given at construction and delivers."""
     chain, key, ca_file = certificate
-    endpoint = GrpcEndpoint(ca_file=str(ca_file))
+    endpoint = GrpcEndpoint(LOOPBACK, ca_file=str(ca_file))
     async with GrpcConsumer(tls=(chain, key)) as secure:
         assert secure.address.startswith("grpcs://")
         assert await endpoint.send(make_attempt(secure.address)) == Delivered()
@@ -312,7 +317,7 @@ async def test_tls_with_ca_file_delivers(certificate: tuple[bytes, bytes, Path])
 async def test_tls_with_untrusted_certificate_is_retried(certificate: tuple[bytes, bytes, Path]) -> None:
     """Without the CA the handshake fails: UNAVAILABLE, a Retry, and the consumer sees no call."""
     chain, key, _ = certificate
-    endpoint = GrpcEndpoint()
+    endpoint = GrpcEndpoint(LOOPBACK)
     async with GrpcConsumer(tls=(chain, key)) as secure:
         outcome = await endpoint.send(make_attempt(secure.address, timeout=3.0))
         await endpoint.aclose()
@@ -324,4 +329,43 @@ async def test_tls_with_untrusted_certificate_is_retried(certificate: tuple[byte
 def test_unreadable_ca_file_is_a_config_error(tmp_path: Path) -> None:
     """A CA file that cannot be read fails at construction, naming the key, not at the first send."""
     with pytest.raises(ConfigError, match="ca_file"):
-        GrpcEndpoint(ca_file=str(tmp_path / "missing.pem"))
+        GrpcEndpoint(LOOPBACK, ca_file=str(tmp_path / "missing.pem"))
+
+
+async def test_a_private_address_is_refused_by_the_default_policy(consumer: GrpcConsumer) -> None:
+    """The webhook network policy holds for gRPC too: loopback is refused unless allowed, the
+    reason names the address and the config key, and nothing reaches the consumer."""
+    guarded = GrpcEndpoint(NetworkPolicy())
+    try:
+        outcome = await guarded.send(make_attempt(consumer.address))
+    finally:
+        await guarded.aclose()
+    assert isinstance(outcome, Failed)
+    assert "127.0.0.1 is loopback" in outcome.reason and "delivery.allowed_networks" in outcome.reason
+    assert consumer.calls == []
+
+
+async def test_a_host_name_is_dialed_at_the_addresses_the_policy_checked(consumer: GrpcConsumer) -> None:
+    """`localhost` is resolved and checked by the policy, then dialed by address: delivered."""
+    port = consumer.address.rsplit(":", 1)[1]
+    endpoint = GrpcEndpoint(LOOPBACK)
+    try:
+        outcome = await endpoint.send(make_attempt(f"grpc://localhost:{port}"))
+    finally:
+        await endpoint.aclose()
+    assert isinstance(outcome, Delivered)
+    assert len(consumer.received) == 1
+
+
+async def test_a_name_that_does_not_resolve_is_retried() -> None:
+    endpoint = GrpcEndpoint(LOOPBACK)
+    try:
+        outcome = await endpoint.send(make_attempt("grpc://no-such-host.invalid:50051"))
+    finally:
+        await endpoint.aclose()
+    assert isinstance(outcome, Retry) and "cannot resolve" in outcome.reason
+
+
+def test_dial_targets_name_one_address_family() -> None:
+    assert dial_target(["10.0.0.1", "10.0.0.2"], 443) == "ipv4:10.0.0.1:443,10.0.0.2:443"
+    assert dial_target(["2001:db8::1", "10.0.0.1"], 50051) == "ipv6:[2001:db8::1]:50051"

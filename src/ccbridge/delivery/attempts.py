@@ -45,7 +45,7 @@ def build_attempt(job: DeliveryJob, sub: Subscription, now: float, timeout: floa
     return Attempt(job=job, body=body, headers=headers, timeout=timeout)
 
 
-def settle(
+def settlement_for(
     job: DeliveryJob, sub: Subscription | None, outcome: Outcome, now: float, rng: Rng | None = None
 ) -> Settlement:
     """Delivered, re-scheduled by the subscription's retry policy, or dead (forwarded when the

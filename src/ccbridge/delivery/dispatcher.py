@@ -21,7 +21,7 @@ from ccbridge.config import DeliveryConfig
 from ccbridge.core.event import Delivered, DeliveryJob, Failed, Outcome
 from ccbridge.core.ports import Clock, DeliveryQueue, Endpoint
 from ccbridge.core.times import SystemClock
-from ccbridge.delivery.attempts import build_attempt, settle
+from ccbridge.delivery.attempts import build_attempt, settlement_for
 from ccbridge.delivery.settler import SettleBatcher
 from ccbridge.observability.metrics import Metrics
 
@@ -201,7 +201,7 @@ class Dispatcher:
                     semaphore.release()
         self._waiting.discard(job.id)  # the paths that send nothing
         self._metrics.delivery_seconds.labels(kind).observe(time.perf_counter() - started)
-        settlement = settle(job, sub, outcome, self._now())
+        settlement = settlement_for(job, sub, outcome, self._now())
         self._record(job, outcome, settlement.state)
         await self._settler.settle(settlement)
 

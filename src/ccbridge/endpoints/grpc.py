@@ -12,10 +12,16 @@ Status codes become outcomes as the proto documents for consumers:
 
 Reasons read "gRPC <CODE>: <detail>"; `status` stays None because elsewhere it holds an HTTP status.
 A `retry-after` trailing metadata entry (seconds) on a retried status becomes `Retry.after`.
+
+Addresses go through the same `NetworkPolicy` as webhooks: a host resolving to a refused address is
+`Failed` (naming the address and the config key), one that does not resolve is `Retry`. The channel
+dials the addresses the policy checked, not the name, so DNS cannot hand gRPC another address
+between the check and the connect; TLS still verifies the certificate against the URL's host.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
 import re
@@ -29,7 +35,8 @@ import grpc.aio
 from ccbridge.core.event import Delivered, Failed, Outcome, Retry
 from ccbridge.core.ports import Attempt
 from ccbridge.endpoints.grpc_gen import consumer_pb2, consumer_pb2_grpc
-from ccbridge.errors import ConfigError
+from ccbridge.endpoints.netguard import NetworkPolicy
+from ccbridge.errors import ConfigError, Permanent, Retryable
 
 _S = grpc.StatusCode
 DELIVERED_CODES = frozenset({_S.OK, _S.ALREADY_EXISTS})
@@ -73,6 +80,9 @@ _DETAIL_LIMIT = 200
 ChannelKey = tuple[str, str]
 """(scheme, host:port): one channel, hence one HTTP/2 connection, per key."""
 
+Channel = tuple[tuple[str, ...], grpc.aio.Channel, Callable[..., Any]]
+"""The addresses a channel dials, the channel, and its Consume method."""
+
 
 class GrpcEndpoint:
     """The `Endpoint` for `grpc://host:port` (plaintext) and `grpcs://host:port` (TLS) URLs.
@@ -83,11 +93,18 @@ class GrpcEndpoint:
     the system roots. `options` are extra gRPC channel arguments, overriding `DEFAULT_OPTIONS`.
     """
 
-    def __init__(self, ca_file: str | None = None, *, options: Sequence[tuple[str, Any]] = ()) -> None:
+    def __init__(
+        self,
+        policy: NetworkPolicy,
+        ca_file: str | None = None,
+        *,
+        options: Sequence[tuple[str, Any]] = (),
+    ) -> None:
+        self._policy = policy
         self._root_certificates = _read_ca(ca_file) if ca_file else None
         self._options = tuple({**dict(DEFAULT_OPTIONS), **dict(options)}.items())
         self._credentials: grpc.ChannelCredentials | None = None
-        self._channels: dict[ChannelKey, tuple[grpc.aio.Channel, Callable[..., Any]]] = {}
+        self._channels: dict[ChannelKey, Channel] = {}
         self._closed = False
 
     async def send(self, attempt: Attempt) -> Outcome:
@@ -101,7 +118,14 @@ class GrpcEndpoint:
             key = parse_url(attempt.job.endpoint.url)
         except ValueError as exc:
             return Failed(f"bad gRPC endpoint URL {attempt.job.endpoint.url!r}: {exc}")
-        consume = self._consume(key)
+        host, port = _host_port(key[1])
+        try:
+            addresses = self._policy.checked(host, port) or await self._policy.check(host, port)
+        except Permanent as exc:
+            return Failed(str(exc))
+        except Retryable as exc:
+            return Retry(str(exc))
+        consume = await self._consume(key, addresses)
         try:
             await consume(
                 event_message(attempt), timeout=attempt.timeout, metadata=request_metadata(attempt.headers)
@@ -116,21 +140,32 @@ class GrpcEndpoint:
         """Close every channel; calls still in flight end as CANCELLED (hence Retry)."""
         self._closed = True
         channels, self._channels = self._channels, {}
-        for channel, _ in channels.values():
+        for _, channel, _ in channels.values():
             await channel.close()
 
-    def _consume(self, key: ChannelKey) -> Callable[..., Any]:
+    async def _consume(self, key: ChannelKey, addresses: Sequence[str]) -> Callable[..., Any]:
+        """The Consume method of `key`'s channel to `addresses`; a channel whose host now resolves to
+        other addresses is replaced (and closed), so it never dials an address the policy did not check."""
+        dialed = tuple(addresses)
         entry = self._channels.get(key)
-        if entry is None:
-            scheme, address = key
-            if scheme == "grpcs":
-                channel = grpc.aio.secure_channel(address, self._tls(), options=self._options)
-            else:
-                channel = grpc.aio.insecure_channel(address, options=self._options)
-            stub = consumer_pb2_grpc.EventConsumerStub(channel)  # type: ignore[no-untyped-call]  # generated
-            consume: Callable[..., Any] = stub.Consume
-            entry = self._channels[key] = (channel, consume)
-        return entry[1]
+        if entry is not None and entry[0] == dialed:
+            return entry[2]
+        scheme, authority = key
+        host = _host_port(authority)[0]
+        target = dial_target(dialed, _host_port(authority)[1])
+        options = [*self._options, ("grpc.default_authority", authority)]
+        if scheme == "grpcs":
+            if not _is_ip(host):
+                options.append(("grpc.ssl_target_name_override", host))
+            channel = grpc.aio.secure_channel(target, self._tls(), options=options)
+        else:
+            channel = grpc.aio.insecure_channel(target, options=options)
+        stub = consumer_pb2_grpc.EventConsumerStub(channel)  # type: ignore[no-untyped-call]  # generated
+        consume: Callable[..., Any] = stub.Consume
+        self._channels[key] = (dialed, channel, consume)
+        if entry is not None:
+            await entry[1].close(grace=None)
+        return consume
 
     def _tls(self) -> grpc.ChannelCredentials:
         if self._credentials is None:
@@ -158,6 +193,29 @@ def parse_url(url: str) -> ChannelKey:
         port = 443
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
     return parts.scheme, f"{host}:{port}"
+
+
+def dial_target(addresses: Sequence[str], port: int) -> str:
+    """A gRPC target naming IP addresses (`ipv4:10.0.0.1:443,10.0.0.2:443`), so the channel does no DNS.
+
+    One target holds one address family: the first address's family is dialed, the others left out.
+    """
+    family = "ipv6" if ":" in addresses[0] else "ipv4"
+    chosen = [a for a in addresses if (":" in a) == (family == "ipv6")]
+    return family + ":" + ",".join(f"[{a}]:{port}" if family == "ipv6" else f"{a}:{port}" for a in chosen)
+
+
+def _host_port(authority: str) -> tuple[str, int]:
+    host, _, port = authority.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def event_message(attempt: Attempt) -> consumer_pb2.Event:

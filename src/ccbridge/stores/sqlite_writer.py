@@ -161,12 +161,12 @@ def _resolve(results: list[tuple[_Item, Any, BaseException | None]]) -> None:
         by_loop.setdefault(entry[0].loop, []).append(entry)
     for loop, entries in by_loop.items():
         try:
-            loop.call_soon_threadsafe(_settle, entries)
+            loop.call_soon_threadsafe(_set_results, entries)
         except RuntimeError:  # the loop is closed; its callers are gone
             continue
 
 
-def _settle(entries: list[tuple[_Item, Any, BaseException | None]]) -> None:
+def _set_results(entries: list[tuple[_Item, Any, BaseException | None]]) -> None:
     for item, value, error in entries:
         if item.future.done():
             continue

@@ -1,0 +1,76 @@
+"""What only the SQLite store promises beyond the contract (tests/contract/): group commit and chunked purges."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from ccbridge.core.event import EndpointSpec, Event, Subscription
+from ccbridge.core.ports import Settlement
+from ccbridge.core.routing import SubscriptionRouter
+from ccbridge.stores.sqlite import SqliteStore
+from ccbridge.testing.clock import ManualClock
+
+
+def event(n: int) -> Event:
+    return Event(
+        id=f"evt-{n}",
+        type="contact.created",
+        source="test",
+        time="2026-11-24T10:00:00Z",
+        data={"n": n},
+        dialect="cxone",
+        correlation_id=f"c-{n}",
+        received_at="2026-11-24T10:00:00Z",
+    )
+
+
+SUB = Subscription(
+    id="s1",
+    name="a",
+    dialect="cxone",
+    event_types=("contact.created",),
+    endpoints=(EndpointSpec("http://127.0.0.1/a"),),
+    secret="whsec_x",
+    created_at="t",
+    updated_at="t",
+)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    s = SqliteStore(str(tmp_path / "store.db"), SubscriptionRouter(), clock=ManualClock())
+    await s.open()
+    yield s
+    await s.close()
+
+
+async def test_concurrent_appends_share_commits(store: SqliteStore) -> None:
+    """Hundreds of concurrent appends are group-committed: fewer write batches than jobs."""
+    await asyncio.gather(*(store.append_event(event(n)) for n in range(500)))
+    assert await store.count_events() == 500
+    assert store.stats["write_batches"] < store.stats["write_jobs"]
+
+
+async def test_history_purge_in_chunks_of_one_removes_as_much_as_one_chunk(tmp_path: Path) -> None:
+    """The purge loops over chunks until a chunk comes back short: chunk=1 removes what chunk=5000 does."""
+    removed = []
+    for chunk in (1, 5000):
+        clock = ManualClock()
+        store = SqliteStore(str(tmp_path / f"{chunk}.db"), SubscriptionRouter(), clock=clock)
+        await store.open()
+        try:
+            await store.create_subscription(SUB, 10)
+            for n in range(3):
+                await store.append_event(event(n))
+            jobs = await store.lease("w", 10, 30)
+            await store.settle("w", [Settlement(job.id, "delivered", 1, status=200) for job in jobs])
+            clock.advance(86400)
+            removed.append(await store.purge_history(clock.now() - 1, chunk=chunk))
+            assert await store.count_events() == 0
+        finally:
+            await store.close()
+    assert removed == [(3, 3), (3, 3)]
