@@ -15,8 +15,7 @@ from ccbridge.api import ingest as ingest_route
 from ccbridge.api.app import create_app
 from ccbridge.api.services import Services
 from ccbridge.api.tokens import TokenService
-from ccbridge.client.config import ApiConfig, AuditConfig, PublishConfig, RegistryConfig, parse_section
-from ccbridge.config import Config, resolve_path
+from ccbridge.config import ApiConfig, AuditConfig, Config, PublishConfig, RegistryConfig, resolve_path
 from ccbridge.core.ports import Endpoint
 from ccbridge.core.routing import SubscriptionRouter
 from ccbridge.core.times import SystemClock
@@ -58,7 +57,7 @@ def _endpoints(config: Config) -> dict[str, Endpoint]:
 
 @dataclass(frozen=True)
 class Sections:
-    """The optional sections, each validated by its own part's model (compiled where it has files)."""
+    """The optional sections as the server uses them: typed as loaded, `ingest` compiled."""
 
     api: ApiConfig | None
     publish: PublishConfig | None
@@ -68,16 +67,13 @@ class Sections:
 
 
 def validate_sections(config: Config) -> Sections:
-    """Validate what `config.py` leaves to the client and gateway models; ConfigError names the key."""
-
-    def section(model: Any, raw: Any, root: str) -> Any:
-        return None if raw is None else parse_section(model, raw, root)
-
+    """What loading cannot check: the files `ingest` names (keys, schemas) read and its patterns
+    compiled. Raises one ConfigError listing every problem, each naming its key."""
     return Sections(
-        api=section(ApiConfig, config.api, "api"),
-        publish=section(PublishConfig, config.publish, "publish"),
-        audit=section(AuditConfig, config.audit, "audit"),
-        registry=section(RegistryConfig, config.registry, "registry"),
+        api=config.api,
+        publish=config.publish,
+        audit=config.audit,
+        registry=config.registry,
         ingest=None if config.ingest is None else compile_ingest(config.ingest, config.base_dir),
     )
 

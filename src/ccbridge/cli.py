@@ -25,13 +25,20 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+def fail_config(exc: ConfigError) -> NoReturn:
+    """Every problem of a config on its own `error:` line, then exit 2."""
+    for line in exc.lines():
+        typer.echo(f"error: {line}", err=True)
+    raise typer.Exit(2)
+
+
 def load(path: Path):  # type: ignore[no-untyped-def]  # returns ccbridge.config.Config (lazy import)
     from ccbridge.config import load_config
 
     try:
         return load_config(path)
     except ConfigError as exc:
-        fail(str(exc))
+        fail_config(exc)
 
 
 @app.command()
@@ -42,19 +49,22 @@ def serve(config: ConfigOption) -> None:
     try:
         run(load(config))
     except ConfigError as exc:
-        fail(str(exc))
+        fail_config(exc)
 
 
 @app.command("check-config")
 def check_config(config: ConfigOption) -> None:
-    """Validate a config file; exit 2 with a message naming the key at fault."""
+    """Validate a config file with the environment's CCBRIDGE_* overrides, and the files it names.
+
+    Every problem is printed on its own line naming its key (exit 2). Files (ingest keys and
+    schemas) are checked once the keys themselves are valid."""
     from ccbridge.bootstrap import validate_sections
 
     cfg = load(config)
     try:
         validate_sections(cfg)
     except ConfigError as exc:
-        fail(str(exc))
+        fail_config(exc)
     typer.echo(
         f"ok: {config} (store {cfg.store.url}, {len(cfg.auth.clients)} clients, "
         f"{len(cfg.event_types)} event types)"

@@ -41,7 +41,7 @@ err = Console(stderr=True, soft_wrap=True)
 
 
 def make_client(settings: ApiConfig) -> BridgeClient:
-    """The client every command uses (tests replace it to talk to a fake server)."""
+    """The client every command uses (tests replace it to watch the requests a command sends)."""
     return BridgeClient(settings)
 
 

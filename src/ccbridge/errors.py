@@ -16,6 +16,7 @@ The core branches only on these; HTTP status codes are chosen in one place (`api
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -35,12 +36,20 @@ class BridgeError(Exception):
 
 
 class ConfigError(BridgeError):
-    """A config value is wrong; `path` is the key path, e.g. `auth.clients[0].secret`."""
+    """A config value is wrong; `path` is the key path, e.g. `auth.clients[0].secret`.
 
-    def __init__(self, path: str, message: str) -> None:
-        super().__init__(f"{path}: {message}" if path else message)
+    One error may carry several problems found in one pass: `problems` lists every `(path, message)`,
+    the first being `path`/`message`; `lines()` gives one `path: message` line each.
+    """
+
+    def __init__(self, path: str, message: str, *, more: Iterable[tuple[str, str]] = ()) -> None:
+        self.problems = [(path, message), *more]
+        super().__init__("; ".join(self.lines()))
         self.path = path
         self.message = message
+
+    def lines(self) -> list[str]:
+        return [f"{path}: {message}" if path else message for path, message in self.problems]
 
 
 class AuthError(BridgeError):

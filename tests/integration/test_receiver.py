@@ -78,11 +78,9 @@ async def test_extra_answer_headers(http: aiohttp.ClientSession) -> None:
 
 
 async def test_delay_and_in_flight(http: aiohttp.ClientSession) -> None:
-    """Answers wait `delay` seconds; concurrent requests are counted in max_in_flight."""
+    """Answers wait `delay` seconds, so concurrent requests are all held at once (max_in_flight)."""
     async with WebhookReceiver(Behaviour(delay=0.3)) as receiver:
-        started = time.perf_counter()
         await asyncio.gather(*(post(http, receiver.url) for _ in range(3)))
-        assert 0.3 <= time.perf_counter() - started < 2.0
         assert receiver.max_in_flight == 3 and receiver.in_flight == 0
 
 
@@ -162,14 +160,12 @@ async def test_request_is_recorded_before_a_delayed_answer(http: aiohttp.ClientS
 
 
 async def test_stop_does_not_wait_for_delayed_answers(http: aiohttp.ClientSession) -> None:
-    """stop() returns promptly even while an answer is being delayed."""
-    receiver = WebhookReceiver(Behaviour(delay=30))
+    """stop() returns while an answer is still being delayed (it would otherwise hang for 300 s)."""
+    receiver = WebhookReceiver(Behaviour(delay=300))
     await receiver.start()
     task = asyncio.create_task(post(http, receiver.url))
     await receiver.wait_for(1)
-    started = time.perf_counter()
-    await receiver.stop()
-    assert time.perf_counter() - started < 5
+    await asyncio.wait_for(receiver.stop(), 60)
     with pytest.raises(aiohttp.ClientError):
         await task
 

@@ -3,7 +3,8 @@
     async with BridgeClient(ApiConfig(base_url=..., client_id=..., client_secret=...)) as client:
         result = await publish(client, "OrderCreated", data, config=publish_config)
 
-It speaks only HTTP (no import of the server's `api`, `stores` or `delivery`). Token caching,
+It speaks only HTTP (no import of the server's `api`, `stores` or `delivery`); it checks declared
+subscriptions with the same pure parser the server uses (`ccbridge.core.dialects`). Token caching,
 retries with Retry-After, idempotency keys and correlation ids are handled below every call.
 """
 

@@ -37,6 +37,8 @@ class Outcome:
 
 @dataclass(slots=True)
 class ApplyReport:
+    """One outcome per action carried out, in the order they ran."""
+
     outcomes: list[Outcome] = field(default_factory=list)
 
     @property

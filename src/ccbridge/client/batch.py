@@ -28,6 +28,8 @@ from ccbridge.errors import BridgeError, ConfigError, FieldError, InputError
 
 @dataclass(frozen=True, slots=True)
 class Rejected:
+    """A line that was not published: its 1-based number, why, and the event (or raw text) as read."""
+
     line: int
     errors: tuple[FieldError, ...]
     event: dict[str, Any] | None = None
@@ -41,6 +43,8 @@ class Rejected:
 
 @dataclass(slots=True)
 class BatchResult:
+    """How every non-blank line ended: published, duplicate or rejected (`total` adds them up)."""
+
     published: int = 0
     duplicates: int = 0
     rejected: list[Rejected] = field(default_factory=list)

@@ -1,104 +1,45 @@
-"""The client side's config sections: where the API is, what to publish, where to audit and sync.
+"""The client side's config: the section models (defined with the root config in `ccbridge.config`,
+re-exported here), one section validated on its own, and which API a CLI talks to.
 
-These models validate the `api`, `publish`, `audit` and `registry` sections of the shared YAML file
-(the server's loader keeps them as plain mappings). Unknown keys are rejected and every error names
-its key path (`api.client_secret`), so a CLI can exit 2 with a message pointing at the line to fix.
+Unknown keys are rejected and every error names its key path (`api.client_secret`), so a CLI can
+exit 2 with a message pointing at the line to fix.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeVar
-from urllib.parse import urlsplit
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, SecretStr, ValidationError
 
+from ccbridge.config import config_error
+from ccbridge.config.client import (
+    TOKEN_PATH,
+    ApiConfig,
+    AuditConfig,
+    PublishConfig,
+    PublishTypeConfig,
+    RegistryConfig,
+)
 from ccbridge.errors import ConfigError
 
-TOKEN_PATH = "/api/v2/oauth/token"
-
-
-def _http_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError("must be an http(s) URL with a host")
-    return value.rstrip("/")
-
-
-class ApiConfig(BaseModel):
-    """How to reach a server of the API. `scopes` empty asks for every scope the client has.
-
-    `auth_style` "form" sends the credentials in the token request's form body (seed 001),
-    "basic" as HTTP Basic (seeds 003 and 004). `timeout` is per HTTP call, in seconds.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    base_url: str
-    client_id: str = Field(min_length=1)
-    client_secret: SecretStr
-    scopes: list[str] = Field(default_factory=list)
-    auth_style: Literal["form", "basic"] = "form"
-    timeout: float = Field(default=10.0, gt=0)
-    token_url: str | None = None
-
-    @field_validator("base_url", "token_url")
-    @classmethod
-    def _check_url(cls, value: str | None) -> str | None:
-        return None if value is None else _http_url(value)
-
-    @property
-    def resolved_token_url(self) -> str:
-        """The token endpoint: `token_url` when given, else the API's own `/api/v2/oauth/token`."""
-        return self.token_url or self.base_url + TOKEN_PATH
-
-
-class PublishTypeConfig(BaseModel):
-    """One publishable type: its JSON Schema file and the data field whose value keys idempotency."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    schema_: str = Field(alias="schema", min_length=1)
-    business_key: str = Field(min_length=1)
-
-
-class PublishConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    event_types: dict[str, PublishTypeConfig] = Field(default_factory=dict)
-
-
-class AuditConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    path: str = Field(min_length=1)
-
-
-class RegistryConfig(BaseModel):
-    """Seed 001's infrastructure registry: state changes are POSTed, signed with `secret`."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    webhook_url: str
-    secret: SecretStr
-
-    @field_validator("webhook_url")
-    @classmethod
-    def _check_url(cls, value: str) -> str:
-        return _http_url(value)
-
+__all__ = [
+    "TOKEN_PATH",
+    "ApiConfig",
+    "AuditConfig",
+    "PublishConfig",
+    "PublishTypeConfig",
+    "RegistryConfig",
+    "client_settings",
+    "parse_section",
+]
 
 M = TypeVar("M", bound=BaseModel)
 
 
-def _path(root: str, loc: tuple[int | str, ...]) -> str:
-    path = root
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return path
-
-
 def parse_section(model: type[M], raw: Any, root: str) -> M:
-    """Validate one section (a mapping, or an already-built model); the first error names its key."""
+    """One section as `model`: an instance is returned as it is, anything else validated.
+
+    Raises a ConfigError carrying every problem, each path under `root` (`api.base_url`)."""
     if isinstance(raw, model):
         return raw
     if isinstance(raw, BaseModel):
@@ -106,9 +47,7 @@ def parse_section(model: type[M], raw: Any, root: str) -> M:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        raise ConfigError(_path(root, tuple(err["loc"])), message) from exc
+        raise config_error(exc, root) from exc
 
 
 def client_settings(config: Any) -> ApiConfig:

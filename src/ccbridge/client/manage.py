@@ -2,7 +2,8 @@
 
 Each takes the loaded config (`ccbridge.config.Config`, read by attribute name) and a client.
 Invalid input raises `InputError` listing every field at fault with its config path, before any
-write; a bad section raises `ConfigError` naming its key. Relative paths in the config (schemas,
+request; a bad section raises `ConfigError` naming its key. Subscriptions are checked by the
+server's own parser against the limits the config states (`client.validate`). Relative paths in the config (schemas,
 the audit file) start at the config file's folder (`config.base_dir`).
 """
 
@@ -17,7 +18,8 @@ from ccbridge.client.apply import ApplyReport, apply_plan
 from ccbridge.client.config import AuditConfig, PublishConfig, RegistryConfig, parse_section
 from ccbridge.client.plan import Plan, is_managed, make_plan, quota_errors
 from ccbridge.client.registry import RegistryFailure, RegistrySync
-from ccbridge.client.validate import validate_subscriptions
+from ccbridge.client.validate import as_sent, validate_subscriptions
+from ccbridge.core.dialects import Limits
 from ccbridge.errors import ConfigError, InputError
 from ccbridge.observability.audit import AuditLog
 
@@ -34,17 +36,18 @@ def _resolve(config: Any, path: str) -> str:
     return str(candidate if candidate.is_absolute() else Path(getattr(config, "base_dir", ".")) / candidate)
 
 
+def subscription_limits(config: Any) -> Limits:
+    """What the config's server allows a subscription: `limits.max_endpoints`, its `event_types`."""
+    return Limits(_limit(config, "max_endpoints", DEFAULT_MAX_ENDPOINTS), config.event_type_known)
+
+
 def desired_subscriptions(config: Any) -> list[dict[str, Any]]:
-    """The config's `subscriptions`, checked; raises InputError with every problem."""
+    """The config's `subscriptions` as they will be sent (JSON), checked; InputError lists every problem."""
     entries = list(getattr(config, "subscriptions", None) or [])
-    errors = validate_subscriptions(
-        entries,
-        event_types=list(getattr(config, "event_types", None) or []),
-        max_endpoints=_limit(config, "max_endpoints", DEFAULT_MAX_ENDPOINTS),
-    )
+    errors = validate_subscriptions(entries, subscription_limits(config))
     if errors:
         raise InputError(errors, title="invalid subscriptions")
-    return entries
+    return [as_sent(entry) for entry in entries]
 
 
 async def plan_subscriptions(client: BridgeClient, config: Any) -> Plan:
@@ -104,6 +107,8 @@ def publish_settings(config: Any) -> PublishConfig:
     if raw is None:
         raise ConfigError("publish", "missing: publishing needs publish.event_types with a schema per type")
     settings = parse_section(PublishConfig, raw, "publish")
-    for spec in settings.event_types.values():
-        spec.schema_ = _resolve(config, spec.schema_)
-    return settings
+    resolved = {
+        name: spec.model_copy(update={"schema_": _resolve(config, spec.schema_)})
+        for name, spec in settings.event_types.items()
+    }
+    return settings.model_copy(update={"event_types": resolved})

@@ -1,9 +1,10 @@
 """The plan: what apply would do to make the server hold the desired subscriptions. Pure.
 
 Desired and current subscriptions are matched by `name`. A desired one is unchanged when every
-field it states has that value on the server (fields the server adds or defaults — id, state,
-dates, secret, a dead-letter retention it fills in — are not differences), except that clearing a
-filter, pattern or description the server still has is a change. Apply marks what it writes with
+field it states has that value on the server: the fields the server assigns
+(`core.dialects.SERVER_FIELDS`: id, state, dates, the secret) and the defaults it fills in (a
+dead-letter retention, say) are not differences, but clearing a filter, pattern or description
+the server still has is a change. Apply marks what it writes with
 the label `managed-by: ccbridge`; only subscriptions carrying it are ever deleted, so foreign ones
 are left alone. A desired name that exists unmanaged is updated, and thereby adopted.
 
@@ -21,10 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ccbridge.client.api import canonical_json
+from ccbridge.core.dialects import SERVER_FIELDS
 from ccbridge.errors import FieldError
 
 MANAGED_KEY, MANAGED_VALUE = "managed-by", "ccbridge"
-SERVER_FIELDS = frozenset({"id", "state", "createdDate", "updatedDate", "secret", "selfUri"})
 CLEARABLE: dict[str, Any] = {"description": "", "filters": [], "filter": "", "pattern": None}
 _MISSING: Any = object()
 
@@ -50,14 +51,20 @@ def is_managed(resource: dict[str, Any]) -> bool:
 
 
 def desired_payload(entry: dict[str, Any]) -> dict[str, Any]:
-    """The body apply sends: the config entry as written, plus the managed-by label."""
-    labels = dict(entry.get("labels") or {})
-    labels[MANAGED_KEY] = MANAGED_VALUE
-    return {**entry, "labels": labels}
+    """The body apply sends: the config entry as written, plus the managed-by label.
+
+    `labels` that are not a mapping are left as written, for validation to refuse.
+    """
+    labels = entry.get("labels")
+    if labels is not None and not isinstance(labels, dict):
+        return dict(entry)
+    return {**entry, "labels": {**(labels or {}), MANAGED_KEY: MANAGED_VALUE}}
 
 
 @dataclass(frozen=True, slots=True)
 class FieldChange:
+    """One field a plan changes: its path (`endpoints[0].url`), the server's value and the desired one."""
+
     field: str
     before: Any
     after: Any
@@ -65,6 +72,8 @@ class FieldChange:
 
 @dataclass(frozen=True, slots=True)
 class Action:
+    """What apply does for one subscription; `payload` is the body it sends, `current` the server's."""
+
     kind: Kind
     name: str
     id: str | None = None
@@ -83,6 +92,8 @@ class Action:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
+    """The actions in the order `make_plan` found them; `as_dict` is the `--json` document."""
+
     actions: tuple[Action, ...] = field(default_factory=tuple)
 
     @property

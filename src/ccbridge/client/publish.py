@@ -30,6 +30,8 @@ from ccbridge.errors import ConfigError, FieldError, InputError
 
 @dataclass(frozen=True, slots=True)
 class PublishResult:
+    """One published event: the server's id, the key it was sent with, whether the server had it."""
+
     event_id: str
     idempotency_key: str
     duplicate: bool

@@ -21,6 +21,8 @@ from ccbridge.client.errors import ApiError
 
 @dataclass(frozen=True, slots=True)
 class SubscriptionStatus:
+    """Where one subscription's polling ended: settled or not, the last status seen, any error."""
+
     name: str
     id: str
     settled: bool

@@ -1,51 +1,72 @@
-"""The two API dialects at the edge: CXone and Genesys bodies <-> Subscription and Event.
+"""The two subscription dialects at the edge: CXone and Genesys bodies <-> Subscription.
 
 CXone (seed 001): `{name, description, eventType, filters, endpoints, deadLetterQueue,
-retryConfiguration}`. Genesys (seed 002): `{name, eventTypes, deliveryConfig, filter}`. Both may
-carry `pattern` (an EventBridge pattern) and `labels` (a string map; `managed-by` marks what a
-declarative apply owns). Every field at fault is reported at once, named by its path.
+retryConfiguration}`. Genesys (seed 002): `{name, description, eventTypes, deliveryConfig, filter}`.
+Both may carry `pattern` (an EventBridge pattern), `labels` (a string map; `managed-by` marks what a
+declarative apply owns) and `secret` (`whsec_...`; generated when absent).
+
+Contract:
+* `validate_subscription` is the one check of a body. It is pure (no id, clock, secret generation
+  or store), so the server's create and replace and the client's plan call the same function and
+  refuse exactly the same bodies. It raises `InputError` listing every field at fault by its path
+  (`endpoints[1].url`, `deliveryConfig.deliveryType`, `filters[0].operator`).
+* Endpoint types and their URL schemes are ARCHITECTURE.md's in both dialects: `webhook` (http,
+  https), `grpc` (grpc, grpcs), `queue` (nats, amqp). Genesys names the type in `deliveryType`
+  (`WEBHOOK`, `GRPC`, `QUEUE`, any case), CXone in each endpoint's `type` (default `webhook`).
+* `parse_subscription` adds what the server assigns: the id, the dates, and a secret when none was
+  given (a replace keeps the existing one).
+* `render_subscription` answers with the body as sent (normalized) plus `SERVER_FIELDS`. A body may
+  carry those fields, so a fetched resource can be sent back; they are ignored. A plan ignores them
+  when it compares a declaration with the server's resource.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
-from ccbridge.core.event import DeadLetterSpec, EndpointSpec, EndpointType, RetrySpec, Subscription
+from ccbridge.core.event import (
+    DeadLetterSpec,
+    Dialect,
+    EndpointSpec,
+    EndpointType,
+    RetrySpec,
+    Subscription,
+)
 from ccbridge.core.rules import PatternError, compile_pattern, expression_to_pattern, filters_to_pattern
 from ccbridge.core.signatures import generate_secret, is_valid_secret
 from ccbridge.core.validation import Errors, url_problem
 from ccbridge.errors import InputError
 
-SERVER_FIELDS = {"id", "state", "createdDate", "updatedDate", "secretHint", "dialect"}
-CXONE_FIELDS = {
-    "name",
-    "description",
-    "eventType",
-    "filters",
-    "pattern",
-    "endpoints",
-    "deadLetterQueue",
-    "retryConfiguration",
-    "secret",
-    "labels",
-} | SERVER_FIELDS
-GENESYS_FIELDS = {
-    "name",
-    "description",
-    "eventTypes",
-    "deliveryConfig",
-    "filter",
-    "pattern",
-    "secret",
-    "labels",
-} | SERVER_FIELDS
+SERVER_FIELDS = frozenset({"id", "state", "createdDate", "updatedDate", "secret", "secretHint"})
+"""What `render_subscription` adds to the body as sent: assigned by the server, never a difference."""
+
+CXONE_FIELDS = frozenset(
+    {
+        "name",
+        "description",
+        "eventType",
+        "filters",
+        "pattern",
+        "endpoints",
+        "deadLetterQueue",
+        "retryConfiguration",
+        "secret",
+        "labels",
+    }
+    | SERVER_FIELDS
+)
+GENESYS_FIELDS = frozenset(
+    {"name", "description", "eventTypes", "deliveryConfig", "filter", "pattern", "secret", "labels"}
+    | SERVER_FIELDS
+)
 ENDPOINT_SCHEMES: dict[str, tuple[str, ...]] = {
     "webhook": ("http", "https"),
     "grpc": ("grpc", "grpcs"),
-    "queue": ("nats", "queue"),
+    "queue": ("nats", "amqp"),
 }
+FilterKind = Literal["none", "pattern", "filters", "expression"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +77,33 @@ class Limits:
     known_type: Callable[[str], bool]
 
 
-def detect_dialect(body: dict[str, Any]) -> str | None:
+@dataclass(frozen=True, slots=True)
+class SubscriptionSpec:
+    """A valid body in dialect-neutral form: a `Subscription` but for what the server assigns.
+
+    `secret` is the one the body gave, or None. `request` is the body as it will be stored and
+    answered: server fields and the secret removed, CXone's endpoints, retry and dead-letter
+    settings with their defaults filled in.
+    """
+
+    dialect: Dialect
+    name: str
+    description: str
+    event_types: tuple[str, ...]
+    endpoints: tuple[EndpointSpec, ...]
+    secret: str | None
+    labels: dict[str, str]
+    headers: dict[str, str]
+    retry: RetrySpec
+    dead_letter: DeadLetterSpec
+    filter_kind: FilterKind
+    filter_source: Any
+    pattern: dict[str, Any] | None
+    request: dict[str, Any]
+
+
+def detect_dialect(body: dict[str, Any]) -> Dialect | None:
+    """Genesys when the body has `eventTypes` or `deliveryConfig`, CXone when `eventType` or `endpoints`."""
     if "eventTypes" in body or "deliveryConfig" in body:
         return "genesys"
     if "eventType" in body or "endpoints" in body:
@@ -64,10 +111,20 @@ def detect_dialect(body: dict[str, Any]) -> str | None:
     return None
 
 
-def parse_subscription(
-    body: Any, limits: Limits, *, sub_id: str, now: str, existing: Subscription | None = None
-) -> Subscription:
-    """Validate a create/replace body in either dialect; raises InputError listing every field."""
+@dataclass(frozen=True, slots=True)
+class _Delivery:
+    """The dialect-specific part of a body, checked."""
+
+    event_types: tuple[str, ...]
+    endpoints: tuple[EndpointSpec, ...]
+    retry: RetrySpec
+    dead_letter: DeadLetterSpec
+    headers: dict[str, str]
+    normalized: dict[str, Any]
+
+
+def validate_subscription(body: Any, limits: Limits) -> SubscriptionSpec:
+    """Check a create/replace body in either dialect; raises InputError listing every field at fault."""
     errors = Errors()
     if not isinstance(body, dict):
         raise InputError([], title="the body must be a JSON object")
@@ -80,62 +137,92 @@ def parse_subscription(
     name = errors.string(body, "name", "name", max_len=200)
     description = errors.string(body, "description", "description", required=False, max_len=2000) or ""
     labels = errors.string_map(body, "labels", "labels")
-    secret = _secret(body, errors, existing)
+    secret = _secret(body, errors)
     if dialect == "cxone":
         errors.unknown(body, CXONE_FIELDS)
-        parts = _cxone(body, errors, limits)
+        delivery = _cxone(body, errors, limits)
     else:
         errors.unknown(body, GENESYS_FIELDS)
-        parts = _genesys(body, errors, limits)
+        delivery = _genesys(body, errors, limits)
     kind, source, pattern = _filter(body, dialect, errors)
     if errors:
         raise InputError(errors.items)
-    request = {k: v for k, v in body.items() if k not in SERVER_FIELDS and k != "secret"}
-    request.update(parts.pop("normalized"))
-    return Subscription(
-        id=sub_id,
+    request = {k: v for k, v in body.items() if k not in SERVER_FIELDS}
+    request.update(delivery.normalized)
+    return SubscriptionSpec(
+        dialect=dialect,
         name=name or "",
-        dialect=dialect,  # type: ignore[arg-type]
         description=description,
+        event_types=delivery.event_types,
+        endpoints=delivery.endpoints,
         secret=secret,
         labels=labels,
-        created_at=existing.created_at if existing else now,
-        updated_at=now,
+        headers=delivery.headers,
+        retry=delivery.retry,
+        dead_letter=delivery.dead_letter,
         filter_kind=kind,
         filter_source=source,
         pattern=pattern,
         request=request,
-        **parts,
     )
 
 
-def _secret(body: dict[str, Any], errors: Errors, existing: Subscription | None) -> str:
+def parse_subscription(
+    body: Any, limits: Limits, *, sub_id: str, now: str, existing: Subscription | None = None
+) -> Subscription:
+    """`validate_subscription`, then what the server assigns: `sub_id`, dates, a secret if none given.
+
+    A replace (`existing` given) keeps the existing creation date and, unless the body gives a new
+    one, the existing secret.
+    """
+    spec = validate_subscription(body, limits)
+    secret = spec.secret or (existing.secret if existing is not None else generate_secret())
+    return Subscription(
+        id=sub_id,
+        name=spec.name,
+        dialect=spec.dialect,
+        event_types=spec.event_types,
+        endpoints=spec.endpoints,
+        secret=secret,
+        created_at=existing.created_at if existing is not None else now,
+        updated_at=now,
+        description=spec.description,
+        filter_kind=spec.filter_kind,
+        filter_source=spec.filter_source,
+        pattern=spec.pattern,
+        headers=spec.headers,
+        retry=spec.retry,
+        dead_letter=spec.dead_letter,
+        labels=spec.labels,
+        request=spec.request,
+    )
+
+
+def _secret(body: dict[str, Any], errors: Errors) -> str | None:
     given = body.get("secret")
     if given is None:
-        return existing.secret if existing is not None else generate_secret()
+        return None
     if not isinstance(given, str) or not is_valid_secret(given):
         errors.add("secret", "must be whsec_ followed by the base64 of 24 to 64 random bytes")
-        return ""
+        return None
     return given
 
 
-def _endpoint(raw: Any, path: str, errors: Errors) -> EndpointSpec | None:
-    if not isinstance(raw, dict):
-        errors.add(path, "must be an object {url, type}")
-        return None
-    errors.unknown(raw, {"url", "type"}, prefix=f"{path}.")
-    kind = raw.get("type", "webhook")
-    if kind not in ENDPOINT_SCHEMES:
-        errors.add(f"{path}.type", "must be webhook, grpc or queue")
-        return None
-    problem = url_problem(raw.get("url"), ENDPOINT_SCHEMES[kind])
+def _endpoint(url: Any, kind: EndpointType, path: str, errors: Errors) -> EndpointSpec | None:
+    problem = url_problem(url, ENDPOINT_SCHEMES[kind])
     if problem:
         errors.add(f"{path}.url", problem)
         return None
-    return EndpointSpec(raw["url"], kind)
+    return EndpointSpec(url, kind)
 
 
-def _cxone(body: dict[str, Any], errors: Errors, limits: Limits) -> dict[str, Any]:
+def _endpoint_type(value: Any) -> EndpointType | None:
+    if isinstance(value, str) and value in ENDPOINT_SCHEMES:
+        return value  # type: ignore[return-value]
+    return None
+
+
+def _cxone(body: dict[str, Any], errors: Errors, limits: Limits) -> _Delivery:
     event_type = errors.string(body, "eventType", "eventType", max_len=200)
     if event_type is not None and not limits.known_type(event_type):
         errors.add("eventType", f"unknown event type {event_type!r}")
@@ -147,7 +234,16 @@ def _cxone(body: dict[str, Any], errors: Errors, limits: Limits) -> dict[str, An
         errors.add("endpoints", f"must hold at most {limits.max_endpoints} endpoints")
     else:
         for i, raw in enumerate(raw_endpoints):
-            spec = _endpoint(raw, f"endpoints[{i}]", errors)
+            path = f"endpoints[{i}]"
+            if not isinstance(raw, dict):
+                errors.add(path, "must be an object {url, type}")
+                continue
+            errors.unknown(raw, {"url", "type"}, prefix=f"{path}.")
+            kind = _endpoint_type(raw.get("type", "webhook"))
+            if kind is None:
+                errors.add(f"{path}.type", "must be webhook, grpc or queue")
+                continue
+            spec = _endpoint(raw.get("url"), kind, path, errors)
             if spec is not None:
                 endpoints.append(spec)
     retry = _retry(errors.obj(body, "retryConfiguration", "retryConfiguration"), errors)
@@ -166,14 +262,7 @@ def _cxone(body: dict[str, Any], errors: Errors, limits: Limits) -> dict[str, An
             "retentionDays": dead.retention_days,
         },
     }
-    return {
-        "event_types": (event_type or "",),
-        "endpoints": tuple(endpoints),
-        "retry": retry,
-        "dead_letter": dead,
-        "headers": {},
-        "normalized": normalized,
-    }
+    return _Delivery((event_type or "",), tuple(endpoints), retry, dead, {}, normalized)
 
 
 def _retry(raw: dict[str, Any], errors: Errors) -> RetrySpec:
@@ -213,7 +302,7 @@ def _dead_letter(raw: dict[str, Any], errors: Errors) -> DeadLetterSpec:
     return DeadLetterSpec(enabled, url if enabled else None, days)
 
 
-def _genesys(body: dict[str, Any], errors: Errors, limits: Limits) -> dict[str, Any]:
+def _genesys(body: dict[str, Any], errors: Errors, limits: Limits) -> _Delivery:
     types = body.get("eventTypes")
     event_types: list[str] = []
     if not isinstance(types, list) or not types:
@@ -231,24 +320,19 @@ def _genesys(body: dict[str, Any], errors: Errors, limits: Limits) -> dict[str, 
         errors.add("deliveryConfig", "is required: {deliveryType, url, headers}")
     else:
         errors.unknown(config, {"deliveryType", "url", "headers"}, prefix="deliveryConfig.")
-        delivery_type = str(config.get("deliveryType", "WEBHOOK")).lower()
-        kind: EndpointType | None = delivery_type if delivery_type in ENDPOINT_SCHEMES else None  # type: ignore[assignment]
+        kind = _endpoint_type(str(config.get("deliveryType", "WEBHOOK")).lower())
         if kind is None:
             errors.add("deliveryConfig.deliveryType", "must be WEBHOOK, GRPC or QUEUE")
         else:
-            endpoint = _endpoint({"url": config.get("url"), "type": kind}, "deliveryConfig", errors)
+            endpoint = _endpoint(config.get("url"), kind, "deliveryConfig", errors)
         headers = errors.string_map(config, "headers", "deliveryConfig.headers")
-    return {
-        "event_types": tuple(event_types),
-        "endpoints": (endpoint,) if endpoint else (),
-        "retry": RetrySpec(),
-        "dead_letter": DeadLetterSpec(),
-        "headers": headers,
-        "normalized": {},
-    }
+    endpoints = (endpoint,) if endpoint else ()
+    return _Delivery(tuple(event_types), endpoints, RetrySpec(), DeadLetterSpec(), headers, {})
 
 
-def _filter(body: dict[str, Any], dialect: str, errors: Errors) -> tuple[Any, Any, dict[str, Any] | None]:
+def _filter(
+    body: dict[str, Any], dialect: str, errors: Errors
+) -> tuple[FilterKind, Any, dict[str, Any] | None]:
     """The subscription's filter in whichever form it came, compiled to one event pattern."""
     key = "filters" if dialect == "cxone" else "filter"
     given = [k for k in (key, "pattern") if body.get(k) not in (None, [], "")]
@@ -258,10 +342,10 @@ def _filter(body: dict[str, Any], dialect: str, errors: Errors) -> tuple[Any, An
     if not given:
         return "none", None, None
     source = body[given[0]]
+    kind: FilterKind
     try:
         if given[0] == "pattern":
-            pattern = source
-            kind = "pattern"
+            pattern, kind = source, "pattern"
         elif dialect == "cxone":
             pattern, kind = filters_to_pattern(source), "filters"
         else:
@@ -296,7 +380,3 @@ def render_subscription(sub: Subscription, *, with_secret: bool = False) -> dict
     else:
         body["secretHint"] = sub.secret[:10] + "..." if sub.secret else None
     return body
-
-
-def with_state(sub: Subscription, state: str) -> Subscription:
-    return replace(sub, state=state)

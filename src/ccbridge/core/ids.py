@@ -1,10 +1,9 @@
 """Random (version 4) UUID strings, drawn from the OS in batches.
 
-Why: `uuid.uuid4()` makes one getrandom call and builds a `UUID` object per id; every stored event
-needs one or two, which showed as about 5% of the ingestion path under load. Here one `os.urandom`
-call yields 256 ids, formatted straight from the bytes: the same randomness and the same RFC 4122
-layout for a fraction of the cost. A forked child drops the parent's pool so the two never hand out
-the same ids.
+Why: `uuid.uuid4()` makes one getrandom call and builds a `UUID` object per id, and every stored
+event needs one or two, on the ingestion path. Here one `os.urandom` call yields 256 ids, formatted
+straight from the bytes: the same randomness and the same RFC 4122 layout for a fraction of the
+cost. A forked child drops the parent's pool so the two never hand out the same ids.
 """
 
 from __future__ import annotations

@@ -1,9 +1,14 @@
-"""Small field checks shared by the dialect parsers; each appends FieldErrors instead of raising,
-so a request is answered with every field at fault at once."""
+"""Small field checks shared by the body parsers (`dialects`, `envelopes`, the inbound route).
+
+Each check appends a `FieldError` (path, message) instead of raising, so a request is answered with
+every field at fault at once; each returns a usable value (the default, or None) after an error so
+the parser can go on checking the rest.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,7 +19,8 @@ _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz
 
 
 def is_rfc3339(value: Any) -> bool:
-    if not isinstance(value, str) or not _RFC3339.match(value):
+    """An RFC 3339 date-time with an offset (`Z` or `+hh:mm`) that names a real instant."""
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
         return False
     try:
         datetime.fromisoformat(value.replace("z", "Z").replace("Z", "+00:00").replace("t", "T"))
@@ -24,7 +30,7 @@ def is_rfc3339(value: Any) -> bool:
 
 
 class Errors:
-    """Collects field errors under a path prefix."""
+    """The field errors of one body, in the order they were found."""
 
     def __init__(self) -> None:
         self.items: list[FieldError] = []
@@ -38,6 +44,7 @@ class Errors:
     def string(
         self, body: dict[str, Any], key: str, path: str, required: bool = True, max_len: int = 1000
     ) -> str | None:
+        """`body[key]` as a string of at most `max_len` characters (non-blank when required)."""
         value = body.get(key)
         if value is None:
             if required:
@@ -54,6 +61,7 @@ class Errors:
     def integer(
         self, body: dict[str, Any], key: str, path: str, default: int, low: int = 0, high: int | None = None
     ) -> int:
+        """`body[key]` as an integer in [low, high] (booleans are not integers); `default` when absent."""
         value = body.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int):
             self.add(path, "must be an integer")
@@ -65,6 +73,7 @@ class Errors:
         return value
 
     def obj(self, body: dict[str, Any], key: str, path: str) -> dict[str, Any]:
+        """`body[key]` as an object; {} when absent or null."""
         value = body.get(key)
         if value is None:
             return {}
@@ -73,12 +82,14 @@ class Errors:
             return {}
         return value
 
-    def unknown(self, body: dict[str, Any], allowed: set[str], prefix: str = "") -> None:
+    def unknown(self, body: dict[str, Any], allowed: Collection[str], prefix: str = "") -> None:
+        """Each key of `body` not in `allowed` is an error at `prefix + key`."""
         for key in body:
             if key not in allowed:
                 self.add(f"{prefix}{key}", "unknown field")
 
     def string_map(self, body: dict[str, Any], key: str, path: str) -> dict[str, str]:
+        """`body[key]` as an object of strings; the values that are strings when some are not."""
         value = self.obj(body, key, path)
         for k, v in value.items():
             if not isinstance(v, str):
@@ -87,7 +98,11 @@ class Errors:
 
 
 def url_problem(url: Any, schemes: tuple[str, ...]) -> str | None:
-    """Why `url` is not an absolute URL of one of `schemes` with a host, or None if it is."""
+    """Why `url` is not an absolute URL of one of `schemes` with a host, or None if it is.
+
+    gRPC URLs are what the gRPC endpoint can dial: `grpc://host:port` or `grpcs://host[:port]`
+    (443 by default), with no path, query, fragment or credentials.
+    """
     if not isinstance(url, str) or not url:
         return "must be a non-empty string"
     try:
@@ -99,8 +114,11 @@ def url_problem(url: Any, schemes: tuple[str, ...]) -> str | None:
         return f"must use {' or '.join(s + '://' for s in schemes)}"
     if not parts.hostname:
         return "must name a host"
-    if parts.scheme.startswith("grpc") and port is None:
-        return "must name a port (grpc://host:port)"
     if any(c.isspace() for c in url):
         return "must not contain white space"
+    if parts.scheme in ("grpc", "grpcs"):
+        if parts.scheme == "grpc" and port is None:
+            return "must name a port (grpc://host:port)"
+        if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username or parts.password:
+            return "must be grpc://host:port or grpcs://host[:port], nothing more"
     return None

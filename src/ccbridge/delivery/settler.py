@@ -1,8 +1,8 @@
 """Settle many deliveries with one store call.
 
 Why: every store call is a job for the single writer thread (a SAVEPOINT, a future, a wake-up of the
-event loop). At thousands of deliveries a second, one call per delivery made the writer the second
-largest cost after the HTTP client. Deliveries that finish while a settle call is being committed
+event loop); at thousands of deliveries a second, one call per delivery would make the writer a
+bottleneck. Deliveries that finish while a settle call is being committed
 wait for the next call and go together, so the batch grows with the load and a lone delivery is
 settled at once, with no timer.
 

@@ -1,8 +1,7 @@
 """The webhook transport: one signed POST per attempt, every result mapped to an Outcome.
 
-Built on aiohttp, measured against httpx for this job (bench/bench_http_clients.py, 20,000 POSTs of 1 KB,
-uvloop, median of 3 rounds): aiohttp 5,339 / 4,758 / 4,523 req/s at concurrency 10 / 100 / 500, httpx
-430 / 221 / 136 (12x, 22x, 33x); httpx's throughput falls as concurrency grows, aiohttp's barely moves.
+Built on aiohttp rather than httpx: for many concurrent POSTs to few hosts aiohttp's throughput
+holds as concurrency grows and httpx's falls (`bench/bench_http_clients.py` prints both).
 
 Classification (what is retried is decided here, once):
   2xx                                         -> Delivered(status)

@@ -1,20 +1,24 @@
 """Compile the `ingest:` section once, at load: validate, read key files, compile schemas and patterns.
 
-Everything that can be wrong with the configuration surfaces here as a ConfigError whose path
-names the key (`ingest.sources[0].mapping.data.region: unknown key "feild"`), before the server
-serves. Relative paths (key files, schemas) resolve against `base_dir`, the config file's folder.
-This does blocking file I/O: call it before the event loop serves requests.
+Everything that can be wrong with the configuration surfaces here as one ConfigError listing each
+problem with its key path (`ingest.sources[0].schema: cannot read schema file ...`), before the
+server serves: every key file and every source is compiled, so one run reports them all. Relative
+paths (key files, schemas) resolve against `base_dir`, the config file's folder. This does blocking
+file I/O: call it before the event loop serves requests.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from pydantic import ValidationError
 
+from ccbridge.config import config_error
+from ccbridge.config.problems import Problem, problems_error
 from ccbridge.core.schemas import CompiledSchema, load_schema
 from ccbridge.errors import ConfigError
 from ccbridge.ingest.claims import ClaimsPolicy
@@ -54,20 +58,25 @@ class CompiledIngest:
     max_body_bytes: int
 
 
-def _error_path(root: str, loc: tuple[int | str, ...]) -> str:
-    path = root
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path
+T = TypeVar("T")
 
 
-def config_error(exc: ValidationError, root: str = "ingest") -> ConfigError:
-    """The first problem of a ValidationError, its path prefixed with `root`."""
-    err = exc.errors()[0]
-    loc = tuple(err["loc"])
-    if err["type"] == "extra_forbidden":
-        return ConfigError(_error_path(root, loc[:-1]), f'unknown key "{loc[-1]}"')
-    return ConfigError(_error_path(root, loc), err["msg"])
+class _Problems:
+    """Collects the ConfigErrors of independent steps so that one run reports all of them."""
+
+    def __init__(self) -> None:
+        self.found: list[Problem] = []
+
+    def run(self, step: Callable[[], T]) -> T | None:
+        try:
+            return step()
+        except ConfigError as exc:
+            self.found += exc.problems
+            return None
+
+    def raise_any(self) -> None:
+        if self.found:
+            raise problems_error(self.found)
 
 
 def _resolve(base_dir: Path, path: str) -> Path:
@@ -76,11 +85,21 @@ def _resolve(base_dir: Path, path: str) -> Path:
 
 
 def _compile_jwt(config: JwtConfig, base_dir: Path, where: str) -> JwtSettings:
-    files = config.public_key_files
-    keys = tuple(
-        load_pem_file(_resolve(base_dir, f.path), f.kid, config.algorithms, f"{where}.public_key_files[{i}]")
-        for i, f in enumerate(files)
-    )
+    check = _Problems()
+    loaded = [
+        check.run(
+            partial(
+                load_pem_file,
+                _resolve(base_dir, f.path),
+                f.kid,
+                config.algorithms,
+                f"{where}.public_key_files[{i}]",
+            )
+        )
+        for i, f in enumerate(config.public_key_files)
+    ]
+    check.raise_any()
+    keys = tuple(key for key in loaded if key is not None)
     return JwtSettings(
         algorithms=frozenset(config.algorithms),
         file_keys=keys,
@@ -115,20 +134,31 @@ def _compile_source(source: SourceConfig, base_dir: Path, where: str) -> Compile
 def compile_ingest(
     config: IngestConfig | Mapping[str, Any], base_dir: str | Path = ".", root: str = "ingest"
 ) -> CompiledIngest:
-    """Validate and compile the `ingest:` section; ConfigError naming the key path on any problem."""
-    if not isinstance(config, IngestConfig):
+    """Validate and compile the `ingest:` section; one ConfigError listing every problem, each
+    naming its key path (every key file and every source is tried)."""
+    if isinstance(config, IngestConfig):
+        section = config
+    else:
         try:
-            config = IngestConfig.model_validate(config)
+            section = IngestConfig.model_validate(config)
         except ValidationError as exc:
             raise config_error(exc, root) from None
     base = Path(base_dir)
+    check = _Problems()
+    jwt = check.run(partial(_compile_jwt, section.jwt, base, f"{root}.jwt"))
+    sources = [
+        check.run(partial(_compile_source, source, base, f"{root}.sources[{i}]"))
+        for i, source in enumerate(section.sources)
+    ]
+    check.raise_any()
+    assert jwt is not None  # raise_any raised otherwise
     return CompiledIngest(
-        jwt=_compile_jwt(config.jwt, base, f"{root}.jwt"),
-        jwks_url=config.jwt.jwks_url,
-        jwks_min_refresh_seconds=config.jwt.jwks_min_refresh_seconds,
-        jwks_cache_seconds=config.jwt.jwks_cache_seconds,
-        jwks_timeout_seconds=config.jwt.jwks_timeout_seconds,
-        sources=tuple(_compile_source(s, base, f"{root}.sources[{i}]") for i, s in enumerate(config.sources)),
-        rate_limit=config.rate_limit,
-        max_body_bytes=config.max_body_bytes,
+        jwt=jwt,
+        jwks_url=section.jwt.jwks_url,
+        jwks_min_refresh_seconds=section.jwt.jwks_min_refresh_seconds,
+        jwks_cache_seconds=section.jwt.jwks_cache_seconds,
+        jwks_timeout_seconds=section.jwt.jwks_timeout_seconds,
+        sources=tuple(s for s in sources if s is not None),
+        rate_limit=section.rate_limit,
+        max_body_bytes=section.max_body_bytes,
     )

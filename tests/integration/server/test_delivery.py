@@ -80,8 +80,11 @@ async def test_signed_webhook_delivery_carries_both_signatures(
 async def test_genesys_filter_expression_routes_only_long_sales(
     api: httpx.AsyncClient, receiver: WebhookReceiver
 ) -> None:
-    """Seed 002's duration > 120 and Sale-or-Upsell filter delivers exactly the matching calls."""
-    await api.post(
+    """Seed 002's duration > 120 and Sale-or-Upsell filter delivers exactly the matching calls.
+
+    A 201 means the event's deliveries are committed with it, so the subscription's counts after the
+    five 201s are every delivery there will ever be: two."""
+    created = await api.post(
         SUBS,
         json={
             "name": "long-sales",
@@ -103,9 +106,10 @@ async def test_genesys_filter_expression_routes_only_long_sales(
         interaction(400, "Sale", channel="chat"),
     ):
         assert (await api.post(EVENTS, json=event)).status_code == 201
+    counts = (await api.get(f"{SUBS}/{created.json()['id']}/delivery-status")).json()["counts"]
+    assert sum(counts.values()) == 2
     got = await receiver.wait_for(2)
-    await asyncio.sleep(0.3)  # give the non-matching events time to (wrongly) arrive
-    assert sorted(r.json()["data"]["duration"] for r in receiver.received) == [121, 300]
+    assert sorted(r.json()["data"]["duration"] for r in got) == [121, 300]
     assert all(r.headers["X-Team"] == "sales" for r in got)
     assert all(r.headers["X-Genesys-Event-Signature"] != "required" for r in got)
 
@@ -358,8 +362,16 @@ async def test_metrics_lag_grows_while_due_deliveries_wait() -> None:
                 EVENTS,
                 json={"eventType": "contact.created", "attributes": {}, "timestamp": "2026-11-24T10:00:00Z"},
             )
-            await asyncio.sleep(0.3)
-            metrics = (await api.get("/metrics")).text
-    assert gauge(metrics, "ccbridge_deliveries_pending") == 1
-    assert gauge(metrics, "ccbridge_deliveries_retrying") == 0
-    assert gauge(metrics, "ccbridge_delivery_lag_seconds") >= 0.3
+            first = (await api.get("/metrics")).text
+            later = first
+            for _ in range(500):  # until the lag has grown: a wait for something that must happen
+                if gauge(later, "ccbridge_delivery_lag_seconds") > gauge(
+                    first, "ccbridge_delivery_lag_seconds"
+                ):
+                    break
+                await asyncio.sleep(0.01)
+                later = (await api.get("/metrics")).text
+    assert gauge(first, "ccbridge_delivery_lag_seconds") >= 0
+    assert gauge(later, "ccbridge_delivery_lag_seconds") > gauge(first, "ccbridge_delivery_lag_seconds")
+    assert gauge(later, "ccbridge_deliveries_pending") == 1
+    assert gauge(later, "ccbridge_deliveries_retrying") == 0

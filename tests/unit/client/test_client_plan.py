@@ -18,6 +18,7 @@ from ccbridge.client.plan import (
     update_key,
 )
 from ccbridge.client.validate import validate_subscriptions
+from ccbridge.core.dialects import Limits
 
 WANT: dict[str, Any] = {
     "name": "calls",
@@ -143,6 +144,11 @@ def test_quota_counts_what_exists() -> None:
     assert error.field == "subscriptions" and "101" in error.message
 
 
+def known(*types: str) -> Limits:
+    """The server's catalogue rule: `custom.*` and the listed types."""
+    return Limits(10, lambda t: t.startswith("custom.") or t in types)
+
+
 def test_validation_reports_every_error_with_its_config_path() -> None:
     """Bad type, endpoints, backoff, delays and numbers are all named by their config path."""
     bad = [
@@ -164,7 +170,7 @@ def test_validation_reports_every_error_with_its_config_path() -> None:
             "colour": "red",
         },
     ]
-    errors = validate_subscriptions(bad, event_types=["contact.created"], max_endpoints=10)
+    errors = validate_subscriptions(bad, known("contact.created"))
     assert {e.field for e in errors} == {
         "subscriptions[1].colour",
         "subscriptions[1].eventType",
@@ -185,15 +191,21 @@ def test_validation_of_counts_names_and_dialects() -> None:
         "eventTypes": ["custom.order", "other"],
         "deliveryConfig": {"deliveryType": "GRPC", "url": "grpc://consumer:50051"},
     }
-    errors = validate_subscriptions(
-        [too_many, {**WANT, "endpoints": []}, WANT, genesys], event_types=["contact.created"], max_endpoints=2
-    )
+    limits = Limits(2, known("contact.created").known_type)
+    errors = validate_subscriptions([too_many, {**WANT, "endpoints": []}, WANT, genesys], limits)
     assert [(e.field) for e in errors] == [
         "subscriptions[0].endpoints",
         "subscriptions[1].endpoints",
         "subscriptions[2].name",
         "subscriptions[3].eventTypes[1]",
     ]
+
+
+def test_declaration_shape_is_checked_before_the_parser() -> None:
+    """An entry that is not a mapping, or holds a key JSON cannot carry, is named by its entry."""
+    errors = validate_subscriptions(["calls", {**WANT, "labels": {1: "x"}}], known("contact.created"))
+    assert [e.field for e in errors] == ["subscriptions[0]", "subscriptions[1]"]
+    assert "JSON" in errors[1].message
 
 
 def test_valid_subscriptions_pass() -> None:
@@ -205,9 +217,7 @@ def test_valid_subscriptions_pass() -> None:
         "deliveryConfig": {"deliveryType": "WEBHOOK", "url": "https://h.example/g"},
     }
     assert (
-        validate_subscriptions(
-            [WANT, genesys], event_types=["contact.created", "routing:interaction:completed"]
-        )
+        validate_subscriptions([WANT, genesys], known("contact.created", "routing:interaction:completed"))
         == []
     )
 

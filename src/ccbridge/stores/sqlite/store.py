@@ -5,8 +5,11 @@ connection on their own thread, so a long fsync never blocks a GET. Subscription
 memory by the writer, which also owns the router: routing an event and writing its deliveries
 happen inside the same transaction as the event itself.
 
-Single-node: another process writing the same file would not refresh this process's
-subscription cache; scale-out is PostgreSQL's and JetStream's job.
+Several processes may share the file (the overlap of a rolling restart, `serve --workers`): every
+write batch starts by checking, under the write lock, whether another process changed the
+subscriptions, and reloads the cache if so, so an event is always routed with every subscription
+committed before it. Leases are rows, so processes never deliver the same due delivery at once.
+They share one machine's disk: replicas on several machines need PostgreSQL.
 """
 
 from __future__ import annotations
@@ -32,9 +35,9 @@ from ccbridge.core.ports import (
 )
 from ccbridge.core.times import IDEMPOTENCY_WINDOW, RECENT_WINDOW, SystemClock, iso, iso_or_none
 from ccbridge.errors import ConflictError, FieldError, InputError, NotFoundError
-from ccbridge.stores import records
-from ccbridge.stores.sqlite_schema import SCHEMA
-from ccbridge.stores.sqlite_writer import SerialExecutor, connect
+from ccbridge.stores.sqlite import records
+from ccbridge.stores.sqlite.schema import SCHEMA
+from ccbridge.stores.sqlite.writer import SerialExecutor, connect
 
 QUEUE_WAIT_REASON = (
     "queue endpoints are accepted but not delivered yet (NATS delivery comes in a later release)"

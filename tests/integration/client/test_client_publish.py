@@ -1,18 +1,17 @@
-"""The publisher (seed 004): schema validation, the UUIDv5 key, correlation, de-duplication, batches."""
+"""The publisher (seed 004) against the real app: schema validation, the UUIDv5 key, correlation,
+de-duplication by the server, and batches."""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from client_fakes import FakeApi, Fault
+from client_support import Bridge, Fault
 
 from ccbridge.client import BridgeClient, PublishConfig, event_key, publish, publish_lines
 from ccbridge.client.api import correlation
-from ccbridge.client.batch import parse_line
 from ccbridge.errors import ConfigError, InputError
 
 SCHEMA = Path(__file__).parent / "data" / "order_created.schema.json"
@@ -29,25 +28,10 @@ ORDER: dict[str, Any] = {
 }
 
 
-def seed_004_uuidv5(name: str) -> str:
-    """RFC 4122 UUIDv5 computed by hand, as the npm `uuid` package's v5(name, NAMESPACE_DNS) does."""
-    namespace = bytes.fromhex("6ba7b8109dad11d180b400c04fd430c8")
-    raw = bytearray(hashlib.sha1(namespace + name.encode()).digest()[:16])
-    raw[6] = (raw[6] & 0x0F) | 0x50
-    raw[8] = (raw[8] & 0x3F) | 0x80
-    h = raw.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-def test_key_matches_seed_004() -> None:
-    """The idempotency key is uuidv5(`${eventType}:${businessKey}`, NAMESPACE_DNS), exactly as seed 004."""
-    assert event_key("OrderCreated", "ORD-1234567890") == seed_004_uuidv5("OrderCreated:ORD-1234567890")
-
-
-async def test_publish_sends_the_seed_004_request(client: BridgeClient, fake: FakeApi) -> None:
+async def test_publish_sends_the_seed_004_request(bridge: Bridge, client: BridgeClient) -> None:
     """The body is CXone `{eventType, attributes, timestamp}` with tracing attributes and both headers."""
     result = await publish(client, "OrderCreated", ORDER, config=CONFIG, correlation_id="trace-abc-123")
-    (request,) = fake.requests
+    (request,) = bridge.wire.tries
     body = orjson.loads(request.content)
     assert body["eventType"] == "OrderCreated" and body["timestamp"] == ORDER["timestamp"]
     assert body["attributes"]["_correlationId"] == "trace-abc-123"
@@ -56,35 +40,37 @@ async def test_publish_sends_the_seed_004_request(client: BridgeClient, fake: Fa
     assert (
         request.headers["X-Idempotency-Key"]
         == result.idempotency_key
-        == seed_004_uuidv5("OrderCreated:ORD-1234567890")
+        == event_key("OrderCreated", "ORD-1234567890")
     )
     assert request.headers["X-Correlation-Id"] == "trace-abc-123"
     assert result.event_id and not result.duplicate
+    assert bridge.stored_events() == 1
 
 
-async def test_republish_is_a_duplicate_with_the_original_id(client: BridgeClient) -> None:
+async def test_republish_is_a_duplicate_with_the_original_id(bridge: Bridge, client: BridgeClient) -> None:
     """Publishing the same business transaction again is answered 200 with the original event id."""
     first = await publish(client, "OrderCreated", ORDER, config=CONFIG)
     again = await publish(client, "OrderCreated", {**ORDER, "totalAmount": 1}, config=CONFIG)
     assert again.duplicate and again.event_id == first.event_id
+    assert bridge.stored_events() == 1
 
 
-async def test_lost_answer_is_retried_and_lands_once(client: BridgeClient, fake: FakeApi) -> None:
+async def test_lost_answer_is_retried_and_lands_once(bridge: Bridge, client: BridgeClient) -> None:
     """An answer lost after the server stored the event is retried with the same key: one event."""
-    fake.fail_next(Fault(503, "0", after=True))
+    bridge.wire.fail_next(Fault(503, "0", after=True))
     result = await publish(client, "OrderCreated", ORDER, config=CONFIG)
-    assert len(fake.events) == 1 and len(fake.requests) == 2
+    assert bridge.stored_events() == 1 and len(bridge.wire.tries) == 2
     assert result.duplicate  # the retry saw the stored original
 
 
-async def test_every_schema_error_is_reported_and_nothing_sent(client: BridgeClient, fake: FakeApi) -> None:
+async def test_every_schema_error_is_reported_and_nothing_sent(bridge: Bridge, client: BridgeClient) -> None:
     """All violations (pattern, type, format, unknown field) are listed at once; no request is made."""
     bad = {**ORDER, "orderId": "123", "totalAmount": "much", "timestamp": "yesterday", "extra": 1}
     with pytest.raises(InputError) as caught:
         await publish(client, "OrderCreated", bad, config=CONFIG)
     fields = {e.field for e in caught.value.errors}
     assert {"data.orderId", "data.totalAmount", "data.timestamp", "data"} <= fields
-    assert fake.requests == []
+    assert bridge.wire.tries == [] and bridge.wire.token_tries == []
 
 
 async def test_unknown_type_is_a_config_error(client: BridgeClient) -> None:
@@ -94,14 +80,16 @@ async def test_unknown_type_is_a_config_error(client: BridgeClient) -> None:
     assert caught.value.path == "publish.event_types"
 
 
-async def test_correlation_scope_is_used_when_no_id_is_given(client: BridgeClient, fake: FakeApi) -> None:
+async def test_correlation_scope_is_used_when_no_id_is_given(bridge: Bridge, client: BridgeClient) -> None:
     """Inside `correlation(...)` the publish carries that id in the header and the attributes."""
     with correlation("run-7"):
         await publish(client, "OrderCreated", ORDER, config=CONFIG)
-    assert fake.requests[0].headers["X-Correlation-Id"] == "run-7"
+    (request,) = bridge.wire.tries
+    assert request.headers["X-Correlation-Id"] == "run-7"
+    assert orjson.loads(request.content)["attributes"]["_correlationId"] == "run-7"
 
 
-async def test_batch_accounts_for_every_line(client: BridgeClient, fake: FakeApi) -> None:
+async def test_batch_accounts_for_every_line(bridge: Bridge, client: BridgeClient) -> None:
     """Published, duplicates and rejected (not JSON, schema, unknown type, no data) add up to the lines."""
 
     def line(data: dict[str, Any], kind: str = "OrderCreated") -> str:
@@ -124,25 +112,16 @@ async def test_batch_accounts_for_every_line(client: BridgeClient, fake: FakeApi
     assert result.total == 7 == len(ticks)
     assert result.rejected[1].errors[0].field == "data.currency"
     assert result.rejected[2].errors[0].field == "type"
-    assert len(fake.events) == 2
+    assert bridge.stored_events() == 2
 
 
-async def test_batch_transport_failures_are_rejected_not_dropped(fake: FakeApi) -> None:
+async def test_batch_transport_failures_are_rejected_not_dropped(bridge: Bridge) -> None:
     """An event whose retries are exhausted is counted as rejected with the reason."""
-    from client_fakes import make_client
-
-    fake.fail_next(*[Fault(503)] * 2)
-    async with make_client(fake, max_retries=1) as client:
+    bridge.wire.fail_next(*[Fault(503)] * 2)
+    async with bridge.client(max_retries=1) as client:
         result = await publish_lines(
             client, [orjson.dumps({"type": "OrderCreated", "data": ORDER}).decode()], config=CONFIG
         )
     assert result.published == 0 and len(result.rejected) == 1
     assert "503" in result.rejected[0].errors[0].message
-
-
-def test_rejected_record_can_be_fed_back() -> None:
-    """A rejected line's record keeps type and data, so the fixed file parses as input again."""
-    rejected = parse_line(3, '{"type": "OrderCreated"}')
-    assert not isinstance(rejected, tuple)
-    record = {**rejected.as_dict(), "data": ORDER}
-    assert parse_line(1, orjson.dumps(record).decode()) == ("OrderCreated", ORDER, None)
+    assert bridge.stored_events() == 0

@@ -1,0 +1,183 @@
+"""The root config model: every section of the YAML file as a typed field, validated in one pass.
+
+Unknown keys are rejected everywhere. Checks that span entries (unique client ids, known scopes,
+CIDR networks) are validators too, so one ValidationError lists every problem of a file.
+Components receive their own section and never read the environment themselves.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field, SecretStr, field_validator
+
+from ccbridge.config.base import Strict, config_problem
+from ccbridge.config.client import ApiConfig, AuditConfig, PublishConfig, RegistryConfig
+from ccbridge.config.ingest import IngestConfig
+
+# Every event type the source documents name; `custom.*` is always accepted on top of these.
+DEFAULT_EVENT_TYPES: tuple[str, ...] = (
+    "contact.created",
+    "contact.updated",
+    "interaction.completed",
+    "queue.event",
+    "routing:interaction:completed",
+    "OrderCreated",
+)
+
+SCOPES: tuple[str, ...] = (
+    "eventbridge:subscriptions:read",
+    "eventbridge:subscriptions:write",
+    "eventbridge:events:write",
+)
+
+
+def _singular(scope: str) -> str:
+    return scope.replace(":subscriptions:", ":subscription:")
+
+
+def _known_scope(scope: str) -> str:
+    """The documents spell the subscription scopes both singular and plural; either is accepted."""
+    if _singular(scope) not in {_singular(s) for s in SCOPES}:
+        raise config_problem(f"unknown scope {scope!r}")
+    return scope
+
+
+def _cidr(network: str) -> str:
+    try:
+        ipaddress.ip_network(network.strip(), strict=False)
+    except ValueError:
+        raise config_problem(f"not a CIDR network: {network!r}") from None
+    return network
+
+
+Scope = Annotated[str, AfterValidator(_known_scope)]
+Cidr = Annotated[str, AfterValidator(_cidr)]
+
+
+class ServerConfig(Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+
+
+class StoreConfig(Strict):
+    url: str = "sqlite:///./ccbridge.db"
+    retention_days: float = Field(
+        30.0, ge=1, description="settled deliveries and unreferenced events older than this are removed"
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if not value.startswith("sqlite:///"):
+            raise ValueError(
+                "only sqlite:///PATH is supported by this release (PostgreSQL and NATS come later)"
+            )
+        return value
+
+    @property
+    def sqlite_path(self) -> str:
+        return self.url.removeprefix("sqlite:///")
+
+
+class ClientConfig(Strict):
+    id: str = Field(min_length=1)
+    secret: SecretStr
+    scopes: list[Scope] = Field(default_factory=lambda: list(SCOPES))
+
+    @field_validator("secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 8:
+            raise ValueError("must be at least 8 characters")
+        return value
+
+
+class AuthConfig(Strict):
+    clients: list[ClientConfig] = Field(default_factory=list)
+    token_ttl_seconds: int = Field(3600, ge=60, le=86_400)
+
+    @field_validator("clients")
+    @classmethod
+    def _unique_ids(cls, clients: list[ClientConfig]) -> list[ClientConfig]:
+        ids = [c.id for c in clients]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise config_problem(f"client ids must be unique; repeated: {', '.join(repeated)}")
+        return clients
+
+
+class LimitsConfig(Strict):
+    max_body_bytes: int = Field(262_144, ge=1024)
+    max_subscriptions: int = Field(100, ge=1)
+    max_endpoints: int = Field(10, ge=1, le=10)
+
+
+class DeliveryConfig(Strict):
+    """How the dispatcher works; the defaults suit one process on a small machine."""
+
+    enabled: bool = True
+    concurrency: int = Field(256, ge=1, description="deliveries in flight per process")
+    per_endpoint_concurrency: int = Field(32, ge=1)
+    timeout_seconds: float = Field(10.0, gt=0)
+    lease_seconds: float = Field(
+        30.0, gt=0, description="renewed while held; how soon a crashed process's deliveries are retried"
+    )
+    poll_interval_ms: int = Field(250, ge=1)
+    shutdown_grace_seconds: float = Field(10.0, ge=0)
+    allow_private_networks: bool = False
+    allowed_networks: list[Cidr] = Field(default_factory=list)
+    grpc_ca_file: str | None = None
+
+
+class InboundConfig(Strict):
+    """`POST /events`: the platform webhooks ccbridge receives (seed 002's receiver)."""
+
+    secrets: list[SecretStr] = Field(default_factory=list)
+    tolerance_seconds: int = Field(300, ge=1)
+    source: str = "genesys-cloud"
+
+
+class FaultsConfig(Strict):
+    """Test-only fault injection: answer a share of API requests with 429/503."""
+
+    rate: float = Field(0.0, ge=0, le=1)
+    statuses: list[int] = Field(default_factory=lambda: [429, 503])
+    retry_after: float = Field(0.05, ge=0)
+    seed: int | None = None
+    when: Literal["before", "after", "both"] = "before"
+
+
+class LoggingConfig(Strict):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["json", "console"] = "json"
+
+
+class Config(Strict):
+    """The whole file. `base_dir` is no key of the file: the loader sets it to the file's folder."""
+
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    auth: AuthConfig = Field(default_factory=AuthConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    event_types: list[str] = Field(default_factory=lambda: list(DEFAULT_EVENT_TYPES))
+    delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
+    inbound: InboundConfig = Field(default_factory=InboundConfig)
+    faults: FaultsConfig = Field(default_factory=FaultsConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    # The client side's sections (plan/apply, publish) and the gateway's; None when absent.
+    api: ApiConfig | None = None
+    subscriptions: list[dict[str, Any]] = Field(
+        default_factory=list, description="declared subscriptions, in either dialect, checked by the client"
+    )
+    publish: PublishConfig | None = None
+    audit: AuditConfig | None = None
+    registry: RegistryConfig | None = None
+    ingest: IngestConfig | None = None
+    base_dir: str = Field(
+        ".", exclude=True, description="folder of the config file; relative paths start here"
+    )
+
+    def event_type_known(self, event_type: str) -> bool:
+        return event_type.startswith("custom.") or event_type in self.event_types
