@@ -7,9 +7,8 @@ PYTEST_ARGS ?=
 
 .PHONY: install demo test lint services bench serve clean
 
-$(STAMP): pyproject.toml setup.py src/ccbridge/core/rules/_walk.c
+$(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
-	bash scripts/ensure_compiler.sh $(PY)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
@@ -20,8 +19,8 @@ demo: install
 	$(VENV)/bin/ccbridge demo
 
 lint: install
-	$(VENV)/bin/ruff check src tests bench setup.py
-	$(VENV)/bin/ruff format --check src tests bench setup.py
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/mypy
 
 services:

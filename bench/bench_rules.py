@@ -1,23 +1,24 @@
-"""Throughput of `RuleSet.matching` on contact-center events, for 10, 1,000 and 10,000 subscriptions.
+"""What matching costs per event, and what share of a server's CPU that is.
 
-Run: `python bench/bench_rules.py [--events N] [--runs R]`. Prints events/s (median of R rounds in
-which the sizes take turns; one core) per ruleset size for two mixes, "exact+prefix" and "mixed"
-(every operator), the ratio of the 10-rule to the 10,000-rule figure, the build time and the mean
-matches per event (matching cost grows with the answer: each matching subscription is a few more
-lookups). "cold" cycles through
-N distinct events, so each is out of CPU cache (the conservative figure); "hot" cycles through 100,
-like a server matching each event right after parsing it; "parsed" times what a server does per
-event, `orjson.loads` of the event's JSON and then matching (the parse is the same at every size, so
-this ratio is the smallest). Events are ~1 KB JSON documents shaped like
-`Event.document()`; everything is generated from a fixed seed so runs are comparable. The
-"unmatched" mix is exact+prefix with data values no event has: no answers at any size, so its
-ratio is the cost of the number of subscriptions alone (the others also grow with the answer, a
-few more lookups per matching subscription).
+Run: `python bench/bench_rules.py [--events N] [--runs R] [--server-seconds S | --no-server]`.
 
-Last, "router": `SubscriptionRouter.route`, what the server does per event inside its write
-transaction (the document, the match, the targets in subscription order), over the cold events,
-for subscriptions made of the exact+prefix rules: the rule's event types (the one it names, or those
-its prefix starts) and the rest of the rule as the pattern.
+1. The Python walk: `RuleSet.matching` in µs per event (the median of R passes over N distinct ~1 KB
+   contact-center events shaped like `Event.document()`), at 10, 1,000 and 10,000 subscriptions of
+   mixed patterns (exact values, prefixes, numeric ranges, `exists`, anything-but, a few wildcards,
+   CIDR blocks and `$or`, over five event types), and the share of one core that matching takes at
+   4,000 events/s (the cost times 4,000). The sizes take turns within each pass, so whatever else the
+   machine does weighs on every size alike. Everything is generated from fixed seeds.
+2. Reading the event: `extract.flatten` alone (the plain walk of the automaton's key trie that fills
+   the values matching looks up), in µs per event of the same passes: the most that any faster way of
+   reading an event could save.
+3. The server: `python -m ccbridge serve` as a child process (SQLite store), with 10 subscriptions of
+   mixed patterns on the event's type that the event does not satisfy (so every event is matched
+   against all of them and causes no delivery), ingesting CXone events over
+   `POST /api/v2/eventbridge/events` from bench/loadgen.py at 4,000 requests/s (open loop; the rate
+   it reached is printed). Its CPU seconds (all threads, from /proc) over the 2xx answers are the
+   server's CPU per event; matching's share is what routing the same event to the same
+   subscriptions costs in this process (`SubscriptionRouter.route`: the document, the RuleSet pass)
+   over that.
 """
 
 from __future__ import annotations
@@ -26,15 +27,29 @@ import argparse
 import json
 import random
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
+from loadgen import Result, request_template, run_python
+from support import EVENTS_PATH, SUBS_PATH, CpuMeter, cpu_seconds, cxone_body, start_ccbridge, stop, token
 
 from ccbridge.core.event import EndpointSpec, Event, Subscription
 from ccbridge.core.routing import SubscriptionRouter
+from ccbridge.core.rules.extract import MISSING, flatten
 from ccbridge.rules import RuleSet
+
+SIZES = (10, 1_000, 10_000)
+RATE = 4_000
+"""Events per second the server's share is figured at."""
+
+DISTURBED = 25.0
+"""CPU (% of one core) other processes may use during a server run before it is marked disturbed."""
 
 EVENT_TYPES = ["contact.created", "contact.updated", "interaction.completed", "queue.event", "agent.state"]
 CHANNELS = ["voice", "chat", "email", "sms", "social", "video"]
@@ -181,194 +196,234 @@ def _or(rng: random.Random) -> dict[str, Any]:
     }
 
 
-def _elsewhere(leaf: Any) -> Any:
-    """A data leaf no bench event satisfies: every string (and prefix) moved to a "zz-" namespace."""
-    if isinstance(leaf, dict):
-        return {key: _elsewhere(value) for key, value in leaf.items()}
-    if isinstance(leaf, list):
-        return [_elsewhere(value) for value in leaf]
-    return f"zz-{leaf}" if isinstance(leaf, str) else leaf
-
-
-def _exact_unmatched(rng: random.Random) -> dict[str, Any]:
-    rule = _exact(rng)
-    return {**rule, "data": _elsewhere(rule["data"])}
-
-
-def _prefix_unmatched(rng: random.Random) -> dict[str, Any]:
-    rule = _prefix(rng)
-    return {**rule, "data": _elsewhere(rule["data"])}
-
-
-HOT_POOL = 100
-"""Distinct events in the "hot" measurement: few enough to stay in CPU cache, as a just-parsed event is."""
-
 Maker = Callable[[random.Random], dict[str, Any]]
-MIXES: dict[str, list[tuple[float, Maker]]] = {
-    "exact+prefix": [(0.6, _exact), (0.4, _prefix)],
-    "mixed": [
-        (0.45, _exact),
-        (0.25, _prefix),
-        (0.08, _numeric),
-        (0.06, _anything_but),
-        (0.05, _exists),
-        (0.05, _wildcard),
-        (0.03, _cidr),
-        (0.03, _or),
-    ],
-    # The exact+prefix rules with values no event has (their event types do match): the cost of
-    # the number of subscriptions alone, as the answer is empty at every size.
-    "unmatched": [(0.6, _exact_unmatched), (0.4, _prefix_unmatched)],
-}
+MIX: list[tuple[float, Maker]] = [
+    (0.45, _exact),
+    (0.25, _prefix),
+    (0.08, _numeric),
+    (0.06, _anything_but),
+    (0.05, _exists),
+    (0.05, _wildcard),
+    (0.03, _cidr),
+    (0.03, _or),
+]
 
 
-def make_rules(rng: random.Random, mix: list[tuple[float, Maker]], count: int) -> dict[str, dict[str, Any]]:
-    weights = [w for w, _ in mix]
-    makers = [m for _, m in mix]
+def make_rules(rng: random.Random, count: int) -> dict[str, dict[str, Any]]:
+    weights = [w for w, _ in MIX]
+    makers = [m for _, m in MIX]
     return {f"sub-{i:05d}": rng.choices(makers, weights)[0](rng) for i in range(count)}
 
 
-def one_pass(ruleset: RuleSet, events: list[dict[str, Any]]) -> tuple[float, int]:
-    """Events/s of one pass over `events`, and the number of matches it found."""
-    matching = ruleset.matching
-    matched = 0
+def pass_cost(match: Callable[[dict[str, Any]], object], events: list[dict[str, Any]]) -> float:
+    """µs per event of one pass of `match` over `events`."""
     start = time.perf_counter()
     for event in events:
-        matched += len(matching(event))
-    return len(events) / (time.perf_counter() - start), matched
+        match(event)
+    return (time.perf_counter() - start) / len(events) * 1e6
 
 
-def parsed_pass(ruleset: RuleSet, bodies: list[bytes]) -> float:
-    """Events/s of parsing each body and matching the event."""
-    matching, loads = ruleset.matching, orjson.loads
-    start = time.perf_counter()
-    for body in bodies:
-        matching(loads(body))
-    return len(bodies) / (time.perf_counter() - start)
+def reader(ruleset: RuleSet) -> Callable[[dict[str, Any]], object]:
+    """What matching does first: read the event at the automaton's paths."""
+    keys, width = ruleset._machine._keys, ruleset._machine.path_count  # (the bench reads, not changes)
+    return lambda event: flatten(keys, event, [MISSING] * width)
 
 
-def measure(
-    rulesets: dict[int, RuleSet], events: list[dict[str, Any]], hot: list[dict[str, Any]], runs: int
-) -> dict[int, tuple[float, float, float, float]]:
-    """Per ruleset size: median cold, hot and parsed events/s over `runs` rounds, and matches per event.
+@dataclass
+class Walk:
+    """One ruleset size: build seconds, matches per event, and µs per event of each pass (matching,
+    and reading the event alone)."""
 
-    The sizes take turns within each round, so that whatever else the machine is doing (these are
-    shared VMs: another tenant filling the L3 cache moves the cold figures by tens of percent
-    between one minute and the next) weighs on every size alike and the ratio between them holds.
-    Each turn starts with an unmeasured pass over a fifth of the events: a server matches every
-    event with the same automaton, so it is measured in that steady state, not while the previous
-    size's passes have just pushed it out of the CPU caches (which costs the largest most)."""
-    cold: dict[int, list[float]] = {count: [] for count in rulesets}
-    warm: dict[int, list[float]] = {count: [] for count in rulesets}
-    parsed: dict[int, list[float]] = {count: [] for count in rulesets}
-    bodies = [orjson.dumps(event) for event in events]
-    matches: dict[int, float] = {}
-    for ruleset in rulesets.values():
-        one_pass(ruleset, events)  # generated extractors, string hashes
+    build: float
+    matches: float
+    matching: list[float]
+    reading: list[float]
+
+
+def measure_walk(events: list[dict[str, Any]], runs: int) -> dict[int, Walk]:
+    """Each pass gives every size a turn: an unmeasured fifth of the events (so the automaton is in
+    the steady state a server's is in, not just pushed out of the caches by the previous size), then
+    the events, then reading them alone."""
+    rulesets: dict[int, RuleSet] = {}
+    walks: dict[int, Walk] = {}
+    for count in SIZES:
+        rules = make_rules(random.Random(count), count)
+        start = time.perf_counter()
+        ruleset = rulesets[count] = RuleSet(rules)
+        build = time.perf_counter() - start
+        matches = sum(len(ruleset.matching(event)) for event in events) / len(events)
+        walks[count] = Walk(build, matches, [], [])
     for _ in range(runs):
         for count, ruleset in rulesets.items():
-            one_pass(ruleset, events[: len(events) // 5])
-            rate, matched = one_pass(ruleset, events)
-            cold[count].append(rate)
-            matches[count] = matched / len(events)
-            warm[count].append(one_pass(ruleset, hot)[0])
-            parsed[count].append(parsed_pass(ruleset, bodies))
-    return {
-        c: (statistics.median(cold[c]), statistics.median(warm[c]), statistics.median(parsed[c]), matches[c])
-        for c in rulesets
-    }
+            pass_cost(ruleset.matching, events[: len(events) // 5])
+            walks[count].matching.append(pass_cost(ruleset.matching, events))
+            walks[count].reading.append(pass_cost(reader(ruleset), events))
+    return walks
 
 
-def _subscription(sub_id: str, rule: dict[str, Any]) -> Subscription:
-    (allowed,) = rule["event"]
-    types = (
-        [allowed] if isinstance(allowed, str) else [t for t in EVENT_TYPES if t.startswith(allowed["prefix"])]
-    )
-    return Subscription(
-        id=sub_id,
-        name=sub_id,
+# --- the server -----------------------------------------------------------------------------------
+
+SERVER_PATTERNS: list[dict[str, Any]] = [
+    {"data": {"queue": [{"prefix": "q-us-"}]}},
+    {"data": {"priority": [{"numeric": [">", 5]}], "channelType": ["voice"]}},
+    {"data": {"channelType": [{"anything-but": ["voice", "chat"]}]}},
+    {"data": {"escalation": [{"exists": True}]}},
+    {"data": {"skill": {"name": [{"prefix": "support-"}]}}},
+    {"data": {"ani": [{"prefix": "+1"}], "direction": ["inbound"]}},
+    {"data": {"agent": {"id": ["agent-0001", "agent-0002"]}}},
+    {"data": {"language": [{"anything-but": {"prefix": "en"}}]}},
+    {"data": {"priority": [{"numeric": [">=", 0, "<", 2]}], "queue": [{"prefix": "q-eu-"}]}},
+    {"data": {"campaign": {"id": ["camp-99"]}, "escalation": [{"exists": False}]}},
+]
+"""The server's subscriptions (all on `contact.created`, the bench event's type): mixed operators,
+some conditions the event meets, none it meets all of."""
+
+SERVER_TYPE = "contact.created"
+
+
+def route_cost(runs: int) -> float:
+    """Median µs per event of routing the server's event to its subscriptions, in this process."""
+    attributes = orjson.loads(cxone_body(SERVER_TYPE))["attributes"]
+    event = Event(
+        id="0b7c1f2e-0000-4b1e-9a51-6f0d2c3e4a5b",
+        type=SERVER_TYPE,
+        source="cxone",
+        time="2026-11-24T10:15:42.123Z",
+        data=attributes,
         dialect="cxone",
-        event_types=tuple(types),
-        endpoints=(EndpointSpec(f"https://example.com/{sub_id}"),),
-        secret="whsec_bench",
-        created_at="t",
-        updated_at="t",
-        pattern={key: value for key, value in rule.items() if key != "event"},
+        correlation_id="corr-1",
+        received_at="2026-11-24T10:15:42.200Z",
     )
+    router = SubscriptionRouter(builder=None)
+    router.replace(
+        [
+            Subscription(
+                id=f"sub-{i}",
+                name=f"bench-{i}",
+                dialect="cxone",
+                event_types=(SERVER_TYPE,),
+                endpoints=(EndpointSpec(f"https://example.com/hooks/{i}"),),
+                secret="whsec_bench",
+                created_at="t",
+                updated_at="t",
+                pattern=pattern,
+            )
+            for i, pattern in enumerate(SERVER_PATTERNS)
+        ]
+    )
+    assert router.route(event) == [], "the server's event must satisfy none of its subscriptions"
+    events = [event] * 20_000
+    return statistics.median(pass_cost(router.route, events) for _ in range(runs))
 
 
-def route_rates(events: list[dict[str, Any]], runs: int) -> dict[int, tuple[float, float]]:
-    """Per subscription count: median routes/s over cold events, and targets per event."""
-    as_events = [
-        Event(
-            id=doc["id"],
-            type=doc["event"],
-            source=doc["source"],
-            time=doc["time"],
-            data=doc["data"],
-            dialect="cxone",
-            correlation_id=doc["metadata"]["correlationId"],
-            received_at=doc["time"],
-        )
-        for doc in events
-    ]
-    routers: dict[int, SubscriptionRouter] = {}
-    for count in (10, 1_000, 10_000):
-        router = routers[count] = SubscriptionRouter()
-        rules = make_rules(random.Random(count), MIXES["exact+prefix"], count)
-        router.replace([_subscription(sub_id, rule) for sub_id, rule in rules.items()])
-    rates: dict[int, list[float]] = {count: [] for count in routers}
-    targets: dict[int, float] = {}
-    for _ in range(runs):
-        for count, router in routers.items():
-            route = router.route
-            start = time.perf_counter()
-            routed = sum(len(route(event)) for event in as_events)
-            rates[count].append(len(as_events) / (time.perf_counter() - start))
-            targets[count] = routed / len(as_events)
-    return {count: (statistics.median(rates[count]), targets[count]) for count in routers}
+@dataclass
+class ServerRun:
+    result: Result
+    cpu_per_event: float  # server CPU seconds per 2xx answer
+    cpu: dict[str, float]  # % of one core: server, loadgen, other
+
+
+def measure_server(seconds: float, runs: int, connections: int) -> list[ServerRun]:
+    body = cxone_body(SERVER_TYPE)
+    out: list[ServerRun] = []
+    with tempfile.TemporaryDirectory(prefix="bench-rules-") as tmp:
+        srv = start_ccbridge(Path(tmp))
+        assert srv.process is not None
+        try:
+            bearer = token(srv)
+            for i, pattern in enumerate(SERVER_PATTERNS):
+                response = httpx.post(
+                    srv.base_url + SUBS_PATH,
+                    json={
+                        "name": f"bench-{i}",
+                        "eventType": SERVER_TYPE,
+                        "endpoints": [{"url": f"https://example.com/hooks/{i}"}],
+                        "pattern": pattern,
+                    },
+                    headers={"Authorization": f"Bearer {bearer}"},
+                )
+                response.raise_for_status()
+            host_port = srv.base_url.removeprefix("http://")
+            host, port = host_port.split(":")
+            headers = {"Content-Type": "application/json", "Authorization": f"Bearer {bearer}"}
+            template = request_template("POST", EVENTS_PATH, host_port, headers, body)
+            pid = srv.process.pid
+            for _ in range(runs):
+                meter, before = CpuMeter(server=pid), cpu_seconds(pid)
+                result = run_python(host, int(port), template, connections, seconds, 1.0, rate=RATE)
+                used = cpu_seconds(pid) - before
+                out.append(ServerRun(result, used / max(1, result.ok), meter.stop()))
+        finally:
+            stop(srv.process)
+    return out
+
+
+# --- output ---------------------------------------------------------------------------------------
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--server-seconds", type=float, default=8.0, help="seconds measured per server run")
+    parser.add_argument("--server-runs", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=64, help="the load generator's connections")
+    parser.add_argument("--no-server", action="store_true", help="only the in-process figures")
     args = parser.parse_args()
     rng = random.Random(20240501)
     events = [make_event(rng, i) for i in range(args.events)]
-    hot = events[:HOT_POOL] * (len(events) // HOT_POOL)
     size = statistics.mean(len(json.dumps(e)) for e in events)
-    print(f"{args.events} events, mean {size:.0f} bytes of JSON; median of {args.runs} rounds, one core")
-    print(f"cold: {args.events} distinct events per pass; hot: {HOT_POOL} events cycled (as if just parsed)")
-    print("parsed: orjson.loads of each event's JSON, then matching (a server's work per event)")
+    print(f"{args.events} distinct events, mean {size:.0f} bytes of JSON; mixed patterns; one core")
+    walks = measure_walk(events, args.runs)
+    print(f"\nmedians over {args.runs} passes: the Python walk (RuleSet.matching), µs per event")
     print(
-        f"{'mix':<14}{'rules':>7}{'build s':>9}{'cold ev/s':>11}{'hot ev/s':>11}{'parsed ev/s':>13}"
-        f"{'matches/event':>15}"
+        f"{'subs':>7}{'build s':>9}{'µs/event':>10}{'min-max':>15}{'reading µs':>12}{'matches/event':>15}"
+        f"{'core at 4,000/s':>17}"
     )
-    for mix_name, mix in MIXES.items():
-        rulesets: dict[int, RuleSet] = {}
-        builds: dict[int, float] = {}
-        for count in (10, 1_000, 10_000):
-            rules = make_rules(random.Random(count), mix, count)
-            start = time.perf_counter()
-            rulesets[count] = RuleSet(rules)
-            builds[count] = time.perf_counter() - start
-        rates = measure(rulesets, events, hot, args.runs)
-        for count, (cold, warm, parsed, per_event) in rates.items():
-            print(
-                f"{mix_name:<14}{count:>7}{builds[count]:>9.2f}{cold:>11,.0f}{warm:>11,.0f}{parsed:>13,.0f}"
-                f"{per_event:>15.2f}"
-            )
-        cold_ratio, hot_ratio, parsed_ratio = (rates[10][i] / rates[10_000][i] for i in range(3))
+    cost = {count: statistics.median(walk.matching) for count, walk in walks.items()}
+    reading = {count: statistics.median(walk.reading) for count, walk in walks.items()}
+    for count, walk in walks.items():
+        spread = f"{min(walk.matching):.2f}-{max(walk.matching):.2f}"
         print(
-            f"{mix_name:<14} 10-rule / 10,000-rule throughput: cold {cold_ratio:.2f}x, hot {hot_ratio:.2f}x,"
-            f" parsed {parsed_ratio:.2f}x"
+            f"{count:>7}{walk.build:>9.2f}{cost[count]:>10.2f}{spread:>15}{reading[count]:>12.2f}"
+            f"{walk.matches:>15.2f}{cost[count] * RATE / 1e4:>16.2f}%"
         )
-    routes = route_rates(events, args.runs)
-    print(f"{'router':<14}{'subs':>7}{'routes/s':>20}{'targets/event':>28}")
-    for count, (rate, per_event) in routes.items():
-        print(f"{'router':<14}{count:>7}{rate:>20,.0f}{per_event:>28.2f}")
-    print(f"{'router':<14} 10-rule / 10,000-rule routes/s (cold): {routes[10][0] / routes[10_000][0]:.2f}x")
+    print()
+    if args.no_server:
+        return
+    routing = route_cost(args.runs)
+    runs = measure_server(args.server_seconds, args.server_runs, args.connections)
+    print(
+        f"the server: {len(SERVER_PATTERNS)} subscriptions, CXone events of {len(cxone_body())} B at "
+        f"{RATE:,}/s offered (python loadgen, c={args.connections}), {args.server_seconds:g} s per run"
+    )
+    for i, run in enumerate(runs, 1):
+        r = run.result
+        bad = f"  non-2xx {r.not_ok} errors {r.errors}" if r.not_ok or r.errors else ""
+        if run.cpu["other"] > DISTURBED:
+            bad += "  (disturbed: other processes were busy)"
+        print(
+            f"run {i}: {r.rate:,.0f} ev/s reached (late sends {r.late}), p50 {r.p50_ms:.2f} ms, "
+            f"server {run.cpu_per_event * 1e6:.0f} µs CPU/event; cpu: server {run.cpu['server']:.0f}% "
+            f"loadgen {run.cpu['loadgen']:.0f}% other {run.cpu['other']:.0f}%{bad}"
+        )
+    per_event = statistics.median(run.cpu_per_event for run in runs) * 1e6
+    rate = statistics.median(run.result.rate for run in runs)
+    print(f"\nmedians over {len(runs)} server runs")
+    print(f"server CPU per event at {rate:,.0f} ev/s reached: {per_event:.0f} µs")
+    print(
+        f"matching's share: routing the event to the {len(SERVER_PATTERNS)} subscriptions costs "
+        f"{routing:.2f} µs in-process = {100 * routing / per_event:.1f}% of the server's CPU per event"
+    )
+
+    def share(us: float) -> str:
+        return f"{us:.2f} µs = {100 * us / per_event:.1f}%"
+
+    print(
+        f"  the mixed walk above, as a share of that: 10 subs {share(cost[10])}, "
+        f"10,000 subs {share(cost[10_000])}; reading the event alone: {share(reading[10])} to "
+        f"{share(max(reading.values()))}"
+    )
 
 
 if __name__ == "__main__":

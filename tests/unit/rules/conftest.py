@@ -1,6 +1,4 @@
-"""Shared helpers: every table case is checked by all three evaluators, which must agree; every
-machine generates its extractor early, so tests exercise both the walked and the generated one; and
-every test runs on both walks of the automaton, the C one and the Python one (`native.py`)."""
+"""Shared helpers: every table case is checked by all three evaluators, which must agree."""
 
 from __future__ import annotations
 
@@ -9,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from ccbridge.core.rules import machine, native
 from ccbridge.rules import RuleSet, compile_pattern, matches, reference_matches
 
 Evaluate = Callable[[dict[str, Any], dict[str, Any]], bool]
@@ -28,21 +25,3 @@ def evaluate_all(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
 @pytest.fixture
 def evaluate() -> Evaluate:
     return evaluate_all
-
-
-@pytest.fixture(autouse=True)
-def _generate_extractors_early(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A machine walks its key trie for the first event only, then uses the generated extractor."""
-    monkeypatch.setattr(machine, "_GENERATE_AFTER", 2)
-
-
-@pytest.fixture(autouse=True, params=["c-walk", "python-walk"])
-def walk(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The C walk where the server uses it (it must be built here: `make install` installs a
-    compiler where there is none), and the Python walk, its fallback and reference."""
-    if request.param == "python-walk":
-        monkeypatch.setenv("CCBRIDGE_RULES_PYTHON", "1")
-    else:
-        monkeypatch.delenv("CCBRIDGE_RULES_PYTHON", raising=False)
-        assert native.BUILT, "the C walk is not built (see scripts/ensure_compiler.sh)"
-    return str(request.param)

@@ -3,8 +3,7 @@
 `test_rules_properties.py` checks random patterns; the rule sets here are shaped to exercise what
 small random sets rarely reach: conditions shared by enough rules to get a state of their own
 (hoisting), nested prefixes (probe chains that stop early), the compact transitions, arrays (the
-general walk), the generated extractor, `head*tail` wildcards and the IPv4 reader. (`conftest.py`
-makes every machine switch to its generated extractor after one event.)
+general walk), reading an event's values, `head*tail` wildcards and the IPv4 reader.
 """
 
 from __future__ import annotations
@@ -21,15 +20,7 @@ from rules_support import assert_agrees
 
 from ccbridge.core.rules import automaton, machine, value_index
 from ccbridge.core.rules.automaton import Fork, Node
-from ccbridge.core.rules.extract import (
-    INLINE_DEPTH,
-    INLINE_KEYS,
-    MISSING,
-    KeyTrie,
-    extractor,
-    flatten,
-    key_trie,
-)
+from ccbridge.core.rules.extract import MISSING, Many, flatten, key_trie
 from ccbridge.core.rules.order import Condition, Order, _nesting
 from ccbridge.core.rules.value_index import parse_ip
 from ccbridge.rules import RuleSet, compile_pattern, reference_matches
@@ -170,19 +161,7 @@ def test_or_branches_and_arrays_report_a_rule_once() -> None:
     assert RuleSet(rules).matching({"type": "t", "k": ["v1", "v2", "v1"], "j": "x"}) == {"r1", "r2", "both"}
 
 
-class _CountingProgram:
-    """A C walk's program that keeps the number of states each walk visited."""
-
-    def __init__(self, program: Any) -> None:
-        self.program, self.visits = program, []
-
-    def walk(self, values: list[Any], result: set[str], several: bool = False) -> int:
-        visited = self.program.walk(values, result, several)
-        self.visits.append(visited)
-        return int(visited)
-
-
-def test_arrays_at_every_level_do_not_multiply_the_work(monkeypatch: pytest.MonkeyPatch, walk: str) -> None:
+def test_arrays_at_every_level_do_not_multiply_the_work(monkeypatch: pytest.MonkeyPatch) -> None:
     """With `["a", "b"]` both in every leaf and in every field, each state is still walked once."""
     depth = 20
     pattern = {f"f{i}": ["a", "b"] for i in range(depth)}
@@ -193,14 +172,8 @@ def test_arrays_at_every_level_do_not_multiply_the_work(monkeypatch: pytest.Monk
     monkeypatch.setattr(
         machine, "_take", lambda step, result, going: taken.append(step) or take(step, result, going)
     )
-    counting = _CountingProgram(ruleset._machine._program)
-    if walk == "c-walk":
-        ruleset._machine._program = counting
     assert ruleset.matching(document) == {"deep"}
-    if walk == "c-walk":  # the root and a state per level but the last; a walk per path: 2**20
-        assert counting.visits == [depth]
-    else:
-        assert len(taken) <= 2 * depth  # two values per state; a walk per path would take 2**20
+    assert len(taken) <= 2 * depth  # two values per state; a walk per path would take 2**20
 
 
 # --- the compiled automaton: merged states, and the same answers without merging ---
@@ -320,7 +293,7 @@ def test_prefix_nesting_counts_every_shorter_prefix(prefixes: set[str]) -> None:
     assert nested == {p: sum(1 for q in prefixes if len(q) < len(p) and p.startswith(q)) for p in prefixes}
 
 
-# --- the extractor ---
+# --- reading an event at the rules' paths ---
 
 KEYS = st.sampled_from(["a", "b", "a.b", "'", '"', "\\", "\n", "é", "\ud800", "$or", ""])
 PATHS = st.lists(st.lists(KEYS, min_size=1, max_size=4).map(tuple), min_size=1, max_size=12, unique=True)
@@ -331,37 +304,34 @@ JSON = st.recursive(
 )
 
 
-def _both(keys: KeyTrie, width: int, doc: dict[str, Any]) -> tuple[Any, Any]:
-    walked: list[Any] = [MISSING] * width
-    generated: list[Any] = [MISSING] * width
-    several = flatten(keys, doc, walked)
-    return (several, walked), (extractor(keys)(doc, generated), generated)
+def _values_at(node: Any, path: tuple[str, ...]) -> list[Any]:
+    """The scalars at `path`, from the definition: arrays are transparent at any depth, and objects
+    are not values."""
+    if isinstance(node, list):
+        return [value for item in node for value in _values_at(item, path)]
+    if not path:
+        return [] if isinstance(node, dict) else [node]
+    if isinstance(node, dict) and path[0] in node:
+        return _values_at(node[path[0]], path[1:])
+    return []
 
 
 @PROFILE
 @given(PATHS, st.dictionaries(KEYS, JSON, max_size=5))
-def test_generated_extractor_reads_what_the_walk_reads(
-    paths: list[tuple[str, ...]], doc: dict[str, Any]
-) -> None:
-    """Same values, same order within a path, same "several" flag, for any keys and documents."""
-    keys = key_trie((path, pid) for pid, path in enumerate(paths))
-    walked, generated = _both(keys, len(paths), doc)
-    assert walked == generated
-
-
-def test_extractor_beyond_inline_depth_and_size() -> None:
-    """Deep paths go to the walk past INLINE_DEPTH; huge tries are walked whole."""
-    deep = tuple(f"k{i}" for i in range(INLINE_DEPTH + 5))
-    doc: dict[str, Any] = {"v": 1}
-    for key in reversed(deep):
-        doc = {key: doc}
-    keys = key_trie([((*deep, "v"), 0), (deep[:3], 1)])
-    walked, generated = _both(keys, 2, doc)
-    assert walked == generated == (False, [1, MISSING])
-    wide = [(f"k{i}",) for i in range(INLINE_KEYS + 1)]
-    keys = key_trie((path, pid) for pid, path in enumerate(wide))
-    walked, generated = _both(keys, len(wide), {"k7": "x", "k9": ["y", "z"]})
-    assert walked == generated
+def test_flatten_reads_every_value_at_every_path(paths: list[tuple[str, ...]], doc: dict[str, Any]) -> None:
+    """Each path's slot holds its one scalar, `Many` of its several, or `MISSING`; the flag says
+    whether some path got several. (In any order: matching treats a path's values as a set.)"""
+    out: list[Any] = [MISSING] * len(paths)
+    several = flatten(key_trie((path, pid) for pid, path in enumerate(paths)), doc, out)
+    expected = [_values_at(doc, path) for path in paths]
+    assert several is any(len(values) > 1 for values in expected)
+    for got, values in zip(out, expected, strict=True):
+        if not values:
+            assert got is MISSING
+        elif len(values) == 1:
+            assert type(got) is not Many and got is values[0]
+        else:
+            assert type(got) is Many and sorted(map(repr, got)) == sorted(map(repr, values))
 
 
 # --- head*tail wildcards and the IPv4 reader ---

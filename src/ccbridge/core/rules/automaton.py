@@ -12,9 +12,7 @@ where that is cheap, as a DFA construction does:
 
 Merging copies tables, and sets of states can multiply, so it stops at a budget of entries (as many
 as the trie has edges, plus a constant); beyond it, a value reaches its states side by side, which is
-slower but the same answer. Measured on `bench/bench_rules.py` at 10,000 exact and prefix rules, the
-two cut the table lookups per event from 10.4 to 8.4 (prefix probes included) and the states
-visited from 3.45 to 2.45. With thousands of rules, most transitions are exact strings and
+slower but the same answer. With thousands of rules, most transitions are exact strings and
 prefixes, and most of the objects an event reaches are out of the CPU cache, so the structures keep
 the objects between a table and a rule id few (`Step`, `Link`).
 """
@@ -111,12 +109,9 @@ _NOTHING: dict[Any, Any] = {}
 """The table of an edge without exact values or prefixes (read only, never written)."""
 
 
-def compile_trie(root: State) -> tuple[Node, list[Node]]:
-    """The `Node` of `root` (through it, every state an event can reach), and all the `Node`s built
-    (those only `other` indexes lead to included), for `native.py` to lay out."""
-    compiler = _Compiler(root)
-    node = compiler.run()
-    return node, [draft.node for draft in compiler.drafts if draft.node is not None]
+def compile_trie(root: State) -> Node:
+    """The `Node` of `root`; through it, every state an event can reach."""
+    return _Compiler(root).run()
 
 
 class _Draft:
@@ -141,7 +136,6 @@ class _Compiler:
         self._root = root
         self._drafts: dict[frozenset[int], _Draft] = {}
         self._todo: list[tuple[_Draft, tuple[State, ...]]] = []
-        self.drafts: list[_Draft] = []  # deepest first, once run
         self._edges: dict[tuple[int, frozenset[int]], tuple[tuple[int, dict[Any, Any], int, Any], ...]] = {}
         self._steps: dict[frozenset[int], Any] = {}
         self._depth: dict[int, int] = {id(root): 0}
@@ -159,8 +153,8 @@ class _Compiler:
         while self._todo:
             draft, members = self._todo.pop()
             self._fill(draft, members)
-        self.drafts = sorted(self._drafts.values(), key=lambda d: -d.depth)
-        return _Builder(self._drafts).build(root, self.drafts)
+        deepest_first = sorted(self._drafts.values(), key=lambda d: -d.depth)
+        return _Builder(self._drafts).build(root, deepest_first)
 
     def _draft(self, members: tuple[State, ...]) -> _Draft:
         """The draft of a set of states that all have children (filled later)."""

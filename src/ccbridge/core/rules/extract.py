@@ -7,7 +7,7 @@ transparent at any depth and objects are not values (`patterns.py` has the seman
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 MISSING: Any = object()
@@ -16,9 +16,6 @@ keep their `exists: false` targets under it and a missing value needs no test of
 
 KeyTrie = tuple[tuple[str, int, "KeyTrie"], ...]
 """`(key, path id or -1, children)` per key: -1 where a key only leads on to longer paths."""
-
-Extractor = Callable[[dict[str, Any], list[Any]], bool]
-"""Fills a list of `MISSING`s with an event's values; True when some path got several (`Many`)."""
 
 
 class Many(list[Any]):
@@ -59,7 +56,9 @@ def add(out: list[Any], pid: int, value: Any) -> bool:
 
 
 def flatten(keys: KeyTrie, obj: dict[str, Any], out: list[Any]) -> bool:
-    """Collect the scalars at every wanted path (the `Extractor` of any trie, by walking it)."""
+    """Fill `out` (a list of `MISSING`s, one per path id) with the scalars of `obj` at every path of
+    `keys`; True when some path got several (`Many`). Only the keys the trie names are read, and an
+    object is descended only as deep as the trie goes."""
     several = False
     for key, pid, sub in keys:
         value = obj.get(key, MISSING)
@@ -95,58 +94,3 @@ def crush(items: list[Any], pid: int, sub: KeyTrie, out: list[Any]) -> bool:
             elif pid >= 0 and add(out, pid, value):
                 several = True
     return several
-
-
-INLINE_DEPTH = 24
-"""Trie levels `extractor` writes out (two indentation levels each; Python allows 100)."""
-
-INLINE_KEYS = 2048
-"""Above this many keys in the trie, `extractor` leaves the walk to `flatten`: a function that long
-takes a while to compile, for little gain."""
-
-
-def extractor(keys: KeyTrie) -> Extractor:
-    """`flatten` for this trie, generated as straight-line code: a `dict.get` per key, with no loop,
-    tuple unpacking or call per level, which makes it about twice as fast.
-
-    Only objects are descended inline; arrays (at any depth) go to `crush`, and levels past
-    `INLINE_DEPTH` to `flatten`, which both record values with `add`. Inline, each path is met at
-    most once per event (an array is the only way to meet it again, and arrays are left to `crush`
-    for the whole subtree), so its scalar is stored directly. Keys enter the source as `repr()`
-    literals, which read back as exactly the same strings."""
-    size, pending = 0, [keys]
-    while pending:
-        level = pending.pop()
-        size += len(level)
-        pending.extend(sub for _, _, sub in level)
-    if size > INLINE_KEYS:
-        return lambda event, out: flatten(keys, event, out)
-    namespace: dict[str, Any] = {"MISSING": MISSING, "crush": crush, "flatten": flatten}
-    lines = ["def extract(o0, out):", "    several = False"]
-
-    def emit(level: KeyTrie, depth: int) -> None:
-        pad, obj, value = "    " * (2 * depth + 1), f"o{depth}", f"o{depth + 1}"
-        for key, pid, sub in level:
-            sub_name = f"S{len(namespace)}"  # the subtrie, for `crush` and `flatten`
-            namespace[sub_name] = sub
-            lines.append(f"{pad}{value} = {obj}.get({key!r}, MISSING)")
-            lines.append(f"{pad}if {value} is not MISSING:")
-            lines.append(f"{pad}    kind = type({value})")
-            lines.append(f"{pad}    if kind is list:")
-            lines.append(f"{pad}        if crush({value}, {pid}, {sub_name}, out):")
-            lines.append(f"{pad}            several = True")
-            if pid >= 0:
-                lines.append(f"{pad}    elif kind is not dict:")
-                lines.append(f"{pad}        out[{pid}] = {value}")
-            if sub and depth + 1 < INLINE_DEPTH:
-                lines.append(f"{pad}    elif kind is dict:")
-                emit(sub, depth + 1)
-            elif sub:
-                lines.append(f"{pad}    elif kind is dict and flatten({sub_name}, {value}, out):")
-                lines.append(f"{pad}        several = True")
-
-    emit(keys, 0)
-    lines.append("    return several")
-    exec("\n".join(lines), namespace)  # the source holds only the names above and repr() literals
-    extract: Extractor = namespace["extract"]
-    return extract

@@ -1,8 +1,8 @@
 """Many subscriptions' patterns matched against one event in a single pass.
 
 A `RuleSet` is immutable: `with_rule` / `without_rule` return a new set (rebuilt from the already
-compiled patterns; about half a second for 10,000 rules), and the owner swaps its reference. So a
-`RuleSet` can be read by any number of threads or tasks without locks, and a reader never sees a
+compiled patterns, which takes a while with thousands of rules), and the owner swaps its reference.
+So a `RuleSet` can be read by any number of threads or tasks without locks, and a reader never sees a
 half-applied change. Matching is pure and synchronous, and its answer is exactly what
 `reference_matches` says for each rule (held to that by the property tests).
 """

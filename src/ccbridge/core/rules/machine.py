@@ -12,8 +12,8 @@ states one value reaches together. Matching:
 
 The work therefore grows with the number of paths the event has and the number of partially
 matching rule prefixes, not with the number of rules: each lookup is a hash lookup (or a few, for
-prefixes) whatever the size of its table. Built once and never changed (but for the extractor,
-generated after a few events: a cache): safe to share read-only across threads.
+prefixes) whatever the size of its table. Built once and never changed: safe to share read-only
+across threads.
 """
 
 from __future__ import annotations
@@ -21,13 +21,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ccbridge.core.rules import native
 from ccbridge.core.rules.automaton import OTHER, Fork, Hit, Node, State, Step, compile_trie
-from ccbridge.core.rules.extract import MISSING, Extractor, Many, extractor, flatten, key_trie
+from ccbridge.core.rules.extract import MISSING, Many, flatten, key_trie
 from ccbridge.core.rules.order import Condition, Order
-
-_GENERATE_AFTER = 64
-"""Events a machine matches by walking its key trie before it generates its extractor."""
 
 
 class Machine:
@@ -41,27 +37,13 @@ class Machine:
         for rule_id, conditions in flat:
             self._insert(root, order, rule_id, conditions)
         self._always = tuple(sorted(root.rules))
-        self._root, nodes = compile_trie(root)
+        self._root = compile_trie(root)
         self._width = len(self._path_ids)
-        self._program = native.program(self._root, nodes, self._width) if native.enabled() else None
         self._keys = key_trie(self._path_ids.items())
-        self._extract: Extractor = self._warm_up
-        self._uses = 0
 
     @property
     def path_count(self) -> int:
         return len(self._path_ids)
-
-    def _warm_up(self, event: dict[str, Any], out: list[Any]) -> bool:
-        """The extractor for the first events: walk the key trie, then switch to a generated one.
-
-        Generating costs a compile (~0.2 ms), worth it after some hundreds of events, while many
-        machines match only a few (a pattern tried once). Switching is a cache being filled: the
-        answers are the same, and a race only generates twice."""
-        self._uses += 1
-        if self._uses >= _GENERATE_AFTER:
-            self._extract = extractor(self._keys)
-        return flatten(self._keys, event, out)
 
     def _insert(self, root: State, order: Order, rule_id: str, conditions: Sequence[Condition]) -> None:
         ids = self._path_ids
@@ -79,11 +61,7 @@ class Machine:
         values: list[Any] = [MISSING] * self._width
         if self._always:
             result.update(self._always)
-        several = self._extract(event, values)
-        if self._program is not None:
-            self._program.walk(values, result, several)
-            return
-        if several:
+        if flatten(self._keys, event, values):  # some path holds several values (`Many`)
             _walk_arrays(self._root, values, result)
             return
         # The hot loop. The `Step`/`Link` dispatch is written out rather than called, as a call per

@@ -10,7 +10,6 @@ class must agree with it (the property tests hold it to that).
 
 The automaton (`automaton.py`) copies the exact strings and prefixes of a `fast` index into its own
 compact tables and asks the index itself only for the other operators (`one`, for a single value).
-The C walk lays most of those out too (`native.py`), from the parts this index keeps.
 """
 
 from __future__ import annotations
@@ -23,7 +22,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ccbridge.core.rules.matchers import (
-    AnythingBut,
     Cidr,
     EqualsIgnoreCase,
     Exact,
@@ -117,8 +115,6 @@ class ValueIndex:
         self.absent: list[Target] = []
         self.contains: list[tuple[str, Target]] = []
         self.scan: list[tuple[Callable[[object], bool], Target]] = []
-        self.anything_but: list[tuple[AnythingBut, Target]] = []
-        """The scan's anything-but matchers, for the C walk's layout (`native.py`)."""
         self.may_repeat = False
         for leaf, target in pairs:
             for m in leaf.matchers:
@@ -134,8 +130,6 @@ class ValueIndex:
             _Affixes(tails) if tails else None,
         )
         self.cidr = tuple((version, plen, _freeze(t)) for (version, plen), t in sorted(self._cidr.items()))
-        self.numeric = tuple(self._numeric)
-        """The ranges as given, for the C walk's layout (`native.py`), which cuts the line itself."""
         self.ranges = RangeIndex(self._numeric) if self._numeric else None
         self.numbers = self.ranges is not None
         self.fold = bool(self.folded) or self.affixes[2] is not None or self.affixes[3] is not None
@@ -243,8 +237,6 @@ class ValueIndex:
             _add(table, int(net.network_address) >> (net.max_prefixlen - net.prefixlen), target)
         else:
             self.scan.append((m.test, target))
-            if isinstance(m, AnythingBut):
-                self.anything_but.append((m, target))
 
     def _add_wildcard(self, m: Wildcard, target: Target) -> None:
         segs = m.segments

@@ -1,12 +1,11 @@
-"""Typed edges of the C walk: paths with numbers, CIDR blocks, suffixes, `head*tail` wildcards,
-case-insensitive values, booleans, null, `exists` and anything-but, which `_walk.c` looks up itself
-rather than calling the path's Python `ValueIndex` (`native._Layout._typed`).
+"""Paths with other operators than exact strings and prefixes, which the automaton looks up in the
+path's `ValueIndex`: numbers, CIDR blocks, suffixes, wildcards, case-insensitive values, booleans,
+null, `exists` and anything-but.
 
-Every rules test already runs on both walks (the autouse `walk` fixture); these add the values where
-a C lookup could part from Python's: integers a double cannot hold, NaN, signed zero, infinities,
-booleans beside 1 and 0, addresses `ipaddress` refuses, IPv6 addresses, strings whose case folding
-is not ASCII lowering, tails that would overlap their head, and arrays. Each case is held to the
-reference evaluator."""
+These add the values where a table lookup could part from the matcher's definition: integers a
+double cannot hold, NaN, signed zero, infinities, booleans beside 1 and 0, addresses `ipaddress`
+refuses, IPv6 addresses, strings whose case folding is not ASCII lowering, tails that would overlap
+their head, and arrays. Each case is held to the reference evaluator."""
 
 from __future__ import annotations
 
@@ -124,17 +123,13 @@ TYPED_LEAVES: list[Any] = [
     False,
     None,
 ]
-UNTYPED_LEAVES: list[Any] = [
+SCANNED_LEAVES: list[Any] = [
     {"anything-but": {"wildcard": "a*c"}},
     {"wildcard": "a*b*c"},
     {"wildcard": "*b*"},
     {"wildcard": "*a*c"},
     {"numeric": [">", BIG + 1]},
 ]
-
-
-def _python_edges(ruleset: RuleSet) -> int:
-    return int(ruleset._machine._program.python_edges)
 
 
 @pytest.mark.parametrize("leaf", TYPED_LEAVES, ids=repr)
@@ -145,24 +140,11 @@ def test_every_typed_leaf_agrees_with_reference(leaf: Any) -> None:
     assert_agrees(rules, events)
 
 
-def test_typed_leaves_need_no_python_index(walk: str) -> None:
-    """Each leaf above, on a path of its own or all on one path, is looked up in C."""
-    one_path = {f"r{i}": {"v": [leaf]} for i, leaf in enumerate(TYPED_LEAVES)}
-    own_paths = {f"r{i}": {f"v{i}": [leaf], "t": ["x"]} for i, leaf in enumerate(TYPED_LEAVES)}
-    for rules in (one_path, own_paths):
-        ruleset = RuleSet(rules)
-        if walk == "c-walk":
-            assert _python_edges(ruleset) == 0
-        else:
-            assert ruleset._machine._program is None
-
-
-@pytest.mark.parametrize("leaf", UNTYPED_LEAVES, ids=repr)
-def test_other_leaves_keep_their_python_index(walk: str, leaf: Any) -> None:
-    """One leaf the C walk leaves to Python keeps its whole path there, and still agrees."""
+@pytest.mark.parametrize("leaf", SCANNED_LEAVES, ids=repr)
+def test_scanned_leaves_beside_indexed_ones_agree(leaf: Any) -> None:
+    """A leaf the index tests one by one (longer wildcards, anything-but of a wildcard, a bound no
+    double holds) on a path with indexed leaves."""
     rules = {"odd": {"v": [leaf]}, "typed": {"v": [{"numeric": [">", 0]}, {"suffix": "c"}]}}
-    if walk == "c-walk":
-        assert _python_edges(RuleSet(rules)) == 1
     assert_agrees(rules, [{"v": value} for value in VALUES] + [{}])
 
 
@@ -189,14 +171,10 @@ def test_typed_paths_agree_with_reference(leaves: list[list[Any]], values: list[
     assert_agrees(rules, [{"t": "x", "v": value} for value in values] + [{"t": "x"}])
 
 
-def test_many_overlapping_ranges_agree_past_the_region_budget(walk: str) -> None:
-    """Nested ranges copy their targets into every region they cover; past `REGION_BUDGET` the path
-    stays in Python. Both sides of that line give the reference's answers."""
+def test_many_overlapping_ranges_agree() -> None:
+    """Nested ranges, few and many, over one path: every region of the number line they cut."""
     few = {f"r{i}": {"v": [{"numeric": [">=", -i, "<=", i]}]} for i in range(10)}
     many = {f"r{i}": {"v": [{"numeric": [">=", -i, "<=", i]}]} for i in range(400)}
-    if walk == "c-walk":
-        assert _python_edges(RuleSet(few)) == 0
-        assert _python_edges(RuleSet(many)) == 1
     events = [{"v": value} for value in (-401, -400, -5.5, 0, 3, 9, 9.5, 10, 399, 400, 401, BIG + 1)]
     assert_agrees(few, events)
     assert_agrees(many, events)
@@ -212,7 +190,7 @@ class Level(IntEnum):
 
 def test_enum_members_in_patterns_mean_their_json_values() -> None:
     """A pattern built in code may exclude a `StrEnum` member: it excludes the JSON string, as an
-    `IntEnum` member is its number, on both walks and in every kind of edge."""
+    `IntEnum` member is its number, in every kind of edge."""
     rules: dict[str, dict[str, Any]] = {
         "but": {"c": [{"anything-but": [Channel.VOICE]}]},
         "but-prefix": {"c": [{"anything-but": {"prefix": Channel.VOICE}}]},
