@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from ccbridge.core.urls import grpc_target
 from ccbridge.errors import FieldError
 
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
@@ -107,7 +108,7 @@ def url_problem(url: Any, schemes: tuple[str, ...]) -> str | None:
         return "must be a non-empty string"
     try:
         parts = urlsplit(url)
-        port = parts.port
+        parts.port  # noqa: B018  # raises ValueError when the port is out of range
     except ValueError:
         return "is not a valid URL"
     if parts.scheme not in schemes:
@@ -117,8 +118,8 @@ def url_problem(url: Any, schemes: tuple[str, ...]) -> str | None:
     if any(c.isspace() for c in url):
         return "must not contain white space"
     if parts.scheme in ("grpc", "grpcs"):
-        if parts.scheme == "grpc" and port is None:
-            return "must name a port (grpc://host:port)"
-        if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username or parts.password:
-            return "must be grpc://host:port or grpcs://host[:port], nothing more"
+        try:
+            grpc_target(url)
+        except ValueError as exc:
+            return str(exc)
     return None

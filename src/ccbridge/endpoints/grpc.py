@@ -27,13 +27,13 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 import grpc
 import grpc.aio
 
 from ccbridge.core.event import Delivered, Failed, Outcome, Retry
 from ccbridge.core.ports import Attempt
+from ccbridge.core.urls import grpc_target
 from ccbridge.endpoints.grpc_gen import consumer_pb2, consumer_pb2_grpc
 from ccbridge.endpoints.netguard import NetworkPolicy
 from ccbridge.errors import ConfigError, Permanent, Retryable
@@ -174,25 +174,8 @@ class GrpcEndpoint:
 
 
 def parse_url(url: str) -> ChannelKey:
-    """`grpc://host:port` or `grpcs://host[:port]` (443 by default) -> (scheme, gRPC target).
-
-    Raises ValueError naming what is wrong; paths, queries, fragments and credentials are refused
-    rather than silently dropped.
-    """
-    parts = urlsplit(url)
-    if parts.scheme not in ("grpc", "grpcs"):
-        raise ValueError("the scheme must be grpc:// or grpcs://")
-    if not parts.hostname:
-        raise ValueError("no host")
-    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username or parts.password:
-        raise ValueError("only scheme://host:port is allowed")
-    port = parts.port  # raises ValueError when out of range
-    if port is None:
-        if parts.scheme == "grpc":
-            raise ValueError("no port")
-        port = 443
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    return parts.scheme, f"{host}:{port}"
+    """`grpc://host:port` or `grpcs://host[:port]` -> (scheme, gRPC target); ValueError says what is wrong."""
+    return grpc_target(url)
 
 
 def dial_target(addresses: Sequence[str], port: int) -> str:
