@@ -108,7 +108,7 @@ def url_problem(url: Any, schemes: tuple[str, ...]) -> str | None:
         return "must be a non-empty string"
     try:
         parts = urlsplit(url)
-        parts.port  # noqa: B018  # raises ValueError when the port is out of range
+        _ = parts.port  # raises ValueError when the port is out of range
     except ValueError:
         return "is not a valid URL"
     if parts.scheme not in schemes:
