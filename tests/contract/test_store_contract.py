@@ -11,44 +11,12 @@ from dataclasses import replace
 import pytest
 from store_backends import Feature
 
-from ccbridge.core.event import DeadLetterSpec, EndpointSpec, Event, Subscription
+from ccbridge.core.event import DeadLetterSpec, EndpointSpec
 from ccbridge.core.ports import Settlement, Store
 from ccbridge.errors import ConflictError, NotFoundError, QuotaExceeded
 from ccbridge.testing.clock import ManualClock
-
-
-def event(n: int, key: str | None = None, type_: str = "contact.created", data: object = None) -> Event:
-    return Event(
-        id=f"evt-{n}",
-        type=type_,
-        source="test",
-        time="2026-11-24T10:00:00Z",
-        data=data if data is not None else {"n": n},
-        dialect="cxone",
-        correlation_id=f"c-{n}",
-        received_at="2026-11-24T10:00:00Z",
-        idempotency_key=key,
-    )
-
-
-def subscription(
-    sub_id: str,
-    name: str,
-    endpoints: int = 1,
-    pattern: dict[str, object] | None = None,
-    type_: str = "contact.created",
-) -> Subscription:
-    return Subscription(
-        id=sub_id,
-        name=name,
-        dialect="cxone",
-        event_types=(type_,),
-        endpoints=tuple(EndpointSpec(f"http://127.0.0.1/{name}/{i}") for i in range(endpoints)),
-        secret="whsec_x",
-        created_at="t",
-        updated_at="t",
-        pattern=pattern,
-    )
+from ccbridge.testing.samples import sample_event as event
+from ccbridge.testing.samples import sample_subscription as subscription
 
 
 async def test_append_is_idempotent_by_key_within_24_hours(store: Store, clock: ManualClock) -> None:

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from ccbridge.config import DeliveryConfig
-from ccbridge.core.event import EndpointSpec, Event, Subscription
 from ccbridge.core.ports import Settlement
 from ccbridge.core.routing import SubscriptionRouter
 from ccbridge.delivery.dispatcher import Dispatcher
@@ -25,6 +24,7 @@ from ccbridge.observability.metrics import Metrics
 from ccbridge.stores.sqlite import SqliteStore
 from ccbridge.testing import Behaviour, WebhookReceiver
 from ccbridge.testing.clock import ManualClock
+from ccbridge.testing.samples import sample_event, sample_subscription
 
 
 class RenewalsSeen(SqliteStore):
@@ -71,32 +71,9 @@ async def store(tmp_path: Path, clock: ManualClock) -> AsyncIterator[RenewalsSee
 
 
 async def queue_three(store: SqliteStore, url: str) -> None:
-    await store.create_subscription(
-        Subscription(
-            id="s1",
-            name="slow",
-            dialect="cxone",
-            event_types=("contact.created",),
-            endpoints=(EndpointSpec(url),),
-            secret="",
-            created_at="t",
-            updated_at="t",
-        ),
-        10,
-    )
+    await store.create_subscription(sample_subscription("s1", "slow", urls=[url], secret=""), 10)
     for n in range(3):
-        await store.append_event(
-            Event(
-                id=f"evt-{n}",
-                type="contact.created",
-                source="test",
-                time="2026-11-24T10:00:00Z",
-                data={"n": n},
-                dialect="cxone",
-                correlation_id=f"c-{n}",
-                received_at="2026-11-24T10:00:00Z",
-            )
-        )
+        await store.append_event(sample_event(n))
 
 
 def dispatcher(

@@ -5,24 +5,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from ccbridge.core.event import Event
 from ccbridge.core.routing import SubscriptionRouter
 from ccbridge.stores.housekeeping import Housekeeper
 from ccbridge.stores.sqlite import SqliteStore
 from ccbridge.testing.clock import ManualClock
-
-
-def event(n: int) -> Event:
-    return Event(
-        id=f"evt-{n}",
-        type="nobody.listens",
-        source="test",
-        time="2026-11-24T10:00:00Z",
-        data={"n": n},
-        dialect="cxone",
-        correlation_id=f"c-{n}",
-        received_at="2026-11-24T10:00:00Z",
-    )
+from ccbridge.testing.samples import sample_event
 
 
 async def test_events_past_retention_are_removed_by_the_running_housekeeper(tmp_path: Path) -> None:
@@ -31,9 +18,9 @@ async def test_events_past_retention_are_removed_by_the_running_housekeeper(tmp_
     await store.open()
     keeper = Housekeeper(store, retention_days=2, interval=0.02, first_run=0, clock=clock)
     try:
-        await store.append_event(event(1))
+        await store.append_event(sample_event(1, type_="nobody.listens"))
         clock.t += 3 * 86400
-        await store.append_event(event(2))
+        await store.append_event(sample_event(2, type_="nobody.listens"))
         keeper.start()
         for _ in range(200):
             if await store.get_event("evt-1") is None:

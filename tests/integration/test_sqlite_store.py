@@ -8,36 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from ccbridge.core.event import EndpointSpec, Event, Subscription
 from ccbridge.core.ports import Settlement
 from ccbridge.core.routing import SubscriptionRouter
 from ccbridge.stores.sqlite import SqliteStore
 from ccbridge.testing.clock import ManualClock
+from ccbridge.testing.samples import sample_event as event
+from ccbridge.testing.samples import sample_subscription as subscription
 
-
-def event(n: int) -> Event:
-    return Event(
-        id=f"evt-{n}",
-        type="contact.created",
-        source="test",
-        time="2026-11-24T10:00:00Z",
-        data={"n": n},
-        dialect="cxone",
-        correlation_id=f"c-{n}",
-        received_at="2026-11-24T10:00:00Z",
-    )
-
-
-SUB = Subscription(
-    id="s1",
-    name="a",
-    dialect="cxone",
-    event_types=("contact.created",),
-    endpoints=(EndpointSpec("http://127.0.0.1/a"),),
-    secret="whsec_x",
-    created_at="t",
-    updated_at="t",
-)
+SUB = subscription("s1", "a")
 
 
 @pytest.fixture
