@@ -16,8 +16,8 @@ import yaml
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from ccbridge import cli_client
 from ccbridge.cli import app
+from ccbridge.cli import common as cli_common
 from ccbridge.client import ApiConfig, BridgeClient
 from ccbridge.observability.audit import AuditLog
 from ccbridge.testing.server import RunningServer, running_server
@@ -63,7 +63,7 @@ def tries(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str]]]:
     def make_client(settings: ApiConfig) -> BridgeClient:
         return BridgeClient(settings, transport=Watched(seen))
 
-    monkeypatch.setattr(cli_client, "make_client", make_client)
+    monkeypatch.setattr(cli_common, "make_client", make_client)
     yield seen
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ccbridge.cli_pattern import test_pattern as run
+from ccbridge.cli.pattern import test_pattern as run
 
 PATTERN = json.dumps({"data": {"channel": ["voice"], "duration": [{"numeric": [">", 120]}]}})
 

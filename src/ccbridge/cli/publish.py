@@ -1,6 +1,6 @@
 """`ccbridge publish`: one custom event (--type, --data) or a JSON-lines file of them, validated
 against the configured JSON Schemas, with deterministic idempotency keys. Exit codes as in
-`cli_client`."""
+`cli.common`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import orjson
 import typer
 
-from ccbridge.cli_client import ConfigOption, JsonOption, emit_json, err, fail, load, out, run, settings_of
+from ccbridge.cli.common import ConfigOption, JsonOption, emit_json, err, fail, load, out, run, settings_of
 from ccbridge.client import manage, render
 from ccbridge.client.api import BridgeClient
 from ccbridge.client.batch import BatchResult, publish_lines, write_rejected

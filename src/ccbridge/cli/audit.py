@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ccbridge.cli_client import fail, out
+from ccbridge.cli.common import fail, out
 
 audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit log.")
 

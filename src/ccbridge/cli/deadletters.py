@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ccbridge.cli_client import ConfigOption, JsonOption, emit_json, fail, run, settings_of
+from ccbridge.cli.common import ConfigOption, JsonOption, emit_json, fail, run, settings_of
 from ccbridge.client.api import BridgeClient
 
 out = Console(soft_wrap=True)

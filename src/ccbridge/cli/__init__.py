@@ -1,12 +1,14 @@
-"""The one CLI. Usage and config errors exit 2 with a message naming the key; nothing prints a secret."""
+"""The one CLI: the server's commands here, each command group in its own module (`subscriptions`,
+`publish`, `deadletters`, `audit`, `pattern`) on the plumbing of `cli.common`. Usage and config errors
+exit 2 with a message naming the key; nothing prints a secret."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
+from ccbridge.cli.common import ConfigOption, fail_config, load
 from ccbridge.errors import ConfigError
 
 app = typer.Typer(
@@ -16,29 +18,6 @@ app = typer.Typer(
 )
 deadletters_app = typer.Typer(no_args_is_help=True, help="Dead letters: list, show, replay, purge.")
 app.add_typer(deadletters_app, name="deadletters")
-
-ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="YAML config file")]
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def fail_config(exc: ConfigError) -> NoReturn:
-    """Every problem of a config on its own `error:` line, then exit 2."""
-    for line in exc.lines():
-        typer.echo(f"error: {line}", err=True)
-    raise typer.Exit(2)
-
-
-def load(path: Path):  # type: ignore[no-untyped-def]  # returns ccbridge.config.Config (lazy import)
-    from ccbridge.config import load_config
-
-    try:
-        return load_config(path)
-    except ConfigError as exc:
-        fail_config(exc)
 
 
 @app.command()
@@ -87,21 +66,19 @@ def test_pattern(
     event: Annotated[str, typer.Option(help="event JSON, or @file")],
 ) -> None:
     """Print true or false: does the event match the pattern (like aws events test-event-pattern)."""
-    from ccbridge.cli_pattern import test_pattern as run
+    from ccbridge.cli.pattern import test_pattern as run
 
     raise typer.Exit(run(pattern, event))
 
 
 def _register_optional() -> None:
     """Commands of the client side and dead letters live in their own modules."""
-    from ccbridge import cli_deadletters
+    from ccbridge.cli import audit, deadletters, publish, subscriptions
 
-    cli_deadletters.register(deadletters_app, load)
-    from ccbridge import cli_audit, cli_client, cli_publish
-
-    app.add_typer(cli_client.subscriptions_app, name="subscriptions")
-    app.command("publish")(cli_publish.publish)
-    app.add_typer(cli_audit.audit_app, name="audit")
+    deadletters.register(deadletters_app, load)
+    app.add_typer(subscriptions.subscriptions_app, name="subscriptions")
+    app.command("publish")(publish.publish)
+    app.add_typer(audit.audit_app, name="audit")
 
 
 _register_optional()
