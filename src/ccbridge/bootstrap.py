@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from ccbridge.api import inbound
 from ccbridge.api import ingest as ingest_route
 from ccbridge.api.app import create_app
 from ccbridge.api.services import Services
 from ccbridge.api.tokens import TokenService
-from ccbridge.config import ApiConfig, AuditConfig, Config, PublishConfig, RegistryConfig, resolve_path
+from ccbridge.config import Config, resolve_path
 from ccbridge.core.ports import Endpoint
 from ccbridge.core.routing import SubscriptionRouter
 from ccbridge.core.times import SystemClock
@@ -41,7 +42,7 @@ class Runtime:
     services: Services
     store: SqliteStore
     dispatcher: Dispatcher | None
-    app: Any
+    app: ASGIApp
 
 
 def _endpoints(config: Config) -> dict[str, Endpoint]:
@@ -55,45 +56,28 @@ def _endpoints(config: Config) -> dict[str, Endpoint]:
     }
 
 
-@dataclass(frozen=True)
-class Sections:
-    """The optional sections as the server uses them: typed as loaded, `ingest` compiled."""
-
-    api: ApiConfig | None
-    publish: PublishConfig | None
-    audit: AuditConfig | None
-    registry: RegistryConfig | None
-    ingest: CompiledIngest | None
-
-
-def validate_sections(config: Config) -> Sections:
-    """What loading cannot check: the files `ingest` names (keys, schemas) read and its patterns
-    compiled. Raises one ConfigError listing every problem, each naming its key."""
-    return Sections(
-        api=config.api,
-        publish=config.publish,
-        audit=config.audit,
-        registry=config.registry,
-        ingest=None if config.ingest is None else compile_ingest(config.ingest, config.base_dir),
-    )
+def compile_files(config: Config) -> CompiledIngest | None:
+    """What loading the config cannot check: the files `ingest` names (keys, schemas) read and its
+    patterns compiled. Raises one ConfigError listing every problem, each naming its key."""
+    return None if config.ingest is None else compile_ingest(config.ingest, config.base_dir)
 
 
 def build(config: Config, *, freeze_heap: bool = False) -> Runtime:
     """Everything the server needs, from `config`. `freeze_heap` (the `serve` command's choice; not in
     tests, which start many servers in one process) freezes the heap once startup is done."""
-    sections = validate_sections(config)
+    ingest = compile_files(config)
     store = SqliteStore(str(resolve_path(config, config.store.sqlite_path)), SubscriptionRouter())
     metrics = Metrics()
     services = Services(config=config, store=store, tokens=TokenService(config.auth, b""), metrics=metrics)
-    if sections.audit is not None:
-        services.audit = AuditLog(resolve_path(config, sections.audit.path))
+    if config.audit is not None:
+        services.audit = AuditLog(resolve_path(config, config.audit.path))
     gateway = None
     extra = [inbound.build_router(services)]
     fast: dict[tuple[str, str], Any] = {}
-    if sections.ingest is not None:
-        gateway = IngestGateway(sections.ingest, store.append_event, SystemClock())
+    if ingest is not None:
+        gateway = IngestGateway(ingest, store.append_event, SystemClock())
         services.ingest = gateway
-        handler = ingest_route.make_ingest(services, gateway, sections.ingest.max_body_bytes)
+        handler = ingest_route.make_ingest(services, gateway, ingest.max_body_bytes)
         extra.append(ingest_route.build_router(handler))
         fast[("POST", ingest_route.PATH)] = handler
     dispatcher = None

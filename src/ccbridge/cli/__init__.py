@@ -37,11 +37,11 @@ def check_config(config: ConfigOption) -> None:
 
     Every problem is printed on its own line naming its key (exit 2). Files (ingest keys and
     schemas) are checked once the keys themselves are valid."""
-    from ccbridge.bootstrap import validate_sections
+    from ccbridge.bootstrap import compile_files
 
     cfg = load(config)
     try:
-        validate_sections(cfg)
+        compile_files(cfg)
     except ConfigError as exc:
         fail_config(exc)
     typer.echo(
