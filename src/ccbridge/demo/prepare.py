@@ -1,5 +1,5 @@
 """The files and config the demo's server starts with: schemas, the legacy system's public key, the
-inbound secret, the declared subscriptions (issue 5) and the `ingest:` section (issue 6).
+inbound secret, the declared subscriptions and the `ingest:` section.
 
 Written into the run's temporary folder before start, since the config names them by relative path.
 """
@@ -77,7 +77,7 @@ def declared_subscriptions(hooks: dict[str, WebhookReceiver]) -> list[JSON]:
 
 
 def ingest_section() -> JSON:
-    """Issue 6's example section, with the demo's one key file."""
+    """Seed 003's example section, with the demo's one key file."""
     return {
         "jwt": {
             "public_key_files": [KEY_FILE],

@@ -1,4 +1,4 @@
-"""Step 7: the client side (issue 5) through `ccbridge.client`, as `ccbridge subscriptions` and
+"""Step 7: the client side through `ccbridge.client`, as `ccbridge subscriptions` and
 `ccbridge publish` use it, against the same server and the same config file.
 
 Plan/apply must converge (a second plan has nothing to do), and publishing must refuse bad data

@@ -1,4 +1,4 @@
-"""Step 8: the ingestion gateway (issue 6, seed 003): a legacy system's order with an ES256 JWT comes
+"""Step 8: the ingestion gateway (seed 003): a legacy system's order with an ES256 JWT comes
 in through `POST /ingest`, is mapped to a `custom.legacy.*` event and delivered to its subscriber.
 
 A legacy system retries blindly, so the repeat must be answered with the same idempotency key and

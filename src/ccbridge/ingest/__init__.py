@@ -1,4 +1,4 @@
-"""The ingestion gateway (seed 003, issue 6): legacy business events with JWT, JSON Schema and mapping.
+"""The ingestion gateway (seed 003): legacy business events with JWT, JSON Schema and mapping.
 
 `compile_ingest(raw_section, base_dir)` once at load, then `IngestGateway(compiled, append, clock)`
 and `await gateway.handle(headers, body)` per `POST /ingest`. See `gateway` for the errors raised

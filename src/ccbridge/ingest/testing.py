@@ -121,7 +121,7 @@ class MemoryAppend:
 
 
 def orders_source(schema: str | None = "schemas/legacy-order.json") -> dict[str, Any]:
-    """The `ingest.sources` entry of issue 6's example (seed 003's legacy orders), for tests, the
+    """The `ingest.sources` entry of seed 003's legacy orders example, for tests, the
     demo and the benchmark; `schema` is the path of the order schema, or None for no schema."""
     source: dict[str, Any] = {
         "name": "orders",
