@@ -32,7 +32,9 @@ async def test_every_route_survives_schemathesis(servers: Servers, tmp_path: Pat
         "13",
         "--no-color",
     ]
-    result = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, timeout=600)
+    result = await asyncio.to_thread(
+        subprocess.run, command, capture_output=True, text=True, timeout=600, cwd=tmp_path
+    )
     report = result.stdout[-6000:] + result.stderr[-2000:]
     assert result.returncode == 0, report
     counted = re.search(r"(\d+) generated, (\d+) passed", result.stdout)
