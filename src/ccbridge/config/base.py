@@ -16,3 +16,10 @@ class Strict(BaseModel):
 def config_problem(message: str) -> PydanticCustomError:
     """A validator's error whose message is shown as written (no "Value error, " prefix)."""
     return PydanticCustomError("ccbridge", message)
+
+
+def require_unique(values: list[str], what: str) -> None:
+    """Raise the problem `<what> must be unique; repeated: a, b` when any of `values` repeats."""
+    repeated = sorted({v for v in values if values.count(v) > 1})
+    if repeated:
+        raise config_problem(f"{what} must be unique; repeated: {', '.join(repeated)}")

@@ -11,7 +11,7 @@ from typing import Any, Self
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from ccbridge.config.base import Strict, config_problem
+from ccbridge.config.base import Strict, config_problem, require_unique
 
 #: Asymmetric JWS algorithms a token may use; HMAC and `none` can never be configured.
 SUPPORTED_ALGORITHMS = frozenset(
@@ -187,8 +187,5 @@ class IngestConfig(Strict):
     @field_validator("sources")
     @classmethod
     def _unique_names(cls, sources: list[SourceConfig]) -> list[SourceConfig]:
-        names = [s.name for s in sources]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise config_problem(f"source names must be unique; repeated: {', '.join(duplicates)}")
+        require_unique([s.name for s in sources], "source names")
         return sources

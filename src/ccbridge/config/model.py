@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, SecretStr, field_validator
 
-from ccbridge.config.base import Strict, config_problem
+from ccbridge.config.base import Strict, config_problem, require_unique
 from ccbridge.config.client import ApiConfig, AuditConfig, PublishConfig, RegistryConfig
 from ccbridge.config.ingest import IngestConfig
 
@@ -101,10 +101,7 @@ class AuthConfig(Strict):
     @field_validator("clients")
     @classmethod
     def _unique_ids(cls, clients: list[ClientConfig]) -> list[ClientConfig]:
-        ids = [c.id for c in clients]
-        repeated = sorted({i for i in ids if ids.count(i) > 1})
-        if repeated:
-            raise config_problem(f"client ids must be unique; repeated: {', '.join(repeated)}")
+        require_unique([c.id for c in clients], "client ids")
         return clients
 
 
