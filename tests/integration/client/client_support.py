@@ -35,6 +35,15 @@ CLIENT_ID = "cli"
 CLIENT_SECRET = "s3cret-value-xyz"
 SETTINGS = ApiConfig(base_url=BASE_URL, client_id=CLIENT_ID, client_secret=SecretStr(CLIENT_SECRET))
 
+ORDER: dict[str, Any] = {
+    "orderId": "ORD-1234567890",
+    "customerId": "CUST-998877",
+    "totalAmount": 150.75,
+    "currency": "USD",
+    "timestamp": "2024-05-01T12:00:00Z",
+}
+"""Seed 004's OrderCreated data, valid against data/order_created.schema.json."""
+
 
 def config_document(folder: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """A server with one client (all scopes), its store in `folder`, no dispatcher unless enabled."""

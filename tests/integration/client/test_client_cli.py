@@ -13,6 +13,7 @@ import httpx
 import orjson
 import pytest
 import yaml
+from client_support import ORDER
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
@@ -23,13 +24,6 @@ from ccbridge.observability.audit import AuditLog
 from ccbridge.testing.server import RunningServer, running_server
 
 SCHEMA = Path(__file__).parent / "data" / "order_created.schema.json"
-ORDER: dict[str, Any] = {
-    "orderId": "ORD-1234567890",
-    "customerId": "CUST-998877",
-    "totalAmount": 150.75,
-    "currency": "USD",
-    "timestamp": "2024-05-01T12:00:00Z",
-}
 SUBS: list[dict[str, Any]] = [
     {
         "name": "calls",

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from client_support import ORDER
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
@@ -61,13 +62,6 @@ SUBS: list[dict[str, Any]] = [
         "labels": {"team": "sales"},
     },
 ]
-ORDER: dict[str, Any] = {
-    "orderId": "ORD-1234567890",
-    "customerId": "CUST-998877",
-    "totalAmount": 150.75,
-    "currency": "USD",
-    "timestamp": "2024-05-01T12:00:00Z",
-}
 FAULTS = {"rate": 0.3, "statuses": [429, 503], "retry_after": 0.05, "seed": 1, "when": "both"}
 PATIENT = RetryOptions(policy=RetryPolicy(20, "exponential", 0.01, 0.2))
 runner = CliRunner()

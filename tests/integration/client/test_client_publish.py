@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import client_support
 import orjson
 import pytest
 from client_support import Bridge, Fault
@@ -18,14 +19,7 @@ SCHEMA = Path(__file__).parent / "data" / "order_created.schema.json"
 CONFIG = PublishConfig.model_validate(
     {"event_types": {"OrderCreated": {"schema": str(SCHEMA), "business_key": "orderId"}}}
 )
-ORDER: dict[str, Any] = {
-    "orderId": "ORD-1234567890",
-    "customerId": "CUST-998877",
-    "totalAmount": 150.75,
-    "currency": "USD",
-    "timestamp": "2024-05-01T12:00:00Z",
-    "metadata": {"source": "checkout-api", "version": "2.1"},
-}
+ORDER: dict[str, Any] = {**client_support.ORDER, "metadata": {"source": "checkout-api", "version": "2.1"}}
 
 
 async def test_publish_sends_the_seed_004_request(bridge: Bridge, client: BridgeClient) -> None:
