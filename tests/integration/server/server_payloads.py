@@ -37,3 +37,16 @@ def genesys_subscription(**changes: Any) -> dict[str, Any]:
     }
     body.update(changes)
     return body
+
+
+CXONE_EVENT: dict[str, Any] = {
+    "eventType": "OrderCreated",
+    "attributes": {"orderId": "o-1", "totalAmount": 10},
+    "timestamp": "2026-11-24T10:00:00.000Z",
+}
+GENESYS_EVENT: dict[str, Any] = {
+    "eventType": "custom.legacy.orders.order_created",
+    "eventTime": "2026-11-24T10:00:00Z",
+    "source": {"system": "legacy-ordering-platform", "version": "2.1.0"},
+    "data": {"transaction_id": "t-1"},
+}

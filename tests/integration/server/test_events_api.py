@@ -5,21 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+from server_payloads import CXONE_EVENT, GENESYS_EVENT
 
 from ccbridge.testing.server import running_server
 
 EVENTS = "/api/v2/eventbridge/events"
-CXONE = {
-    "eventType": "OrderCreated",
-    "attributes": {"orderId": "o-1", "totalAmount": 10},
-    "timestamp": "2026-11-24T10:00:00.000Z",
-}
-GENESYS = {
-    "eventType": "custom.legacy.orders.order_created",
-    "eventTime": "2026-11-24T10:00:00Z",
-    "source": {"system": "legacy-ordering-platform", "version": "2.1.0"},
-    "data": {"transaction_id": "t-1"},
-}
+CXONE, GENESYS = CXONE_EVENT, GENESYS_EVENT
 
 
 async def test_both_dialects_are_stored_with_201(api: httpx.AsyncClient) -> None:

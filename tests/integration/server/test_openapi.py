@@ -8,23 +8,12 @@ from typing import Any
 import httpx
 import jsonschema_rs
 import pytest
-from server_payloads import cxone_subscription, genesys_subscription
+from server_payloads import CXONE_EVENT, GENESYS_EVENT, cxone_subscription, genesys_subscription
 
 SUBS = "/api/v2/eventbridge/subscriptions"
 EVENTS = "/api/v2/eventbridge/events"
 WITHOUT_BODY = {("post", "/api/v2/eventbridge/deadletters/{letter_id}/replay")}
 PLAIN_JSON_ERRORS = {"/api/v2/oauth/token", "/oauth/token", "/readyz"}  # RFC 6749 errors; {status}
-CXONE_EVENT = {
-    "eventType": "OrderCreated",
-    "attributes": {"orderId": "o-1"},
-    "timestamp": "2026-11-24T10:00:00Z",
-}
-GENESYS_EVENT = {
-    "eventType": "custom.legacy.orders.order_created",
-    "eventTime": "2026-11-24T10:00:00Z",
-    "source": {"system": "erp", "version": "2.1.0"},
-    "data": {"transaction_id": "t-1"},
-}
 Document = dict[str, Any]
 
 
