@@ -18,7 +18,7 @@ from collections.abc import Mapping
 import structlog
 
 from ccbridge.config import DeliveryConfig
-from ccbridge.core.event import Delivered, DeliveryJob, Failed, Outcome
+from ccbridge.core.event import Delivered, DeliveryJob, Failed, Outcome, Retry, Subscription
 from ccbridge.core.ports import Clock, DeliveryQueue, Endpoint
 from ccbridge.core.times import SystemClock
 from ccbridge.delivery.attempts import build_attempt, settlement_for
@@ -189,21 +189,35 @@ class Dispatcher:
             if endpoint is None:
                 outcome = Failed(f"no transport for endpoint type {kind}")
             else:
-                attempt = build_attempt(job, sub, self._now(), self._config.timeout_seconds)
-                semaphore = self._semaphore(job.endpoint.url)
-                try:
-                    await semaphore.acquire()
-                finally:
-                    self._waiting.discard(job.id)
-                try:
-                    outcome = await endpoint.send(attempt)
-                finally:
-                    semaphore.release()
+                outcome = await self._attempt(job, sub, endpoint)
         self._waiting.discard(job.id)  # the paths that send nothing
         self._metrics.delivery_seconds.labels(kind).observe(time.perf_counter() - started)
         settlement = settlement_for(job, sub, outcome, self._now())
         self._record(job, outcome, settlement.state)
         await self._settler.settle(settlement)
+
+    async def _attempt(self, job: DeliveryJob, sub: Subscription, endpoint: Endpoint) -> Outcome:
+        """One try, whatever goes wrong: every exception becomes an outcome, so the delivery is settled
+        (retried, or dead with the reason) rather than left leased with no attempt recorded, to be
+        leased again forever. A body that cannot be built (an event the encoder refuses) fails the
+        same way on every try, so it is permanent; an endpoint that raises is retried by the policy."""
+        try:
+            attempt = build_attempt(job, sub, self._now(), self._config.timeout_seconds)
+        except Exception as exc:
+            self._waiting.discard(job.id)
+            return Failed(f"the delivery could not be built: {type(exc).__name__}: {exc}")
+        semaphore = self._semaphore(job.endpoint.url)
+        try:
+            await semaphore.acquire()
+        finally:
+            self._waiting.discard(job.id)
+        try:
+            return await endpoint.send(attempt)
+        except Exception as exc:  # an adapter's bug must not strand the delivery
+            log.error("endpoint raised", delivery_id=job.id, error_type=type(exc).__name__, error=str(exc))
+            return Retry(f"the endpoint raised {type(exc).__name__}: {exc}")
+        finally:
+            semaphore.release()
 
     def _record(self, job: DeliveryJob, outcome: Outcome, state: str) -> None:
         kind = job.endpoint.type
