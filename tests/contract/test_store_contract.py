@@ -272,6 +272,20 @@ async def test_next_due_is_the_earliest_unleased_pending_delivery(store: Store, 
     assert await store.next_due() == clock.t + 7
 
 
+async def test_next_due_leaves_out_saturated_endpoints(store: Store, clock: ManualClock) -> None:
+    """With an endpoint excluded (as the lease excludes it), its due deliveries do not count: the
+    next due is the other endpoint's retry, or None when only the excluded one has work."""
+    await store.create_subscription(subscription("s1", "a", endpoints=2), 10)
+    await store.append_event(event(1))
+    saturated = "http://127.0.0.1/a/0"
+    [other] = await store.lease("w", 10, 30, exclude_endpoints=[saturated])
+    assert await store.next_due([saturated]) is None
+    assert await store.next_due() == clock.t
+    await store.settle("w", [Settlement(other.id, "retry", 1, error="HTTP 503", next_attempt_at=clock.t + 9)])
+    assert await store.next_due([saturated]) == clock.t + 9
+    assert await store.next_due([saturated, "http://127.0.0.1/a/1"]) is None
+
+
 async def test_idempotency_records_commit_with_the_subscription_and_expire(
     store: Store, clock: ManualClock
 ) -> None:

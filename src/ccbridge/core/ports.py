@@ -248,8 +248,10 @@ class DeliveryQueue(Protocol):
         """Give leases back unchanged (on shutdown), so the next worker need not wait for them to expire."""
         ...
 
-    async def next_due(self) -> float | None:
-        """When the earliest unleased pending delivery becomes due (epoch seconds), or None."""
+    async def next_due(self, exclude_endpoints: Sequence[str] = ()) -> float | None:
+        """When the earliest unleased pending delivery becomes due (epoch seconds), or None. Endpoints
+        in `exclude_endpoints` are left out, as in `lease`: a saturated endpoint's due deliveries say
+        nothing about when the next lease can take something."""
         ...
 
 

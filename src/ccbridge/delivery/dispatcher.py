@@ -143,7 +143,10 @@ class Dispatcher:
                 self._spawn(job)
         if jobs:
             return
-        due = await self._store.next_due()
+        # Saturated endpoints' deliveries are left out here as in the lease: they are due already, so
+        # counting them would wake this loop at once, for a lease that can take none of them. A freed
+        # slot or a new commit wakes it instead (`_wake`).
+        due = await self._store.next_due(busy)
         interval = self._config.poll_interval_ms / 1000
         timeout = interval if due is None else min(max(due - self._now(), 0.001), interval)
         with contextlib.suppress(TimeoutError):

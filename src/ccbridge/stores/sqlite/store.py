@@ -451,17 +451,23 @@ class SqliteStore:
 
         await self._writer.submit(job)
 
-    async def next_due(self) -> float | None:
+    async def next_due(self, exclude_endpoints: Sequence[str] = ()) -> float | None:
         """When the earliest unleased pending delivery becomes due (epoch seconds), for the dispatcher's
         sleep. Leased rows are left out: their owner settles them, and an expired lease is reclaimed by
-        the next `lease`, which the dispatcher calls at least every poll interval."""
+        the next `lease`, which the dispatcher calls at least every poll interval. So are the endpoints
+        in `exclude_endpoints` (saturated ones), walking the lease's own index."""
+        excluded = list(exclude_endpoints)
+        skip = f" AND endpoint_url NOT IN ({','.join('?' * len(excluded))})" if excluded else ""
 
         def job(conn: sqlite3.Connection) -> float | None:
             row = conn.execute(
-                "SELECT min(next_attempt_at) FROM deliveries WHERE state = 'pending' AND lease_until IS NULL"
-                " AND endpoint_type != 'queue'"
+                "SELECT next_attempt_at FROM deliveries INDEXED BY deliveries_ready WHERE state = 'pending'"
+                " AND lease_until IS NULL AND endpoint_type != 'queue'"
+                + skip
+                + " ORDER BY next_attempt_at LIMIT 1",
+                excluded,
             ).fetchone()
-            return None if row is None else row[0]
+            return None if row is None else float(row[0])
 
         return await self._reader.submit(job)
 
