@@ -10,7 +10,11 @@ from ccbridge.api.http import json_response
 from ccbridge.api.services import Services
 
 HEALTHZ = docs.Doc("Liveness", schemas.Status)
-READYZ = docs.Doc("Readiness: 503 while starting or stopping", schemas.Status, extra=((503, schemas.Status),))
+READYZ = docs.Doc(
+    "Readiness: 503 while starting or stopping, or while the store cannot write",
+    schemas.Status,
+    extra=((503, schemas.Status),),
+)
 METRICS = docs.Doc("Prometheus metrics", None, text=True)
 
 
@@ -22,8 +26,13 @@ class OpsRoutes:
         return json_response({"status": "ok"})
 
     async def readyz(self) -> Response:
-        ready = self.services.readiness.ready
-        return json_response({"status": "ready" if ready else "starting"}, 200 if ready else 503)
+        """503 while starting or stopping, and while the store cannot write (with the reason)."""
+        problem = await self.services.readiness.problem(self.services.store)
+        if problem is None:
+            return json_response({"status": "ready"})
+        if problem == "starting":
+            return json_response({"status": "starting"}, 503)
+        return json_response({"status": "unavailable", "reason": problem}, 503)
 
     async def metrics(self) -> Response:
         """The store's backlog is read per scrape: it is the one figure no counter in memory knows."""

@@ -294,7 +294,8 @@ class OAuthError(BaseModel):
 
 
 class Status(BaseModel):
-    status: str = Field(description="ok (healthz); ready or starting (readyz)")
+    status: str = Field(description="ok (healthz); ready, starting or unavailable (readyz)")
+    reason: str | None = Field(None, description="why not ready, when unavailable (e.g. the disk is full)")
 
 
 class FieldProblem(BaseModel):

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from ccbridge.api.tokens import TokenService
 from ccbridge.config import Config
-from ccbridge.core.ports import ApiStore
+from ccbridge.core.ports import ApiStore, WriteHealth
 from ccbridge.ingest import IngestGateway
 from ccbridge.observability.audit import AuditLog
 from ccbridge.observability.metrics import Metrics
@@ -16,10 +16,19 @@ from ccbridge.observability.metrics import Metrics
 
 @dataclass
 class Readiness:
-    """Whether this process takes traffic (`GET /readyz`): false until the lifespan has opened the
-    store and started the workers, and false again as soon as shutdown begins."""
+    """Whether this process takes traffic (`GET /readyz`).
+
+    `ready` is the lifecycle: false until the lifespan has opened the store and started the workers,
+    and false again as soon as shutdown begins. Once started, the store's writes must also commit:
+    `problem` is None when ready, else why not (a load balancer then sends the traffic elsewhere
+    while the disk is full, and back once a write commits again)."""
 
     ready: bool = False
+
+    async def problem(self, store: WriteHealth) -> str | None:
+        if not self.ready:
+            return "starting"
+        return await store.write_problem()
 
 
 @dataclass

@@ -3,7 +3,7 @@
 Adapters live in `stores/` and `endpoints/`; `bootstrap.py` constructs them and everything else is
 typed against the protocol it uses. The store is split by job: `EventLog` (events and their
 idempotency), `IdempotencyRecords` (stored API answers), `SubscriptionStore`, `DeliveryQueue` (the
-outbox: lease, renew, settle, release), `DeliveryReports`, `DeadLetterStore` and `Housekeeping`;
+outbox: lease, renew, settle, release), `DeliveryReports`, `DeadLetterStore`, `Housekeeping` and `WriteHealth`;
 `Store` is all of them plus a lifecycle, which is what a backend implements and what
 `tests/contract/` holds every backend to.
 
@@ -303,6 +303,16 @@ class Housekeeping(Protocol):
         ...
 
 
+class WriteHealth(Protocol):
+    """Whether the store can write now, for readiness."""
+
+    async def write_problem(self) -> str | None:
+        """Why writes fail for now (the disk is full, an I/O error), or None when they commit. Costs no
+        I/O while writes succeed; while they fail it tries one small write, so recovery is seen even
+        when nothing else writes. Writes that fail this way raise `Unavailable` (with `retry_after`)."""
+        ...
+
+
 class Store(
     EventLog,
     IdempotencyRecords,
@@ -311,6 +321,7 @@ class Store(
     DeliveryReports,
     DeadLetterStore,
     Housekeeping,
+    WriteHealth,
     Protocol,
 ):
     """A whole backend: every job above plus its lifecycle. Only `bootstrap.py` and the contract
@@ -327,5 +338,7 @@ class Store(
         ...
 
 
-class ApiStore(EventLog, IdempotencyRecords, SubscriptionStore, DeliveryReports, DeadLetterStore, Protocol):
+class ApiStore(
+    EventLog, IdempotencyRecords, SubscriptionStore, DeliveryReports, DeadLetterStore, WriteHealth, Protocol
+):
     """What the API's routes use: everything but the delivery queue and housekeeping."""

@@ -23,6 +23,7 @@ from ccbridge.core.ports import Clock, DeliveryQueue, Endpoint
 from ccbridge.core.times import SystemClock
 from ccbridge.delivery.attempts import build_attempt, settlement_for
 from ccbridge.delivery.settler import SettleBatcher
+from ccbridge.errors import Unavailable
 from ccbridge.observability.metrics import Metrics
 
 log = structlog.get_logger("ccbridge.delivery")
@@ -109,7 +110,9 @@ class Dispatcher:
                 continue
             try:
                 await self._store.renew(self.owner, list(self._inflight), self._config.lease_seconds)
-            except Exception as exc:  # e.g. disk full: try again next time; the leases have 2/3 left
+            except Unavailable:  # disk full: the store logged it once; the leases have 2/3 left
+                continue
+            except Exception as exc:  # try again next time
                 log.error("lease renewal failed", error=str(exc), error_type=type(exc).__name__)
 
     async def _cancel(self, tasks: list[asyncio.Task[None]]) -> list[int]:
@@ -125,8 +128,9 @@ class Dispatcher:
         while not self._stopping:
             try:
                 await self._cycle()
-            except Exception as exc:  # the loop must outlive any one failure (e.g. disk full)
-                log.error("dispatcher cycle failed", error=str(exc), error_type=type(exc).__name__)
+            except Exception as exc:  # the loop must outlive any one failure
+                if not isinstance(exc, Unavailable):  # a full disk is logged once, by the store
+                    log.error("dispatcher cycle failed", error=str(exc), error_type=type(exc).__name__)
                 await asyncio.sleep(self._config.poll_interval_ms / 1000)
 
     async def _cycle(self) -> None:
@@ -161,8 +165,10 @@ class Dispatcher:
         self._metrics.deliveries_in_flight.set(len(self._inflight))
 
         def done(finished: asyncio.Task[None]) -> None:
-            if not finished.cancelled() and (error := finished.exception()) is not None:
-                # e.g. the settlement's commit failed (disk full): the lease expires and it is retried
+            error = None if finished.cancelled() else finished.exception()
+            if error is not None and not isinstance(error, Unavailable):
+                # the settlement's commit failed: the lease expires and it is retried (a full disk
+                # is the same, and logged once by the store)
                 log.error("delivery failed to settle", delivery_id=job.id, error=str(error))
             self._inflight.pop(job.id, None)
             self._waiting.discard(job.id)  # a task cancelled before it ran never reached its finally

@@ -17,6 +17,7 @@ import structlog
 
 from ccbridge.core.ports import Clock, Housekeeping
 from ccbridge.core.times import SystemClock
+from ccbridge.errors import Unavailable
 
 log = structlog.get_logger("ccbridge.housekeeping")
 INTERVAL_SECONDS = 600.0
@@ -62,6 +63,8 @@ class Housekeeper:
         while True:
             try:
                 await self.run_once()
-            except Exception as exc:  # e.g. disk full: the next round tries again
+            except Unavailable:  # disk full: logged once by the store; the next round tries again
+                pass
+            except Exception as exc:  # the next round tries again
                 log.error("housekeeping failed", error=str(exc), error_type=type(exc).__name__)
             await asyncio.sleep(self._interval)

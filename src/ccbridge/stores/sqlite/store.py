@@ -14,6 +14,7 @@ They share one machine's disk: replicas on several machines need PostgreSQL.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -34,7 +35,7 @@ from ccbridge.core.ports import (
     Settlement,
 )
 from ccbridge.core.times import IDEMPOTENCY_WINDOW, RECENT_WINDOW, SystemClock, iso, iso_or_none
-from ccbridge.errors import ConflictError, FieldError, NotFoundError, QuotaExceeded
+from ccbridge.errors import ConflictError, FieldError, NotFoundError, QuotaExceeded, Unavailable
 from ccbridge.stores.sqlite import records
 from ccbridge.stores.sqlite.schema import SCHEMA
 from ccbridge.stores.sqlite.writer import SerialExecutor, connect
@@ -118,6 +119,22 @@ class SqliteStore:
         self._data_version = data_version
         if _subscriptions_version(conn) != self._subs_version:
             self._load_subscriptions(conn)
+
+    # --- health ----------------------------------------------------------------------------------
+
+    async def write_problem(self) -> str | None:
+        """Why writes fail (disk full, I/O error), or None. No I/O while writes succeed; while they fail,
+        one small write is tried, so recovery shows even when nothing else writes (readiness polls this)."""
+        if self._writer.write_failure is None:
+            return None
+        now = self._now()
+        with contextlib.suppress(Unavailable):
+            await self._writer.submit(
+                lambda conn: conn.execute(
+                    "INSERT OR REPLACE INTO meta(name, value) VALUES ('write_probe', ?)", (now,)
+                )
+            )
+        return self._writer.write_failure
 
     # --- meta ------------------------------------------------------------------------------------
 

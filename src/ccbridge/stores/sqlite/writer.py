@@ -6,11 +6,18 @@ transaction (group commit), so durability costs one fsync per batch rather than 
 with no artificial delay when the load is light. Each job runs inside its own SAVEPOINT: a job
 that raises is rolled back alone and its caller gets the exception; the others still commit.
 A caller's future resolves only after COMMIT returned, which is the 2xx promise.
+
+A full disk or an I/O error is the one failure a caller can do something about (wait and try again),
+so it is mapped here, at the boundary, to `Unavailable` with a `retry_after`. SQLite may roll the
+whole transaction back on such an error; the batch then fails as a whole, since what the jobs before
+it wrote is gone too. The writer remembers that writes fail (`write_failure`), logs it once when it
+starts and once when a write commits again, not once per caller.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import queue
 import sqlite3
 import threading
@@ -18,10 +25,47 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import structlog
+
+from ccbridge.errors import Unavailable
+
+log = structlog.get_logger("ccbridge.store")
 T = TypeVar("T")
 Job = Callable[[sqlite3.Connection], Any]
 
 MAX_BATCH = 512
+STORAGE_RETRY_AFTER = 5.0  # seconds: a floor for a caller's retry while the disk is full
+_STORAGE_CODES = frozenset({sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR})
+
+
+def storage_failure(exc: BaseException) -> str | None:
+    """What is wrong with the storage when `exc` says the disk is full or cannot be written (SQLITE_FULL,
+    SQLITE_IOERR and its extended codes, ENOSPC), else None."""
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        if (code is not None and code & 0xFF in _STORAGE_CODES) or "disk is full" in str(exc):
+            return str(exc)
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EIO, errno.EDQUOT):
+        return exc.strerror or str(exc)
+    return None
+
+
+def mapped(exc: BaseException) -> BaseException:
+    """`exc` as the error tree names it: a storage failure becomes `Unavailable` (caused by `exc`)."""
+    reason = storage_failure(exc)
+    if reason is None:
+        return exc
+    error = Unavailable(f"the store cannot write: {reason}", retry_after=STORAGE_RETRY_AFTER)
+    error.__cause__ = exc
+    return error
+
+
+class _BatchLost(Exception):
+    """A job's failure took the whole transaction with it (SQLite rolled it back): every job fails."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
 
 
 @dataclass(slots=True)
@@ -64,6 +108,13 @@ class SerialExecutor:
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self.batches = 0
         self.jobs = 0
+        self._failure: str | None = None
+
+    @property
+    def write_failure(self) -> str | None:
+        """Why the last write batch failed on the storage (disk full, I/O error), or None once a batch
+        that changed something has committed since."""
+        return self._failure
 
     def start(self) -> None:
         self._thread.start()
@@ -119,6 +170,7 @@ class SerialExecutor:
             for item in batch:
                 results.append(self._run_one(conn, item, savepoint=False))
         else:
+            changes = conn.total_changes
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 if self._on_begin is not None:  # under the write lock: what it reads cannot change
@@ -126,15 +178,31 @@ class SerialExecutor:
                 for item in batch:
                     results.append(self._run_one(conn, item, savepoint=True))
                 conn.execute("COMMIT")
-            except sqlite3.Error as exc:  # the commit itself failed: nobody's work is durable
+            except (sqlite3.Error, _BatchLost) as exc:  # the commit itself failed: nobody's work is durable
+                cause = exc.cause if isinstance(exc, _BatchLost) else exc
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
+                results = [(item, None, cause) for item in batch]
                 if self._on_rollback is not None:  # in-memory state mirrored the lost batch
-                    self._on_rollback(conn)
-                results = [(item, None, exc) for item in batch]
+                    try:
+                        self._on_rollback(conn)
+                    except sqlite3.Error as reload_error:  # the thread must outlive it; next batch retries
+                        log.error("store state reload failed", error=str(reload_error))
+            self._note_health(results, wrote=conn.total_changes > changes)
         self.batches += 1
         self.jobs += len(batch)
-        _resolve(results)
+        _resolve([(item, value, None if error is None else mapped(error)) for item, value, error in results])
+
+    def _note_health(self, results: list[tuple[_Item, Any, BaseException | None]], wrote: bool) -> None:
+        """Logs the change, once: writes started failing on the storage, or commit again."""
+        failure = next((f for _, _, e in results if e is not None and (f := storage_failure(e))), None)
+        if failure is not None:
+            if self._failure is None:
+                log.error("store writes fail; answering 503 until they commit again", reason=failure)
+            self._failure = failure
+        elif wrote and self._failure is not None:
+            log.warning("store writes commit again", after=self._failure)
+            self._failure = None
 
     @staticmethod
     def _run_one(
@@ -146,8 +214,13 @@ class SerialExecutor:
             value = item.job(conn)
         except Exception as exc:
             if savepoint:
-                conn.execute("ROLLBACK TO job")
-                conn.execute("RELEASE job")
+                if not conn.in_transaction:  # SQLite rolled back the batch (e.g. SQLITE_FULL)
+                    raise _BatchLost(exc) from exc
+                try:
+                    conn.execute("ROLLBACK TO job")
+                    conn.execute("RELEASE job")
+                except sqlite3.Error:
+                    raise _BatchLost(exc) from exc
             return (item, None, exc)
         if savepoint:
             conn.execute("RELEASE job")
