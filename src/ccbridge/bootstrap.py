@@ -66,7 +66,11 @@ def build(config: Config, *, freeze_heap: bool = False) -> Runtime:
     """Everything the server needs, from `config`. `freeze_heap` (the `serve` command's choice; not in
     tests, which start many servers in one process) freezes the heap once startup is done."""
     ingest = compile_files(config)
-    store = SqliteStore(str(resolve_path(config, config.store.sqlite_path)), SubscriptionRouter())
+    store = SqliteStore(
+        str(resolve_path(config, config.store.sqlite_path)),
+        SubscriptionRouter(),
+        max_pending=config.limits.max_pending,
+    )
     metrics = Metrics()
     services = Services(config=config, store=store, tokens=TokenService(config.auth, b""), metrics=metrics)
     if config.audit is not None:

@@ -14,6 +14,7 @@
      +-- Retryable            a transient failure; `retry_after` seconds is a floor for the next try
      |    +-- RateLimited     the caller is over its rate limit
      |    +-- Unavailable     something the request needs cannot be reached for now
+     |         +-- Overloaded  more deliveries are pending than `limits.max_pending` allows
      +-- Permanent            a failure that retrying cannot fix
 
 Adapters map their libraries' exceptions onto this tree once, at the boundary; the core branches only
@@ -137,6 +138,11 @@ class RateLimited(Retryable):
 
 class Unavailable(Retryable):
     """Something the request needs (a key set, a dependency) cannot be reached for now."""
+
+
+class Overloaded(Unavailable):
+    """Taking the request would pass `limits.max_pending` unsettled deliveries: nothing was stored,
+    and the same request succeeds once deliveries have drained (`retry_after` is a floor)."""
 
 
 class Permanent(BridgeError):

@@ -1,6 +1,7 @@
-"""Fixtures of the store contract: `store` (opened, on a manual clock) and `make_store` for tests that
-open several instances, each parametrized over the backends of `store_backends.BACKENDS` that declare the
-features the test asks for with `@pytest.mark.needs(...)`."""
+"""Fixtures of the store contract: `store` (opened, on a manual clock), `make_store` for tests that
+open several instances and `make_limited` for a store with a pending limit, each parametrized over
+the backends of `store_backends.BACKENDS` that declare the features the test asks for with
+`@pytest.mark.needs(...)`."""
 
 from __future__ import annotations
 
@@ -35,7 +36,13 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def make_store(backend: Backend, tmp_path: Path, clock: ManualClock) -> Callable[[], Store]:
-    return lambda: backend.make(tmp_path, clock)
+    return lambda: backend.make(tmp_path, clock, None)
+
+
+@pytest.fixture
+def make_limited(backend: Backend, tmp_path: Path, clock: ManualClock) -> Callable[[int], Store]:
+    """A store enforcing `max_pending` (the `limits.max_pending` backpressure)."""
+    return lambda max_pending: backend.make(tmp_path, clock, max_pending)
 
 
 @pytest.fixture

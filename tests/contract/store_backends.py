@@ -1,7 +1,8 @@
 """The store backends the contract suite runs against, and what each declares it supports.
 
-A backend is a factory: `make(place, clock)` returns an unopened `Store`; two calls with the same
-`place` reach the same data (two processes on one database). A contract test that needs more than
+A backend is a factory: `make(place, clock, max_pending)` returns an unopened `Store` (enforcing
+`limits.max_pending` when it is not None); two calls with the same `place` reach the same data (two
+processes on one database). A contract test that needs more than
 the basic contract names the features it needs (`@pytest.mark.needs(Feature.X)`); it runs against
 every backend declaring them and is not generated for the others (nothing is skipped). Adding a
 backend is adding a row to `BACKENDS`.
@@ -30,12 +31,12 @@ class Feature(StrEnum):
 @dataclass(frozen=True)
 class Backend:
     name: str
-    make: Callable[[Path, Clock], Store]
+    make: Callable[[Path, Clock, int | None], Store]
     features: frozenset[Feature]
 
 
-def _sqlite(place: Path, clock: Clock) -> Store:
-    return SqliteStore(str(place / "store.db"), SubscriptionRouter(), clock=clock)
+def _sqlite(place: Path, clock: Clock, max_pending: int | None) -> Store:
+    return SqliteStore(str(place / "store.db"), SubscriptionRouter(), clock=clock, max_pending=max_pending)
 
 
 BACKENDS: tuple[Backend, ...] = (Backend("sqlite", _sqlite, frozenset({Feature.SHARED, Feature.DURABLE})),)

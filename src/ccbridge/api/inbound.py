@@ -29,7 +29,7 @@ RECEIVE = docs.Doc(
     "Inbound platform webhook (HMAC-signed)",
     schemas.InboundAccepted,
     body=schemas.InboundWebhook,
-    errors=(400, 401, 413, 422),
+    errors=(400, 401, 413, 422, 503),
 )
 
 

@@ -24,6 +24,7 @@ from ccbridge.errors import (
     InputError,
     Malformed,
     NotFoundError,
+    Overloaded,
     QuotaExceeded,
     RateLimited,
     Retryable,
@@ -52,6 +53,7 @@ ANSWERS: dict[type[BridgeError], Answer] = {
     Retryable: Answer(503, "unavailable"),
     RateLimited: Answer(429, "too many requests"),
     Unavailable: Answer(503, "unavailable"),
+    Overloaded: Answer(503, "overloaded"),
     BridgeError: Answer(500, "internal error"),
 }
 INTERNAL_DETAIL = "the request could not be completed"

@@ -168,6 +168,9 @@ class DeliveryStatus(BaseModel):
     lastSuccessAt: str | None
     counts: DeliveryCounts
     waiting: str | None = Field(None, description="why deliveries wait, when they do (e.g. no NATS)")
+    backpressure: str | None = Field(
+        None, description="set while ingestion answers 503: more deliveries pending than limits.max_pending"
+    )
 
 
 # --- events ----------------------------------------------------------------------------------------

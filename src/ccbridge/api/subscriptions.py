@@ -59,6 +59,8 @@ def render_status(sub: Subscription, counts: DeliveryCounts, now: float) -> dict
     }
     if counts.waiting_reason:
         body["waiting"] = counts.waiting_reason
+    if counts.backpressure:
+        body["backpressure"] = counts.backpressure
     return body
 
 

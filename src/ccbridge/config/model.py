@@ -109,6 +109,11 @@ class LimitsConfig(Strict):
     max_body_bytes: int = Field(262_144, ge=1024)
     max_subscriptions: int = Field(100, ge=1)
     max_endpoints: int = Field(10, ge=1, le=10)
+    max_pending: int = Field(
+        100_000,
+        ge=1,
+        description="deliveries not yet settled, across the store; beyond it ingestion answers 503",
+    )
 
 
 class DeliveryConfig(Strict):

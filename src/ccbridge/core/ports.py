@@ -105,11 +105,14 @@ class Settlement:
 class Backlog:
     """Deliveries not yet settled, for /metrics: `pending` counts every one (in flight and retries
     included), `retrying` those that failed an attempt, `oldest_due` is the earliest `next_attempt_at`
-    among the due ones nobody holds (epoch seconds; None when none is waiting): the delivery lag."""
+    among the due ones nobody holds (epoch seconds; None when none is waiting): the delivery lag.
+    `limit` and `refused` show the backpressure of `append_event`."""
 
     pending: int = 0
     retrying: int = 0
     oldest_due: float | None = None
+    limit: int | None = None  # `limits.max_pending`, when the store enforces one
+    refused: int = 0  # events this store instance refused as Overloaded since it opened
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +129,7 @@ class DeliveryCounts:
     last_success_ts: float | None = None
     recent_failures: int = 0
     waiting_reason: str | None = None
+    backpressure: str | None = None  # set while the store refuses events (too many pending deliveries)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +171,10 @@ class EventLog(Protocol):
         When `event.idempotency_key` was appended within `IDEMPOTENCY_WINDOW`, nothing is written
         and the result carries the original event with `created` False. After the window the key
         starts a new event. Routing sees every subscription committed before this call began.
+
+        Backpressure: when the store has a `max_pending` limit and the event's deliveries would take
+        the unsettled deliveries across the store past it, nothing is written and `Overloaded` (with
+        `retry_after`) is raised. Repeats of a stored key and events that route nowhere still pass.
         """
         ...
 

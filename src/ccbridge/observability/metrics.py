@@ -42,6 +42,17 @@ class Metrics:
         self.deliveries_retrying = Gauge(
             "ccbridge_deliveries_retrying", "Pending deliveries that failed an attempt", registry=r
         )
+        self.deliveries_pending_limit = Gauge(
+            "ccbridge_deliveries_pending_limit",
+            "limits.max_pending: beyond it ingestion answers 503 (0 when there is no limit)",
+            registry=r,
+        )
+        self.events_refused = Counter(
+            "ccbridge_events_refused",
+            "Events refused with 503 because limits.max_pending deliveries were pending (backpressure)",
+            registry=r,
+        )
+        self._refused_seen = 0
         self.delivery_lag_seconds = Gauge(
             "ccbridge_delivery_lag_seconds",
             "How long the oldest due, unclaimed delivery has waited (0 when none waits)",
@@ -65,7 +76,12 @@ class Metrics:
         )
 
     def observe_backlog(self, backlog: Backlog, now: float) -> None:
+        """The store's figures at scrape time; the refusals count on from the store's own tally."""
         self.deliveries_pending.set(backlog.pending)
+        self.deliveries_pending_limit.set(backlog.limit or 0)
+        if backlog.refused > self._refused_seen:
+            self.events_refused.inc(backlog.refused - self._refused_seen)
+            self._refused_seen = backlog.refused
         self.deliveries_retrying.set(backlog.retrying)
         self.delivery_lag_seconds.set(
             0.0 if backlog.oldest_due is None else max(0.0, now - backlog.oldest_due)

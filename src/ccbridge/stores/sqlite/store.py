@@ -35,11 +35,12 @@ from ccbridge.core.ports import (
     Settlement,
 )
 from ccbridge.core.times import IDEMPOTENCY_WINDOW, RECENT_WINDOW, SystemClock, iso, iso_or_none
-from ccbridge.errors import ConflictError, FieldError, NotFoundError, QuotaExceeded, Unavailable
+from ccbridge.errors import ConflictError, FieldError, NotFoundError, Overloaded, QuotaExceeded, Unavailable
 from ccbridge.stores.sqlite import records
 from ccbridge.stores.sqlite.schema import SCHEMA
 from ccbridge.stores.sqlite.writer import SerialExecutor, connect
 
+OVERLOADED_RETRY_AFTER = 5.0  # seconds: a floor for a refused caller's retry
 QUEUE_WAIT_REASON = (
     "queue endpoints are accepted but not delivered yet (NATS delivery comes in a later release)"
 )
@@ -48,15 +49,24 @@ QUEUE_WAIT_REASON = (
 class SqliteStore:
     """The `Store` port on SQLite; `clock` drives every schedule and window, so tests can move time."""
 
-    def __init__(self, path: str, router: Router, clock: Clock | None = None) -> None:
+    def __init__(
+        self, path: str, router: Router, clock: Clock | None = None, max_pending: int | None = None
+    ) -> None:
         self.path = path
         self._router = router
         self._now = (clock or SystemClock()).now
+        self._max_pending = max_pending
+        # Unsettled deliveries across the file, kept by the writer inside its transactions (counted
+        # again only when the file was opened, a batch rolled back or another process committed),
+        # so the limit costs no COUNT per append.
+        self._pending = 0
+        self._refused = 0
+        self._refused_need = 0  # deliveries of the latest refused event: refusing while they don't fit
         self._writer = SerialExecutor(
             path,
             "ccbridge-sqlite-writer",
             transactional=True,
-            on_rollback=self._load_subscriptions,
+            on_rollback=self._reload,
             on_begin=self._follow_other_writers,
         )
         self._reader = SerialExecutor(path, "ccbridge-sqlite-reader", transactional=False)
@@ -73,7 +83,7 @@ class SqliteStore:
         conn = connect(self.path)
         try:
             conn.executescript(SCHEMA)
-            self._load_subscriptions(conn)
+            self._reload(conn)
         finally:
             conn.close()
         self._writer.start()
@@ -98,6 +108,16 @@ class SqliteStore:
     def stats(self) -> dict[str, int]:
         return {"write_batches": self._writer.batches, "write_jobs": self._writer.jobs}
 
+    def _reload(self, conn: sqlite3.Connection) -> None:
+        """What the writer keeps in memory, read again from the file."""
+        self._load_subscriptions(conn)
+        self._count_pending(conn)
+
+    def _count_pending(self, conn: sqlite3.Connection) -> None:
+        self._pending = int(
+            conn.execute("SELECT count(*) FROM deliveries WHERE state = 'pending'").fetchone()[0]
+        )
+
     def _load_subscriptions(self, conn: sqlite3.Connection) -> None:
         rows = conn.execute("SELECT doc FROM subscriptions ORDER BY created_ts").fetchall()
         self._subs_version = _subscriptions_version(conn)
@@ -111,7 +131,8 @@ class SqliteStore:
         on the same file (the overlap of a rolling restart, say) may have created a subscription since;
         routing with the old cache would store the event without the deliveries it causes. This runs
         under the write lock, so what it reads holds for the whole batch. `data_version` changes only
-        when another connection committed, so the usual cost is one pragma per batch.
+        when another connection committed, so the usual cost is one pragma per batch. The pending
+        count is taken again then too, for the same reason.
         """
         data_version = conn.execute("PRAGMA data_version").fetchone()[0]
         if data_version == self._data_version:
@@ -119,6 +140,8 @@ class SqliteStore:
         self._data_version = data_version
         if _subscriptions_version(conn) != self._subs_version:
             self._load_subscriptions(conn)
+        if self._max_pending is not None:  # another process may have added or settled deliveries
+            self._count_pending(conn)
 
     # --- health ----------------------------------------------------------------------------------
 
@@ -167,23 +190,46 @@ class SqliteStore:
                         "events WHERE idempotency_key = ?)",
                         (event.idempotency_key,),
                     )
+            targets = self._router.route(event)
+            self._admit(len(targets))
             conn.execute(
                 f"INSERT INTO events({records.EVENT_COLUMNS}, received_ts) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (*records.event_params(event), now),
             )
-            targets = self._router.route(event)
             if targets:
                 conn.executemany(
                     "INSERT INTO deliveries(event_id, subscription_id, endpoint_url, endpoint_type,"
                     " next_attempt_at, created_ts, updated_ts) VALUES (?,?,?,?,?,?,?)",
                     [(event.id, sub_id, ep.url, ep.type, now, now, now) for sub_id, ep in targets],
                 )
+                self._pending += len(targets)
             return AppendResult(event, created=True, deliveries=len(targets))
 
         result = await self._writer.submit(job)
         if result.deliveries:
             self._notify()
         return result
+
+    def _admit(self, deliveries: int) -> None:
+        """Raises Overloaded when `deliveries` more would pass `max_pending` (in the writer's job)."""
+        if not deliveries or self._max_pending is None:
+            return
+        if self._pending + deliveries > self._max_pending:
+            self._refused += 1
+            self._refused_need = deliveries
+            raise Overloaded(
+                f"{self._pending} deliveries are pending, the limit is {self._max_pending}"
+                " (limits.max_pending); try again once they have drained",
+                retry_after=OVERLOADED_RETRY_AFTER,
+            )
+        self._refused_need = 0
+
+    def _backpressure(self) -> str | None:
+        """Why events are refused now, or None: the latest refused event still would not fit."""
+        limit = self._max_pending
+        if limit is None or not self._refused_need or self._pending + self._refused_need <= limit:
+            return None
+        return f"ingestion refused: {self._pending} deliveries pending, limit {limit} (limits.max_pending)"
 
     async def get_event(self, event_id: str) -> Event | None:
         def job(conn: sqlite3.Connection) -> Event | None:
@@ -278,13 +324,14 @@ class SqliteStore:
             cur = conn.execute("DELETE FROM subscriptions WHERE id = ?", (sub_id,))
             if cur.rowcount == 0:
                 return False
-            conn.execute(
+            cancelled = conn.execute(
                 "UPDATE deliveries SET state = 'cancelled', last_error = 'subscription deleted', lease_until = NULL,"
                 " updated_ts = ?"
                 " WHERE subscription_id = ? AND state = 'pending'",
                 (now, sub_id),
-            )
+            ).rowcount
             self._commit_subs(conn, {k: v for k, v in self._subs.items() if k != sub_id})
+            self._pending -= cancelled
             return True
 
         return await self._writer.submit(job)
@@ -376,8 +423,8 @@ class SqliteStore:
         now = self._now()
 
         def job(conn: sqlite3.Connection) -> int:
-            forwarded = 0
-            conn.executemany(  # the common case, in one statement: no RETURNING, nothing to forward
+            forwarded = settled = 0
+            delivered = conn.executemany(  # the common case, in one statement: no RETURNING, nothing to forward
                 "UPDATE deliveries SET state = 'delivered', attempts = ?, last_status = ?, last_error = NULL,"
                 " lease_owner = NULL, lease_until = NULL, updated_ts = ?, dead_ts = NULL"
                 " WHERE id = ? AND lease_owner = ?",
@@ -386,7 +433,7 @@ class SqliteStore:
                     for s in settlements
                     if s.state == "delivered"
                 ],
-            )
+            ).rowcount
             for s in settlements:
                 if s.state == "delivered":
                     continue
@@ -408,6 +455,8 @@ class SqliteStore:
                     ),
                 )
                 row = cur.fetchone()
+                if row is not None and s.state == "dead":
+                    settled += 1
                 if row is not None and s.state == "dead" and s.forward_to is not None and row[5] == "event":
                     letter = {
                         "deadLetterId": s.delivery_id,
@@ -437,6 +486,7 @@ class SqliteStore:
                         ),
                     )
                     forwarded += 1
+            self._pending += forwarded - settled - max(delivered, 0)
             return forwarded
 
         if await self._writer.submit(job):
@@ -500,7 +550,7 @@ class SqliteStore:
                 " AND endpoint_type != 'queue' AND next_attempt_at <= ?",
                 (now,),
             ).fetchone()
-            return Backlog(pending, retrying, oldest)
+            return Backlog(pending, retrying, oldest, self._max_pending, self._refused)
 
         return await self._reader.submit(job)
 
@@ -545,6 +595,7 @@ class SqliteStore:
                 last_success_ts=success,
                 recent_failures=recent_failures,
                 waiting_reason=QUEUE_WAIT_REASON if counts["queued"] else None,
+                backpressure=self._backpressure(),
             )
 
         return await self._reader.submit(job)
@@ -620,7 +671,9 @@ class SqliteStore:
                 sql += " AND subscription_id = ?"
                 params.append(subscription_id)
             sql += " AND subscription_id IN (SELECT id FROM subscriptions)"
-            return conn.execute(sql, params).rowcount
+            replayed: int = conn.execute(sql, params).rowcount
+            self._pending += replayed
+            return replayed
 
         replayed = int(await self._writer.submit(job))
         if replayed:
