@@ -5,7 +5,7 @@ STAMP  := $(VENV)/.installed-stamp
 CONFIG ?= examples/ccbridge.yaml
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lint services bench serve clean
+.PHONY: install demo test lint services bench soak serve clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -32,6 +32,12 @@ test: install services lint
 bench: install
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk) || echo "bench: no wrk; using bench/loadgen.py"
 	$(PY) bench/run_all.py
+
+# mixed load with faults (kill -9 rounds, failing and hanging endpoints); SOAK_MINUTES=1 for a short run
+SOAK_MINUTES ?= 60
+soak: install services
+	SOAK_MINUTES=$(SOAK_MINUTES) $(PY) bench/soak.py
+	KILL9_ROUNDS=5 $(PY) -m pytest -q -s -p no:cacheprovider tests/e2e/test_kill9.py
 
 serve: install
 	$(VENV)/bin/ccbridge serve --config $(CONFIG)
