@@ -14,6 +14,7 @@ from ccbridge.api.guard import READ, WRITE, authorize
 from ccbridge.api.http import json_response, read_json
 from ccbridge.api.services import Services
 from ccbridge.core.ports import DeadLetter
+from ccbridge.core.redact import mask_text, mask_url
 from ccbridge.errors import FieldError, InputError, Malformed, NotFoundError
 
 BASE = "/api/v2/eventbridge/deadletters"
@@ -53,7 +54,11 @@ _NAMES = {
 
 
 def render(letter: DeadLetter) -> dict[str, Any]:
+    """The letter as answered: the endpoint URL's credentials masked, in the reason too (`core.redact`)."""
     body = {_NAMES.get(k, k): v for k, v in asdict(letter).items()}
+    body["endpointUrl"] = mask_url(letter.endpoint_url)
+    if letter.reason is not None:
+        body["reason"] = mask_text(letter.reason)
     if body.get("event") is None:
         body.pop("event", None)
     return body
