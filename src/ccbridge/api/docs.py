@@ -25,9 +25,9 @@ JSON_MEDIA = "application/json"
 Endpoint = Callable[..., Awaitable[Response]]
 READS = (401, 403)
 """Error answers of every route behind a bearer token."""
-WRITES = (400, 401, 403, 413, 422, 503)
-"""Error answers of every such route that reads a JSON body: not JSON, too large, fields at fault, and
-the store unable to take it for now (a full disk, `limits.max_pending`)."""
+WRITES = (400, 401, 403, 413, 415, 422, 503)
+"""Error answers of every such route that reads a JSON body: not JSON, too large, not sent as JSON,
+fields at fault, and the store unable to take it for now (a full disk, `limits.max_pending`)."""
 
 
 def ref(model: type[BaseModel]) -> dict[str, str]:

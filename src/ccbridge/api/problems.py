@@ -31,6 +31,7 @@ from ccbridge.errors import (
     ScopeError,
     TooLarge,
     Unavailable,
+    WrongMediaType,
 )
 
 PROBLEM = "application/problem+json"
@@ -46,6 +47,7 @@ ANSWERS: dict[type[BridgeError], Answer] = {
     ScopeError: Answer(403, "insufficient scope"),
     InputError: Answer(422, None),
     Malformed: Answer(400, None),
+    WrongMediaType: Answer(415, None),
     TooLarge: Answer(413, None),
     QuotaExceeded: Answer(422, None),
     NotFoundError: Answer(404, "not found"),

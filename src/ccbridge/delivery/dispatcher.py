@@ -20,6 +20,7 @@ import structlog
 from ccbridge.config import DeliveryConfig
 from ccbridge.core.event import Delivered, DeliveryJob, Failed, Outcome, Retry, Subscription
 from ccbridge.core.ports import Clock, DeliveryQueue, Endpoint
+from ccbridge.core.redact import mask_text
 from ccbridge.core.times import SystemClock
 from ccbridge.delivery.attempts import build_attempt, settlement_for
 from ccbridge.delivery.settler import SettleBatcher
@@ -113,7 +114,7 @@ class Dispatcher:
             except Unavailable:  # disk full: the store logged it once; the leases have 2/3 left
                 continue
             except Exception as exc:  # try again next time
-                log.error("lease renewal failed", error=str(exc), error_type=type(exc).__name__)
+                log.error("lease renewal failed", error=mask_text(str(exc)), error_type=type(exc).__name__)
 
     async def _cancel(self, tasks: list[asyncio.Task[None]]) -> list[int]:
         """Cancels `tasks` and waits for them; returns their delivery ids."""
@@ -130,7 +131,9 @@ class Dispatcher:
                 await self._cycle()
             except Exception as exc:  # the loop must outlive any one failure
                 if not isinstance(exc, Unavailable):  # a full disk is logged once, by the store
-                    log.error("dispatcher cycle failed", error=str(exc), error_type=type(exc).__name__)
+                    log.error(
+                        "dispatcher cycle failed", error=mask_text(str(exc)), error_type=type(exc).__name__
+                    )
                 await asyncio.sleep(self._config.poll_interval_ms / 1000)
 
     async def _cycle(self) -> None:
@@ -169,7 +172,7 @@ class Dispatcher:
             if error is not None and not isinstance(error, Unavailable):
                 # the settlement's commit failed: the lease expires and it is retried (a full disk
                 # is the same, and logged once by the store)
-                log.error("delivery failed to settle", delivery_id=job.id, error=str(error))
+                log.error("delivery failed to settle", delivery_id=job.id, error=mask_text(str(error)))
             self._inflight.pop(job.id, None)
             self._waiting.discard(job.id)  # a task cancelled before it ran never reached its finally
             self._per_endpoint[url] -= 1
@@ -223,7 +226,12 @@ class Dispatcher:
         try:
             return await endpoint.send(attempt)
         except Exception as exc:  # an adapter's bug must not strand the delivery
-            log.error("endpoint raised", delivery_id=job.id, error_type=type(exc).__name__, error=str(exc))
+            log.error(
+                "endpoint raised",
+                delivery_id=job.id,
+                error_type=type(exc).__name__,
+                error=mask_text(str(exc)),
+            )
             return Retry(f"the endpoint raised {type(exc).__name__}: {exc}")
         finally:
             semaphore.release()
@@ -242,5 +250,5 @@ class Dispatcher:
                 event_id=job.event.id,
                 subscription_id=job.subscription_id,
                 attempt=job.attempt,
-                reason=getattr(outcome, "reason", None),
+                reason=mask_text(getattr(outcome, "reason", "")),
             )
