@@ -83,7 +83,7 @@ class GuardedProtocol(HttpToolsProtocol):
         self._in_body = False  # between the end of the headers and the end of the body
         self._answering = False  # the app has a cycle for the current request
         self._head_bytes = 0
-        self._header_count = 0
+        self._reading = 0  # the length of the data being fed to the parser
         self._completed = 0  # requests parsed to their end on this connection
         self._head_timer: asyncio.TimerHandle | None = None
         self._body_timer: asyncio.TimerHandle | None = None
@@ -110,9 +110,16 @@ class GuardedProtocol(HttpToolsProtocol):
         self._unset_keepalive_if_required()
         try:
             if self._in_body and not self._in_head:
+                self._body_bytes += len(data)
                 self.parser.feed_data(data)
+            elif len(data) <= self.limits.max_header_bytes - self._head_bytes:
+                completed = self._completed
+                self._reading = len(data)
+                self.parser.feed_data(data)
+                if self._in_head:  # exact, but for a pipelined request starting inside this read
+                    self._head_bytes = self._head_bytes + len(data) if completed == self._completed else 0
             else:
-                self._feed_head(data)
+                self._feed_over(data)
         except httptools.HttpParserUpgrade:
             self._unsupported_upgrade_warning()
             return
@@ -123,27 +130,22 @@ class GuardedProtocol(HttpToolsProtocol):
             if self._head_timer is None:
                 self._head_timer = self.loop.call_later(self.limits.header_timeout, self._head_timed_out)
         elif self._in_body and self._body_timer is None:
-            self._body_timer = self.loop.call_later(self.limits.body_timeout, self._check_body_rate)
+            self._start_body_clock()
 
-    def _feed_head(self, data: bytes) -> None:
-        """Feed no more than what is left of the head allowance until the headers are complete.
-
-        The count is exact for a request that starts a read; a pipelined request that starts inside a
-        read is counted from the next read on (at most one read's worth more than the limit)."""
+    def _feed_over(self, data: bytes) -> None:
+        """A read longer than what is left of the head allowance: the parser gets the allowance
+        first, and the rest only if the headers were complete within it."""
         completed = self._completed
         room = self.limits.max_header_bytes - self._head_bytes
-        if len(data) > room:
-            self.parser.feed_data(data[:room])
-            if self._in_head and completed == self._completed:
-                self._too_large(
-                    f"the request line and headers are longer than {self.limits.max_header_bytes} bytes"
-                )
-            self.parser.feed_data(data[room:])
-            self._head_bytes = 0
-        else:
-            self.parser.feed_data(data)
-            if self._in_head:
-                self._head_bytes = self._head_bytes + len(data) if completed == self._completed else 0
+        self._reading = room
+        self.parser.feed_data(data[:room])
+        if self._in_head and completed == self._completed:
+            self._too_large(
+                f"the request line and headers are longer than {self.limits.max_header_bytes} bytes"
+            )
+        self._reading = len(data) - room
+        self.parser.feed_data(data[room:])
+        self._head_bytes = 0
 
     # parser callbacks
 
@@ -151,38 +153,29 @@ class GuardedProtocol(HttpToolsProtocol):
         super().on_message_begin()
         self._in_head = True
         self._answering = False
-        self._head_bytes = 0
-        self._header_count = 0
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._header_count += 1
-        if self._header_count > self.limits.max_headers:
-            self._too_large(f"more than {self.limits.max_headers} header fields")
-        if len(name) + len(value) > self.limits.max_header_line:
-            self._too_large(f"a header field is longer than {self.limits.max_header_line} bytes")
-        super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
         self._in_head = False
         self._in_body = True
-        self._head_bytes = 0
-        self._body_bytes = 0
-        self._body_started = self.loop.time()
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
-        if self._over_cap and len(self.connections) > self.limits.max_connections:
+        limits = self.limits
+        if len(self.headers) > limits.max_headers:
+            self._too_large(f"more than {limits.max_headers} header fields")
+        if self._head_bytes + self._reading > limits.max_header_line:  # else no line can be too long
+            for name, value in self.headers:
+                if len(name) + len(value) > limits.max_header_line:
+                    self._too_large(f"a header field is longer than {limits.max_header_line} bytes")
+        self._head_bytes = 0
+        if self._over_cap and len(self.connections) > limits.max_connections:
             self._rejection = Unavailable(
-                "the server is at its connection limit", retry_after=self.limits.retry_after
+                "the server is at its connection limit", retry_after=limits.retry_after
             )
             raise _Rejected
         self._over_cap = False
         super().on_headers_complete()
         self._answering = True
-
-    def on_body(self, body: bytes) -> None:
-        self._body_bytes += len(body)
-        super().on_body(body)
 
     def on_message_complete(self) -> None:
         self._in_body = False
@@ -212,17 +205,19 @@ class GuardedProtocol(HttpToolsProtocol):
             log.debug("idle connection closed", client=self.client)
             self.transport.close()
 
+    def _start_body_clock(self) -> None:
+        self._body_started, self._body_bytes = self.loop.time(), 0
+        self._body_timer = self.loop.call_later(self.limits.body_timeout, self._check_body_rate)
+
     def _check_body_rate(self) -> None:
         self._body_timer = None
         if self.transport.is_closing() or self._rejected or not self._in_body:
             return
-        now = self.loop.time()
         if self.flow.read_paused:  # the app has not taken what it was sent: not the client's delay
-            self._body_started, self._body_bytes = now, 0
-            self._body_timer = self.loop.call_later(self.limits.body_timeout, self._check_body_rate)
+            self._start_body_clock()
             return
         due = self._body_started + self.limits.body_timeout + self._body_bytes / self.limits.min_body_rate
-        if now < due:
+        if self.loop.time() < due:
             self._body_timer = self.loop.call_at(due, self._check_body_rate)
             return
         rate = self.limits.min_body_rate
