@@ -111,6 +111,7 @@ class GuardedProtocol(HttpToolsProtocol):
         try:
             if self._in_body and not self._in_head:
                 self._body_bytes += len(data)
+                self._reading = len(data)
                 self.parser.feed_data(data)
             elif len(data) <= self.limits.max_header_bytes - self._head_bytes:
                 completed = self._completed
@@ -198,7 +199,9 @@ class GuardedProtocol(HttpToolsProtocol):
         self._head_timer = None
         if self.transport.is_closing() or self._rejected:
             return
-        if self._in_head:
+        if self.cycle is not None and not self.cycle.response_complete:  # a pipelined head waits its turn
+            self._head_timer = self.loop.call_later(self.limits.header_timeout, self._head_timed_out)
+        elif self._in_head:
             timeout = self.limits.header_timeout
             self._reject(RequestTimeout(FieldError("headers", f"not complete within {timeout:g} s")))
         elif self.cycle is None or self.cycle.response_complete:

@@ -142,6 +142,13 @@ async def test_a_request_that_keeps_up_is_served_on_a_kept_alive_connection(quic
             await reader.readexactly(int(answer.headers["content-length"]))
 
 
+async def test_pipelined_requests_in_one_write_are_all_served(quick: RunningServer) -> None:
+    async with connection(quick) as (reader, writer):
+        writer.write(request() * 3 + request(headers="Connection: close\r\n"))
+        raw = await until_closed(reader)
+    assert raw.count(b"HTTP/1.1 200 OK") == 4
+
+
 async def test_beyond_the_connection_cap_503_until_a_slot_frees() -> None:
     cap = {"server": {"max_connections": 2, "header_timeout_seconds": 60}}
     async with running_server(cap) as srv, connection(srv), connection(srv) as (held, holder):
