@@ -6,7 +6,9 @@
      |    |                   OAuth2 / RFC 6750 error code
      |    +-- ScopeError      the caller is known but lacks the scope the operation needs
      +-- InputError           a request or argument is wrong; `errors` lists every field at fault
-     |    +-- Malformed       the body cannot be read at all (not JSON)
+     |    +-- Malformed       a part of the request cannot be read at all (a body that is not JSON,
+     |    |    |              an empty Idempotency-Key, a limit that is not a number)
+     |    |    +-- WrongMediaType  the body is not of a media type the route reads
      |    +-- TooLarge        the body is over a configured size limit
  |    +-- HeadersTooLarge the request line and headers are over a configured size or count limit
  |    +-- RequestTimeout  the request did not arrive in time (headers too late, body too slow)
@@ -93,9 +95,16 @@ class InputError(BridgeError):
 
 
 class Malformed(InputError):
-    """The body could not be read at all: it is not JSON (or not the media type the route reads)."""
+    """A part of the request could not be read at all: a body that is not JSON (or nests too deep),
+    a header or query parameter that is not a value of its kind (an empty Idempotency-Key)."""
 
     title = "malformed request"
+
+
+class WrongMediaType(Malformed):
+    """The body is not of a media type the route reads (JSON sent as `text/plain`, or untyped)."""
+
+    title = "unsupported media type"
 
 
 class TooLarge(InputError):

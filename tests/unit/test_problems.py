@@ -27,6 +27,7 @@ from ccbridge.errors import (
     ScopeError,
     TooLarge,
     Unavailable,
+    WrongMediaType,
 )
 from ccbridge.ingest import KeySetUnavailable
 
@@ -36,6 +37,7 @@ SAMPLES: list[tuple[BridgeError, int]] = [
     (ScopeError("the token lacks the scope x"), 403),
     (InputError(FIELD), 422),
     (Malformed(FIELD), 400),
+    (WrongMediaType(FieldError("Content-Type", "must be application/json")), 415),
     (TooLarge(FIELD), 413),
     (HeadersTooLarge(FIELD), 431),
     (RequestTimeout(FIELD), 408),

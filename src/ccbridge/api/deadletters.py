@@ -14,11 +14,16 @@ from ccbridge.api.guard import READ, WRITE, authorize
 from ccbridge.api.http import json_response, read_json
 from ccbridge.api.services import Services
 from ccbridge.core.ports import DeadLetter
-from ccbridge.errors import FieldError, InputError, NotFoundError
+from ccbridge.core.redact import mask_text, mask_url
+from ccbridge.errors import FieldError, InputError, Malformed, NotFoundError
 
 BASE = "/api/v2/eventbridge/deadletters"
 ONE = BASE + "/{letter_id}"
-ADDRESSED = (*docs.READS, 422)  # 422: a letter id that is not an integer
+ADDRESSED = (
+    *docs.READS,
+    400,
+    422,
+)  # 400: an unreadable limit or age; 422: a letter id that is not an integer
 LIST = docs.Doc(
     "List dead letters",
     schemas.DeadLetterList,
@@ -32,7 +37,7 @@ REPLAY = docs.Doc(
     errors=(*docs.WRITES, 404),
 )
 SHOW = docs.Doc("Show a dead letter", schemas.DeadLetter, errors=(*ADDRESSED, 404))
-REPLAY_ONE = docs.Doc("Replay one dead letter (idempotent)", schemas.Replayed, errors=ADDRESSED)
+REPLAY_ONE = docs.Doc("Replay one dead letter (idempotent)", schemas.Replayed, errors=(*ADDRESSED, 404))
 PURGE = docs.Doc(
     "Purge dead letters", schemas.Purged, errors=ADDRESSED, query=(("olderThanDays", "integer"),)
 )
@@ -49,18 +54,35 @@ _NAMES = {
 
 
 def render(letter: DeadLetter) -> dict[str, Any]:
+    """The letter as answered: the endpoint URL's credentials masked, in the reason too (`core.redact`)."""
     body = {_NAMES.get(k, k): v for k, v in asdict(letter).items()}
+    body["endpointUrl"] = mask_url(letter.endpoint_url)
+    if letter.reason is not None:
+        body["reason"] = mask_text(letter.reason)
     if body.get("event") is None:
         body.pop("event", None)
     return body
 
 
+MAX_PARAM_DIGITS = 9
+MAX_LETTER_ID = 2**63 - 1
+"""Dead letters are numbered by the store's 64-bit integers: a larger id names none."""
+
+
 def _int_param(value: str | None, name: str, default: int) -> int:
+    """A count in a query parameter: 0 to 999,999,999 in ASCII digits, else Malformed."""
     if value is None:
         return default
-    if not value.isdigit():
-        raise InputError(FieldError(name, "must be a non-negative integer"))
+    if not (value.isascii() and value.isdigit()) or len(value) > MAX_PARAM_DIGITS:
+        raise Malformed(FieldError(name, f"must be an integer from 0 to {10**MAX_PARAM_DIGITS - 1}"))
     return int(value)
+
+
+def _letter_id(value: int) -> int:
+    """`value` if a dead letter can have it as its id; NotFoundError otherwise."""
+    if not 0 <= value <= MAX_LETTER_ID:
+        raise NotFoundError("no dead letter has an id outside 0 to 2^63-1")
+    return value
 
 
 class DeadLetterRoutes:
@@ -79,14 +101,14 @@ class DeadLetterRoutes:
 
     async def show(self, request: Request, letter_id: int) -> Response:
         authorize(self.services, request, READ)
-        letter = await self.store.get_dead_letter(letter_id)
+        letter = await self.store.get_dead_letter(_letter_id(letter_id))
         if letter is None:
             raise NotFoundError(f"no dead letter with id {letter_id}")
         return json_response(render(letter))
 
     async def replay_one(self, request: Request, letter_id: int) -> Response:
         principal = authorize(self.services, request, WRITE)
-        if await self.store.get_dead_letter(letter_id) is None:
+        if await self.store.get_dead_letter(_letter_id(letter_id)) is None:
             count = 0  # already replayed (or never dead): replay is idempotent, not an error
         else:
             count = await self.store.replay_dead_letters(ids=[letter_id])

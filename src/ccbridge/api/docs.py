@@ -25,8 +25,9 @@ JSON_MEDIA = "application/json"
 Endpoint = Callable[..., Awaitable[Response]]
 READS = (401, 403)
 """Error answers of every route behind a bearer token."""
-WRITES = (400, 401, 403, 413, 422)
-"""Error answers of every such route that reads a JSON body: not JSON, too large, fields at fault."""
+WRITES = (400, 401, 403, 413, 415, 422)
+"""Error answers of every such route that reads a JSON body: not JSON, too large, not sent as JSON,
+fields at fault."""
 
 
 def ref(model: type[BaseModel]) -> dict[str, str]:

@@ -11,14 +11,14 @@ from starlette.responses import Response
 
 from ccbridge.api import docs, schemas
 from ccbridge.api.guard import EVENTS, authorize
-from ccbridge.api.http import json_response, parse_json, read_body
+from ccbridge.api.http import json_response, read_json
 from ccbridge.api.idempotency import read_key
 from ccbridge.api.services import Services
 from ccbridge.core.accept import accept
 from ccbridge.core.envelopes import parse_event_body
 from ccbridge.core.event import Event
 from ccbridge.core.ids import uuid4_str
-from ccbridge.errors import FieldError, InputError
+from ccbridge.errors import FieldError, Malformed
 
 MAX_HEADER_VALUE = 255
 
@@ -28,7 +28,7 @@ def correlation_id(request: Request) -> str:
     if given is None:
         return uuid4_str()
     if not given.strip() or len(given) > MAX_HEADER_VALUE or not given.isprintable():
-        raise InputError(
+        raise Malformed(
             FieldError("X-Correlation-Id", f"must be 1 to {MAX_HEADER_VALUE} printable characters")
         )
     return given
@@ -68,7 +68,7 @@ def make_publish(services: Services) -> Callable[[Request], Awaitable[Response]]
 
     async def publish(request: Request) -> Response:
         principal = authorize(services, request, EVENTS)
-        body = parse_json(await read_body(request, limit))
+        body = await read_json(request, limit)
         envelope = parse_event_body(body, known, principal.client_id)
         correlation = correlation_id(request)
         event = accept(

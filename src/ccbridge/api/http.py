@@ -1,4 +1,5 @@
-"""Request helpers for the hand-tuned routes: bounded body reads and fast JSON answers."""
+"""Request helpers for the hand-tuned routes: bounded body reads, JSON bodies read by the one set of
+rules every route shares (`core.jsonbody`), and fast JSON answers."""
 
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ccbridge.errors import FieldError, Malformed, TooLarge
+from ccbridge.core.jsonbody import parse_json_body, require_json_media
+from ccbridge.errors import FieldError, TooLarge
 
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The raw body; TooLarge as soon as it passes `limit` bytes (before reading it all)."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and (len(declared) > 18 or int(declared) > limit):
         raise TooLarge(FieldError("body", f"is larger than {limit} bytes"))
     chunks: list[bytes] = []
     size = 0
@@ -26,15 +28,17 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def parse_json(raw: bytes) -> Any:
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise Malformed(FieldError("body", f"is not valid JSON: {exc.msg}"), title="malformed JSON") from exc
+def parse_json(request: Request, raw: bytes) -> Any:
+    """`raw`, the body of `request`, as JSON: WrongMediaType unless the request says it is JSON,
+    Malformed unless it is JSON `core.jsonbody` accepts."""
+    require_json_media(request.headers.get("content-type"))
+    return parse_json_body(raw)
 
 
 async def read_json(request: Request, limit: int) -> Any:
-    return parse_json(await read_body(request, limit))
+    """The JSON body of `request`: its media type is checked before a byte of it is read."""
+    require_json_media(request.headers.get("content-type"))
+    return parse_json_body(await read_body(request, limit))
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

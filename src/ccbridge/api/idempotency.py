@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from ccbridge.api.http import json_response
 from ccbridge.core.ports import IdempotencyRecords, IdempotentRecord
-from ccbridge.errors import FieldError, InputError
+from ccbridge.errors import FieldError, InputError, Malformed
 
 MAX_KEY_LENGTH = 255
 
@@ -27,12 +27,19 @@ def body_hash(body: Any) -> str:
     return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
+KEY_HEADERS = ("Idempotency-Key", "X-Idempotency-Key")
+
+
 def read_key(headers: Mapping[str, str]) -> str | None:
-    """`Idempotency-Key` or `X-Idempotency-Key`; InputError when empty or longer than 255."""
-    key: str | None = headers.get("idempotency-key") or headers.get("x-idempotency-key")
-    if key is not None and (not key.strip() or len(key) > MAX_KEY_LENGTH):
-        raise InputError(FieldError("Idempotency-Key", f"must be 1 to {MAX_KEY_LENGTH} characters"))
-    return key
+    """`Idempotency-Key`, else `X-Idempotency-Key`, else None. A header that is sent must hold a key:
+    Malformed when it is empty, blank or longer than 255 (an empty key is not "no key")."""
+    for name in KEY_HEADERS:
+        key = headers.get(name.lower())
+        if key is not None:
+            if not key.strip() or len(key) > MAX_KEY_LENGTH:
+                raise Malformed(FieldError(name, f"must be 1 to {MAX_KEY_LENGTH} characters"))
+            return key
+    return None
 
 
 @dataclass(frozen=True, slots=True)

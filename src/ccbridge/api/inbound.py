@@ -1,9 +1,10 @@
 """`POST /events`: platform webhooks in (seed 002's receiver), signed, stored, then delivered.
 
 The stored event gets its own id like every accepted event (`core.accept`); the webhook's identity
-(`webhook-id`, else `metadata.id`, else `sha256:` of the body) becomes its idempotency key
-(`inbound:<identity>`) and its `metadata.webhookId`. So a platform's redelivery of the same webhook
-is stored once: it answers 200 with the first event's id and `duplicate: true`.
+(`webhook-id`, else `metadata.id`, else `sha256:` of the body; at most 255 characters, the cap
+of an API Idempotency-Key) becomes its idempotency key (`inbound:<identity>`) and its
+`metadata.webhookId`. So a platform's redelivery of the same webhook is stored once: it answers
+200 with the first event's id and `duplicate: true`. Bodies must be sent as JSON (415 otherwise).
 """
 
 from __future__ import annotations
@@ -17,27 +18,32 @@ from starlette.responses import Response
 from ccbridge.api import docs, schemas
 from ccbridge.api.events import correlation_id, trace_metadata
 from ccbridge.api.http import json_response, parse_json, read_body
+from ccbridge.api.idempotency import MAX_KEY_LENGTH
 from ccbridge.api.services import Services
 from ccbridge.core.accept import accept
 from ccbridge.core.envelopes import Envelope
 from ccbridge.core.signatures import verify_inbound
 from ccbridge.core.times import iso
 from ccbridge.core.validation import Errors
-from ccbridge.errors import AuthError, InputError
+from ccbridge.errors import AuthError, FieldError, InputError, Malformed
 
 RECEIVE = docs.Doc(
     "Inbound platform webhook (HMAC-signed)",
     schemas.InboundAccepted,
     body=schemas.InboundWebhook,
-    errors=(400, 401, 413, 422),
+    errors=(400, 401, 413, 415, 422),
 )
 
 
 def _identity(request: Request, body: dict[str, Any], raw: bytes) -> str:
-    given = request.headers.get("webhook-id")
+    """The webhook's identity, capped like an API Idempotency-Key (it becomes one): Malformed when
+    the one given is longer than 255 characters."""
+    given, field = request.headers.get("webhook-id"), "webhook-id"
     metadata = body.get("metadata")
     if not given and isinstance(metadata, dict) and isinstance(metadata.get("id"), str):
-        given = metadata["id"]
+        given, field = metadata["id"], "metadata.id"
+    if given and len(given) > MAX_KEY_LENGTH:
+        raise Malformed(FieldError(field, f"must be at most {MAX_KEY_LENGTH} characters"))
     return given or "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
@@ -72,7 +78,7 @@ class InboundRoute:
         except AuthError:
             self.counter.labels("unauthorized").inc()
             raise
-        body = parse_json(raw)
+        body = parse_json(request, raw)
         event_type, metadata = _checked(body)
         identity = _identity(request, body, raw)
         time = str(metadata.get("timestamp") or iso(now))

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from ccbridge.api import docs, schemas
 from ccbridge.api.http import json_response, read_body
 from ccbridge.api.services import Services
+from ccbridge.core.jsonbody import require_json_media
 from ccbridge.errors import BridgeError
 from ccbridge.ingest import IngestGateway
 
@@ -20,7 +21,7 @@ INGEST = docs.Doc(
     schemas.IngestAccepted,
     status=202,
     body=schemas.LegacyEvent,
-    errors=(400, 401, 413, 422, 429, 503),
+    errors=(400, 401, 413, 415, 422, 429, 503),
 )
 
 
@@ -32,6 +33,7 @@ def make_ingest(
 
     async def ingest(request: Request) -> Response:
         try:
+            require_json_media(request.headers.get("content-type"))
             raw = await read_body(request, max_body_bytes)
             result = await gateway.handle(request.headers, raw)
         except BridgeError as exc:

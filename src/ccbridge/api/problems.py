@@ -32,6 +32,7 @@ from ccbridge.errors import (
     ScopeError,
     TooLarge,
     Unavailable,
+    WrongMediaType,
 )
 
 PROBLEM = "application/problem+json"
@@ -47,6 +48,7 @@ ANSWERS: dict[type[BridgeError], Answer] = {
     ScopeError: Answer(403, "insufficient scope"),
     InputError: Answer(422, None),
     Malformed: Answer(400, None),
+    WrongMediaType: Answer(415, None),
     TooLarge: Answer(413, None),
     HeadersTooLarge: Answer(431, None),
     RequestTimeout: Answer(408, None),

@@ -7,6 +7,7 @@ Verification is on every request's hot path, so verified tokens are cached until
 from __future__ import annotations
 
 import hmac
+import math
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -114,12 +115,28 @@ class TokenService:
             )
         except jwt.PyJWTError as exc:
             raise AuthError("the token is malformed or its signature is invalid") from exc
-        if float(claims["exp"]) <= now:
+        expires_at = _expiry(claims["exp"])
+        if expires_at <= now:
             raise AuthError("the token has expired")
-        client = self._clients.get(claims["sub"])
+        subject = claims["sub"]
+        client = self._clients.get(subject) if isinstance(subject, str) else None
         if client is None:
             raise AuthError("the token's client no longer exists")
         granted = {canonical_scope(s) for s in str(claims.get("scope", "")).split()}
         # a scope removed from the client's config since issue is no longer honoured
         scopes = frozenset(granted & {canonical_scope(s) for s in client.scopes})
-        return Principal(client.id, scopes, float(claims["exp"]))
+        return Principal(client.id, scopes, expires_at)
+
+
+def _expiry(exp: object) -> float:
+    """A token's `exp` as epoch seconds; AuthError unless it is a finite JSON number. PyJWT only checks
+    that it is present (expiry is checked here), and a well-signed token is still input."""
+    if isinstance(exp, bool) or not isinstance(exp, int | float):
+        raise AuthError("the token's exp is not a number")
+    try:
+        expires_at = float(exp)
+    except OverflowError:
+        raise AuthError("the token's exp is not a usable time") from None
+    if not math.isfinite(expires_at):
+        raise AuthError("the token's exp is not a usable time")
+    return expires_at

@@ -4,7 +4,9 @@ Desired and current subscriptions are matched by `name`. A desired one is unchan
 field it states has that value on the server: the fields the server assigns
 (`core.dialects.SERVER_FIELDS`: id, state, dates, the secret) and the defaults it fills in (a
 dead-letter retention, say) are not differences, but clearing a filter, pattern or description
-the server still has is a change. Apply marks what it writes with
+the server still has is a change. Credentials (header values, URL passwords) are answered masked,
+so they are compared masked: changing only a credential's secret part is not seen as a change
+(as with the secret, a rotated credential alone is not seen). Apply marks what it writes with
 the label `managed-by: ccbridge`; only subscriptions carrying it are ever deleted, so foreign ones
 are left alone. A desired name that exists unmanaged is updated, and thereby adopted.
 
@@ -22,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ccbridge.client.api import canonical_json
-from ccbridge.core.dialects import SERVER_FIELDS
+from ccbridge.core.dialects import SERVER_FIELDS, mask_body
 from ccbridge.errors import FieldError
 
 MANAGED_KEY, MANAGED_VALUE = "managed-by", "ccbridge"
@@ -133,9 +135,15 @@ def _diff(path: str, want: Any, have: Any, out: list[FieldChange]) -> None:
 
 
 def diff(desired: dict[str, Any], current: dict[str, Any]) -> list[FieldChange]:
-    """What the server's `current` lacks of `desired`, field by field (server fields ignored)."""
+    """What the server's `current` lacks of `desired`, field by field (server fields ignored).
+
+    The server answers credentials masked (`core.dialects.mask_body`), so `desired` is compared
+    masked the same way: a credential that differs only in its secret part is no difference (the
+    plan cannot see it), and a change shows no secret.
+    """
     changes: list[FieldChange] = []
-    _diff("", {k: v for k, v in desired.items() if k not in SERVER_FIELDS}, current, changes)
+    wanted = mask_body({k: v for k, v in desired.items() if k not in SERVER_FIELDS})
+    _diff("", wanted, current, changes)
     for key, empty in CLEARABLE.items():
         if key not in desired and current.get(key) not in (None, empty, [], {}, ""):
             changes.append(FieldChange(key, current[key], empty))

@@ -18,6 +18,11 @@ Contract:
 * `render_subscription` answers with the body as sent (normalized) plus `SERVER_FIELDS`. A body may
   carry those fields, so a fetched resource can be sent back; they are ignored. A plan ignores them
   when it compares a declaration with the server's resource.
+* Credentials are never answered (`core.redact`): `mask_body` masks the endpoint URLs' credentials
+  (`endpoints[].url`, `deadLetterQueue.endpointUrl`, `deliveryConfig.url`) and the sensitive
+  `deliveryConfig.headers`, for every caller, the create answer too. A replace that sends a masked
+  value back keeps the stored one (`restore_masked`), so a fetched resource can be sent back
+  without losing its credentials; a masked value with nothing stored behind it is refused.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from ccbridge.core.event import (
     RetrySpec,
     Subscription,
 )
+from ccbridge.core.redact import MASK, has_masked_credential, mask_headers, mask_url
 from ccbridge.core.rules import PatternError, compile_pattern, expression_to_pattern, filters_to_pattern
 from ccbridge.core.signatures import generate_secret, is_valid_secret
 from ccbridge.core.validation import Errors, url_problem
@@ -173,9 +179,9 @@ def parse_subscription(
     """`validate_subscription`, then what the server assigns: `sub_id`, dates, a secret if none given.
 
     A replace (`existing` given) keeps the existing creation date and, unless the body gives a new
-    one, the existing secret.
+    one, the existing secret, and the stored credential behind each masked one (`restore_masked`).
     """
-    spec = validate_subscription(body, limits)
+    spec = validate_subscription(body if existing is None else restore_masked(body, existing), limits)
     secret = spec.secret or (existing.secret if existing is not None else generate_secret())
     return Subscription(
         id=sub_id,
@@ -208,8 +214,15 @@ def _secret(body: dict[str, Any], errors: Errors) -> str | None:
     return given
 
 
+def _masked_url_problem(url: Any, schemes: tuple[str, ...]) -> str | None:
+    problem = url_problem(url, schemes)
+    if problem is None and has_masked_credential(url):
+        return f"holds a masked credential ({MASK!r}): give the credential itself"
+    return problem
+
+
 def _endpoint(url: Any, kind: EndpointType, path: str, errors: Errors) -> EndpointSpec | None:
-    problem = url_problem(url, ENDPOINT_SCHEMES[kind])
+    problem = _masked_url_problem(url, ENDPOINT_SCHEMES[kind])
     if problem:
         errors.add(f"{path}.url", problem)
         return None
@@ -294,7 +307,7 @@ def _dead_letter(raw: dict[str, Any], errors: Errors) -> DeadLetterSpec:
         enabled = True
     url = raw.get("endpointUrl")
     if url is not None:
-        problem = url_problem(url, ("http", "https"))
+        problem = _masked_url_problem(url, ("http", "https"))
         if problem:
             errors.add(f"{path}.endpointUrl", problem)
             url = None
@@ -326,6 +339,9 @@ def _genesys(body: dict[str, Any], errors: Errors, limits: Limits) -> _Delivery:
         else:
             endpoint = _endpoint(config.get("url"), kind, "deliveryConfig", errors)
         headers = errors.string_map(config, "headers", "deliveryConfig.headers")
+        for name, value in headers.items():
+            if value == MASK:
+                errors.add(f"deliveryConfig.headers.{name}", f"is masked ({MASK!r}): give the value itself")
     endpoints = (endpoint,) if endpoint else ()
     return _Delivery(tuple(event_types), endpoints, RetrySpec(), DeadLetterSpec(), headers, {})
 
@@ -370,7 +386,7 @@ def render_subscription(sub: Subscription, *, with_secret: bool = False) -> dict
     """The resource in the dialect it was created in; the full secret only when just created."""
     body: dict[str, Any] = {
         "id": sub.id,
-        **sub.request,
+        **mask_body(sub.request),
         "state": sub.state,
         "createdDate": sub.created_at,
         "updatedDate": sub.updated_at,
@@ -380,3 +396,63 @@ def render_subscription(sub: Subscription, *, with_secret: bool = False) -> dict
     else:
         body["secretHint"] = sub.secret[:10] + "..." if sub.secret else None
     return body
+
+
+def mask_body(body: dict[str, Any]) -> dict[str, Any]:
+    """`body` (either dialect) with its endpoints' credentials masked; other fields as they are.
+
+    Shapes that are not what `validate_subscription` accepts are left as they are, so a plan can
+    mask a declaration before it is validated.
+    """
+    out = dict(body)
+    if isinstance(endpoints := out.get("endpoints"), list):
+        out["endpoints"] = [_with_url(e, "url", mask_url) for e in endpoints]
+    if isinstance(dead := out.get("deadLetterQueue"), dict):
+        out["deadLetterQueue"] = _with_url(dead, "endpointUrl", mask_url)
+    if isinstance(config := out.get("deliveryConfig"), dict):
+        config = dict(_with_url(config, "url", mask_url))
+        if isinstance(headers := config.get("headers"), dict):
+            strings = {k: v for k, v in headers.items() if isinstance(v, str)}
+            config["headers"] = {**headers, **mask_headers(strings)}
+        out["deliveryConfig"] = config
+    return out
+
+
+def restore_masked(body: Any, existing: Subscription) -> Any:
+    """`body` with each masked credential replaced by the stored one it masks.
+
+    A masked URL is restored from the stored endpoint or dead-letter URL that masks to the same
+    text (so only the credentials may have been masked, not the host or path changed); a header
+    whose value is `MASK` from the stored header of the same name (in any case). What has no stored
+    counterpart stays masked, for validation to refuse.
+    """
+    if not isinstance(body, dict):
+        return body
+    stored = [e.url for e in existing.endpoints]
+    if existing.dead_letter.endpoint_url:
+        stored.append(existing.dead_letter.endpoint_url)
+
+    def restore(url: str) -> str:
+        if has_masked_credential(url):
+            return next((s for s in stored if mask_url(s) == url), url)
+        return url
+
+    out = dict(body)
+    if isinstance(endpoints := out.get("endpoints"), list):
+        out["endpoints"] = [_with_url(e, "url", restore) for e in endpoints]
+    if isinstance(dead := out.get("deadLetterQueue"), dict):
+        out["deadLetterQueue"] = _with_url(dead, "endpointUrl", restore)
+    if isinstance(config := out.get("deliveryConfig"), dict):
+        config = dict(_with_url(config, "url", restore))
+        if isinstance(headers := config.get("headers"), dict):
+            by_name = {k.lower(): v for k, v in existing.headers.items()}
+            config["headers"] = {k: by_name.get(k.lower(), v) if v == MASK else v for k, v in headers.items()}
+        out["deliveryConfig"] = config
+    return out
+
+
+def _with_url(obj: Any, key: str, change: Callable[[str], str]) -> Any:
+    """A copy of the object `obj` with `obj[key]` changed (a string URL only); anything else as is."""
+    if not isinstance(obj, dict) or not isinstance(obj.get(key), str):
+        return obj
+    return {**obj, key: change(obj[key])}

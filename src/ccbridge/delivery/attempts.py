@@ -9,6 +9,7 @@ import orjson
 
 from ccbridge.core.event import Delivered, DeliveryJob, EndpointSpec, Failed, Outcome, Subscription
 from ccbridge.core.ports import Attempt, Settlement
+from ccbridge.core.redact import mask_text, mask_url
 from ccbridge.core.retry import Rng, policy_for
 from ccbridge.core.signatures import signed_headers
 
@@ -18,11 +19,22 @@ def message_id(job: DeliveryJob) -> str:
     return job.event.id if job.kind == "event" else f"deadletter-{job.id}"
 
 
+def mask_letter(letter: dict[str, Any]) -> dict[str, Any]:
+    """A dead letter as forwarded: the failed endpoint's URL (and a reason naming it) masked, as the
+    dead-letter API shows it; the dead-letter endpoint need not hold the failed endpoint's credentials."""
+    out = dict(letter)
+    if isinstance(url := out.get("endpointUrl"), str):
+        out["endpointUrl"] = mask_url(url)
+    if isinstance(reason := out.get("reason"), str):
+        out["reason"] = mask_text(reason)
+    return out
+
+
 def body_of(job: DeliveryJob) -> bytes:
     if job.kind == "deadletter":
         letter: dict[str, Any] = {
             "type": "ccbridge.deadletter",
-            **(job.payload or {}),
+            **mask_letter(job.payload or {}),
             "event": job.event.document(),
         }
         return orjson.dumps(letter)

@@ -20,6 +20,7 @@ import structlog
 from ccbridge.config import DeliveryConfig
 from ccbridge.core.event import Delivered, DeliveryJob, Failed, Outcome
 from ccbridge.core.ports import Clock, DeliveryQueue, Endpoint
+from ccbridge.core.redact import mask_text
 from ccbridge.core.times import SystemClock
 from ccbridge.delivery.attempts import build_attempt, settlement_for
 from ccbridge.delivery.settler import SettleBatcher
@@ -126,7 +127,7 @@ class Dispatcher:
             try:
                 await self._cycle()
             except Exception as exc:  # the loop must outlive any one failure (e.g. disk full)
-                log.error("dispatcher cycle failed", error=str(exc), error_type=type(exc).__name__)
+                log.error("dispatcher cycle failed", error=mask_text(str(exc)), error_type=type(exc).__name__)
                 await asyncio.sleep(self._config.poll_interval_ms / 1000)
 
     async def _cycle(self) -> None:
@@ -160,7 +161,7 @@ class Dispatcher:
         def done(finished: asyncio.Task[None]) -> None:
             if not finished.cancelled() and (error := finished.exception()) is not None:
                 # e.g. the settlement's commit failed (disk full): the lease expires and it is retried
-                log.error("delivery failed to settle", delivery_id=job.id, error=str(error))
+                log.error("delivery failed to settle", delivery_id=job.id, error=mask_text(str(error)))
             self._inflight.pop(job.id, None)
             self._waiting.discard(job.id)  # a task cancelled before it ran never reached its finally
             self._per_endpoint[url] -= 1
@@ -219,5 +220,5 @@ class Dispatcher:
                 event_id=job.event.id,
                 subscription_id=job.subscription_id,
                 attempt=job.attempt,
-                reason=getattr(outcome, "reason", None),
+                reason=mask_text(getattr(outcome, "reason", "")),
             )

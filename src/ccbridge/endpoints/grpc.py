@@ -33,6 +33,7 @@ import grpc.aio
 
 from ccbridge.core.event import Delivered, Failed, Outcome, Retry
 from ccbridge.core.ports import Attempt
+from ccbridge.core.redact import mask_url
 from ccbridge.core.urls import grpc_target
 from ccbridge.endpoints.grpc_gen import consumer_pb2, consumer_pb2_grpc
 from ccbridge.endpoints.netguard import NetworkPolicy
@@ -117,7 +118,7 @@ class GrpcEndpoint:
         try:
             key = parse_url(attempt.job.endpoint.url)
         except ValueError as exc:
-            return Failed(f"bad gRPC endpoint URL {attempt.job.endpoint.url!r}: {exc}")
+            return Failed(f"bad gRPC endpoint URL {mask_url(attempt.job.endpoint.url)!r}: {exc}")
         host, port = _host_port(key[1])
         try:
             addresses = self._policy.checked(host, port) or await self._policy.check(host, port)

@@ -2,9 +2,10 @@
 
 HTTP-free: the route hands over the headers and body and turns the result or the error into a
 response (`api.problems` chooses the statuses). Errors raised, all of `ccbridge.errors`: AuthError
-(token), RateLimited (with `retry_after`), TooLarge, Malformed (not JSON), InputError (not an object,
-no source matches, schema errors, mapping errors, bad headers), KeySetUnavailable (the JWKS never
-loaded); whatever `append` raises passes through unchanged.
+(token), RateLimited (with `retry_after`), TooLarge, Malformed (not JSON as `core.jsonbody` reads
+it, or an unusable Idempotency-Key / X-Correlation-Id header), InputError (not an object, no source
+matches, schema errors, mapping errors), KeySetUnavailable (the JWKS never loaded); whatever
+`append` raises passes through unchanged. The media type is the route's to check (it is HTTP).
 
 Idempotency key: the `Idempotency-Key` (or `X-Idempotency-Key`) header if sent, else
 `uuid5(NAMESPACE_URL, f"{event_type}:{business key value}")`, or, for a source without a
@@ -28,6 +29,7 @@ from ccbridge.core.accept import accept
 from ccbridge.core.envelopes import Envelope
 from ccbridge.core.event import Event
 from ccbridge.core.ids import uuid4_str
+from ccbridge.core.jsonbody import parse_json_body
 from ccbridge.core.ports import AppendResult, Clock
 from ccbridge.errors import FieldError, InputError, Malformed, TooLarge
 from ccbridge.ingest.compile import CompiledIngest, CompiledSource
@@ -155,15 +157,12 @@ def _token_header(headers: Mapping[str, str], name: str) -> str | None:
     if value is None:
         return None
     if not _TOKEN_HEADER.match(value):
-        raise InputError(FieldError(name, "must be 1-255 visible ASCII characters"), title=f"bad {name}")
+        raise Malformed(FieldError(name, "must be 1-255 visible ASCII characters"), title=f"bad {name}")
     return value
 
 
 def _parse(body: bytes) -> dict[str, Any]:
-    try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise Malformed(FieldError("body", "not valid JSON"), title="body is not JSON") from None
+    payload = parse_json_body(body)
     if not isinstance(payload, dict):
         raise InputError(FieldError("body", "must be a JSON object"), title="body is not an object")
     return payload

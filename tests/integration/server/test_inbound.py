@@ -15,6 +15,8 @@ from ccbridge.testing.server import RunningServer, running_server
 
 OLD = "old-genesys-secret-123"
 NEW = "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODk="
+JSON = {"Content-Type": "application/json"}
+"""How platforms send their webhooks (any other media type is a 415)."""
 
 
 @pytest.fixture
@@ -53,7 +55,7 @@ async def test_each_signature_scheme_is_accepted_with_rotation(inbound_server: R
             "webhook-signature": signatures.sign_standard(NEW, "msg-3", now, bodies[2]),
         },
     ]
-    async with httpx.AsyncClient(base_url=inbound_server.base_url) as client:
+    async with httpx.AsyncClient(base_url=inbound_server.base_url, headers=JSON) as client:
         for body, extra in zip(bodies, headers, strict=True):
             response = await client.post(
                 "/events", content=body, headers={**extra, "Content-Type": "application/json"}
@@ -77,7 +79,7 @@ async def test_forged_missing_or_stale_signatures_are_401_and_store_nothing(
             "webhook-signature": signatures.sign_standard(NEW, "m", old, body),
         },
     ]
-    async with httpx.AsyncClient(base_url=inbound_server.base_url) as client:
+    async with httpx.AsyncClient(base_url=inbound_server.base_url, headers=JSON) as client:
         for headers in cases:
             response = await client.post("/events", content=body, headers=headers)
             assert response.status_code == 401, headers
@@ -90,7 +92,7 @@ async def test_not_json_400_too_large_413_and_repeats_stored_once(inbound_server
     garbage = b"{nope"
     big = interaction("c-big")[:-1] + b', "pad": "' + b"x" * 5000 + b'"}'
     body = interaction("c-dup")
-    async with httpx.AsyncClient(base_url=inbound_server.base_url) as client:
+    async with httpx.AsyncClient(base_url=inbound_server.base_url, headers=JSON) as client:
         bad = await client.post(
             "/events",
             content=garbage,
@@ -113,7 +115,10 @@ async def test_not_json_400_too_large_413_and_repeats_stored_once(inbound_server
 async def test_inbound_events_are_delivered_like_any_other(inbound_server: RunningServer) -> None:
     """A signed inbound interaction reaches a subscriber of its type with the platform's data."""
     token = await inbound_server.token()
-    async with WebhookReceiver() as receiver, httpx.AsyncClient(base_url=inbound_server.base_url) as client:
+    async with (
+        WebhookReceiver() as receiver,
+        httpx.AsyncClient(base_url=inbound_server.base_url, headers=JSON) as client,
+    ):
         await client.post(
             "/api/v2/eventbridge/subscriptions",
             headers={"Authorization": f"Bearer {token}"},
