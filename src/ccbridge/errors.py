@@ -10,8 +10,8 @@
      |    |    |              an empty Idempotency-Key, a limit that is not a number)
      |    |    +-- WrongMediaType  the body is not of a media type the route reads
      |    +-- TooLarge        the body is over a configured size limit
- |    +-- HeadersTooLarge the request line and headers are over a configured size or count limit
- |    +-- RequestTimeout  the request did not arrive in time (headers too late, body too slow)
+     |    +-- HeadersTooLarge the request line and headers are over a configured size or count limit
+     |    +-- RequestTimeout  the request did not arrive in time (headers too late, body too slow)
      |    +-- QuotaExceeded   the write would pass a configured count limit
      +-- NotFoundError        the addressed resource does not exist
      +-- ConflictError        the write collides with existing state; `existing_id` when known
