@@ -10,6 +10,8 @@
      |    |    |              an empty Idempotency-Key, a limit that is not a number)
      |    |    +-- WrongMediaType  the body is not of a media type the route reads
      |    +-- TooLarge        the body is over a configured size limit
+     |    +-- HeadersTooLarge the request line and headers are over a configured size or count limit
+     |    +-- RequestTimeout  the request did not arrive in time (headers too late, body too slow)
      |    +-- QuotaExceeded   the write would pass a configured count limit
      +-- NotFoundError        the addressed resource does not exist
      +-- ConflictError        the write collides with existing state; `existing_id` when known
@@ -110,6 +112,20 @@ class TooLarge(InputError):
     """The body is over a configured size limit (`limits.max_body_bytes`, `ingest.max_body_bytes`)."""
 
     title = "payload too large"
+
+
+class HeadersTooLarge(InputError):
+    """The request line and headers are over a configured limit (`server.max_header_bytes`,
+    `server.max_header_line_bytes`, `server.max_headers`)."""
+
+    title = "request header fields too large"
+
+
+class RequestTimeout(InputError):
+    """The request did not arrive in time: its headers not within `server.header_timeout_seconds`,
+    or its body slower than `server.min_body_bytes_per_second`."""
+
+    title = "request timeout"
 
 
 class QuotaExceeded(InputError):

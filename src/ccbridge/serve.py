@@ -1,4 +1,5 @@
-"""Running the server: uvicorn on uvloop + httptools, SIGTERM handled as a graceful stop."""
+"""Running the server: uvicorn on uvloop + httptools (guarded by `api.connections`), SIGTERM handled
+as a graceful stop."""
 
 from __future__ import annotations
 
@@ -8,19 +9,35 @@ import socket
 
 import uvicorn
 
+from ccbridge.api.connections import ConnectionLimits, protocol_class
 from ccbridge.bootstrap import Runtime, build
-from ccbridge.config import Config
+from ccbridge.config import Config, ServerConfig
 from ccbridge.observability.logging import configure
 
 
+def connection_limits(server: ServerConfig) -> ConnectionLimits:
+    return ConnectionLimits(
+        header_timeout=server.header_timeout_seconds,
+        body_timeout=server.body_timeout_seconds,
+        min_body_rate=server.min_body_bytes_per_second,
+        max_connections=server.max_connections,
+        max_header_bytes=server.max_header_bytes,
+        max_header_line=server.max_header_line_bytes,
+        max_headers=server.max_headers,
+    )
+
+
 def uvicorn_config(runtime: Runtime, sock_port: int | None = None) -> uvicorn.Config:
+    """No WebSockets (the API has none, so an `Upgrade` is served as plain HTTP); uvicorn's own
+    `limit_concurrency` is not used: the guarded protocol caps connections with a problem+json 503."""
     config = runtime.config
     return uvicorn.Config(
         runtime.app,
         host=config.server.host,
         port=config.server.port if sock_port is None else sock_port,
         loop="uvloop",
-        http="httptools",
+        http=protocol_class(connection_limits(config.server)),
+        ws="none",
         lifespan="on",
         access_log=False,
         log_level="warning",

@@ -11,7 +11,7 @@ import structlog
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from ccbridge import __version__
@@ -44,6 +44,12 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     return problem(422, "invalid request", errors=errors)
 
 
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    """The client left before its request was read: not an error of ours, and nobody to answer."""
+    log.info("client disconnected", path=request.url.path)
+    return Response(status_code=400)
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.error("unhandled error", path=request.url.path, error_type=type(exc).__name__)
     return problem(500, "internal error", "the request could not be completed")
@@ -71,6 +77,7 @@ def create_app(
     app.add_exception_handler(BridgeError, handle_bridge_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected)
     app.state.services = services
     return FastPath(app, {("POST", events.PATH): events.make_publish(services), **(fast_routes or {})})

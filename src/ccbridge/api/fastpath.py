@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 import structlog
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -41,6 +41,9 @@ class FastPath:
             response = await handler(Request(scope, receive))
         except BridgeError as exc:
             response = from_error(exc)
+        except ClientDisconnect:  # the client left mid-request: nobody to answer, not an error of ours
+            log.info("client disconnected", path=scope["path"])
+            return
         except Exception as exc:  # same answer as the app's catch-all: no stack trace to the caller
             log.error("unhandled error", path=scope["path"], error_type=type(exc).__name__)
             response = problem(500, "internal error", "the request could not be completed")

@@ -57,8 +57,23 @@ Cidr = Annotated[str, AfterValidator(_cidr)]
 
 
 class ServerConfig(Strict):
+    """The listener and what it tolerates from a client connection (`api.connections`)."""
+
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
+    header_timeout_seconds: float = Field(
+        10.0, gt=0, description="a request's line and headers must arrive within this (else 408 / close)"
+    )
+    body_timeout_seconds: float = Field(
+        10.0, gt=0, description="grace before a body must keep up min_body_bytes_per_second (else 408)"
+    )
+    min_body_bytes_per_second: float = Field(1024.0, gt=0)
+    max_connections: int = Field(
+        10_000, ge=1, description="open connections per process; the next one is answered 503"
+    )
+    max_header_bytes: int = Field(65_536, ge=1024, description="request line and headers together (431)")
+    max_header_line_bytes: int = Field(16_384, ge=256, description="one header field, name and value (431)")
+    max_headers: int = Field(100, ge=1, description="header fields in one request (431)")
 
 
 class StoreConfig(Strict):
