@@ -38,6 +38,7 @@ SOAK_MINUTES ?= 60
 soak: install services
 	SOAK_MINUTES=$(SOAK_MINUTES) $(PY) bench/soak.py
 	KILL9_ROUNDS=5 $(PY) -m pytest -q -s -p no:cacheprovider tests/e2e/test_kill9.py
+	FUZZ_EXAMPLES=500 $(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_openapi_fuzz.py
 
 serve: install
 	$(VENV)/bin/ccbridge serve --config $(CONFIG)

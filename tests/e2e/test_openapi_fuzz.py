@@ -1,10 +1,12 @@
 """Schemathesis, driven by nothing but /openapi.json, fuzzes every route of a real `ccbridge serve`:
 no answer is a 5xx, and every answer's status, content type and body are ones the document declares.
-This is what "a fuzzer can use the OpenAPI document" means, held on every run."""
+This is what "a fuzzer can use the OpenAPI document" means, held on every run (25 examples an
+operation; `make soak` sets FUZZ_EXAMPLES higher)."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import subprocess
 import sys
@@ -27,7 +29,7 @@ async def test_every_route_survives_schemathesis(servers: Servers, tmp_path: Pat
         "--checks",
         CHECKS,
         "--max-examples",
-        "25",
+        os.environ.get("FUZZ_EXAMPLES", "25"),  # `make soak` asks for more
         "--seed",
         "13",
         "--no-color",
