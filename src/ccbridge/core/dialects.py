@@ -404,18 +404,11 @@ def mask_body(body: dict[str, Any]) -> dict[str, Any]:
     Shapes that are not what `validate_subscription` accepts are left as they are, so a plan can
     mask a declaration before it is validated.
     """
-    out = dict(body)
-    if isinstance(endpoints := out.get("endpoints"), list):
-        out["endpoints"] = [_with_url(e, "url", mask_url) for e in endpoints]
-    if isinstance(dead := out.get("deadLetterQueue"), dict):
-        out["deadLetterQueue"] = _with_url(dead, "endpointUrl", mask_url)
-    if isinstance(config := out.get("deliveryConfig"), dict):
-        config = dict(_with_url(config, "url", mask_url))
-        if isinstance(headers := config.get("headers"), dict):
-            strings = {k: v for k, v in headers.items() if isinstance(v, str)}
-            config["headers"] = {**headers, **mask_headers(strings)}
-        out["deliveryConfig"] = config
-    return out
+
+    def masked_headers(headers: dict[str, Any]) -> dict[str, Any]:
+        return {**headers, **mask_headers({k: v for k, v in headers.items() if isinstance(v, str)})}
+
+    return _map_credentials(body, mask_url, masked_headers)
 
 
 def restore_masked(body: Any, existing: Subscription) -> Any:
@@ -437,18 +430,12 @@ def restore_masked(body: Any, existing: Subscription) -> Any:
             return next((s for s in stored if mask_url(s) == url), url)
         return url
 
-    out = dict(body)
-    if isinstance(endpoints := out.get("endpoints"), list):
-        out["endpoints"] = [_with_url(e, "url", restore) for e in endpoints]
-    if isinstance(dead := out.get("deadLetterQueue"), dict):
-        out["deadLetterQueue"] = _with_url(dead, "endpointUrl", restore)
-    if isinstance(config := out.get("deliveryConfig"), dict):
-        config = dict(_with_url(config, "url", restore))
-        if isinstance(headers := config.get("headers"), dict):
-            by_name = {k.lower(): v for k, v in existing.headers.items()}
-            config["headers"] = {k: by_name.get(k.lower(), v) if v == MASK else v for k, v in headers.items()}
-        out["deliveryConfig"] = config
-    return out
+    by_name = {k.lower(): v for k, v in existing.headers.items()}
+
+    def restored_headers(headers: dict[str, Any]) -> dict[str, Any]:
+        return {k: by_name.get(k.lower(), v) if v == MASK else v for k, v in headers.items()}
+
+    return _map_credentials(body, restore, restored_headers)
 
 
 def _with_url(obj: Any, key: str, change: Callable[[str], str]) -> Any:
@@ -456,3 +443,23 @@ def _with_url(obj: Any, key: str, change: Callable[[str], str]) -> Any:
     if not isinstance(obj, dict) or not isinstance(obj.get(key), str):
         return obj
     return {**obj, key: change(obj[key])}
+
+
+def _map_credentials(
+    body: dict[str, Any],
+    url: Callable[[str], str],
+    headers: Callable[[dict[str, Any]], dict[str, Any]],
+) -> dict[str, Any]:
+    """`body` with `url` applied to every endpoint URL (both dialects' endpoints and the dead-letter
+    endpoint) and `headers` to the Genesys delivery headers: the places credentials live."""
+    out = dict(body)
+    if isinstance(endpoints := out.get("endpoints"), list):
+        out["endpoints"] = [_with_url(e, "url", url) for e in endpoints]
+    if isinstance(dead := out.get("deadLetterQueue"), dict):
+        out["deadLetterQueue"] = _with_url(dead, "endpointUrl", url)
+    if isinstance(config := out.get("deliveryConfig"), dict):
+        config = dict(_with_url(config, "url", url))
+        if isinstance(given := config.get("headers"), dict):
+            config["headers"] = headers(given)
+        out["deliveryConfig"] = config
+    return out
