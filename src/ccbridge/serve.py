@@ -1,18 +1,22 @@
 """Running the server: uvicorn on uvloop + httptools (guarded by `api.connections`), SIGTERM handled
-as a graceful stop."""
+as a graceful stop; with `server.workers` > 1, that many such processes on one port under a
+`supervisor.Supervisor`."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
 import socket
+import sys
+from collections.abc import Callable
 
 import uvicorn
 
 from ccbridge.api.connections import ConnectionLimits, protocol_class
-from ccbridge.bootstrap import Runtime, build
+from ccbridge.bootstrap import Runtime, build, compile_files
 from ccbridge.config import Config, ServerConfig
 from ccbridge.observability.logging import configure
+from ccbridge.supervisor import Supervisor
 
 
 def connection_limits(server: ServerConfig) -> ConnectionLimits:
@@ -46,16 +50,81 @@ def uvicorn_config(runtime: Runtime, sock_port: int | None = None) -> uvicorn.Co
     )
 
 
-def serve(config: Config) -> None:
-    """Blocks until SIGINT/SIGTERM: stop accepting, finish requests, then in-flight deliveries."""
+def serve(config: Config) -> int:
+    """Blocks until SIGINT/SIGTERM: stop accepting, finish requests, then in-flight deliveries.
+    Returns the exit code (0 after a graceful stop)."""
     configure(config.logging.level, config.logging.format)
+    if config.server.worker_count > 1:
+        return serve_workers(config, config.server.worker_count)
     runtime = build(config, freeze_heap=True)
     server = uvicorn.Server(uvicorn_config(runtime))
+    _quiet_reraise()
+    server.run()
+    return 0
+
+
+def _quiet_reraise() -> None:
     # uvicorn re-raises the signal it caught once shutdown is done; with a Python handler in place
     # that re-raise is a no-op, so a graceful stop exits 0 rather than "killed by SIGTERM".
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: None)
-    server.run()
+
+
+def serve_workers(config: Config, workers: int) -> int:
+    """`workers` processes on one socket bound here (see `supervisor` for why not SO_REUSEPORT).
+    The ingest files are checked before anything is bound or forked, so a bad one is one ConfigError
+    (exit 2) rather than N failing workers."""
+    compile_files(config)
+    try:
+        sock = listening_socket(config.server)
+    except OSError as exc:
+        print(f"error: cannot listen on {config.server.host}:{config.server.port}: {exc}", file=sys.stderr)
+        return 1
+    stop_timeout = config.delivery.shutdown_grace_seconds + 15
+
+    def target(index: int, ready: Callable[[], None]) -> int:
+        return serve_worker(config, index, sock, ready)
+
+    return Supervisor(workers, sock, target, stop_timeout).run()
+
+
+def listening_socket(server: ServerConfig) -> socket.socket:
+    """Bound and listening as uvicorn binds its own (SO_REUSEADDR, backlog 2048)."""
+    family = socket.AF_INET6 if ":" in server.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((server.host, server.port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class _NotifyingServer(uvicorn.Server):
+    """Calls `ready` once it serves (the supervisor then starts the other workers)."""
+
+    def __init__(self, config: uvicorn.Config, ready: Callable[[], None]) -> None:
+        super().__init__(config)
+        self.ready = ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and not self.should_exit:
+            self.ready()
+
+
+def serve_worker(config: Config, index: int, sock: socket.socket, ready: Callable[[], None]) -> int:
+    """One worker of `serve_workers`, in its forked process: its own runtime (event loop, dispatcher,
+    store connections) serving the inherited socket; drains on SIGTERM as `serve` does. Exit code 3
+    when it never started serving."""
+    runtime = build(config, freeze_heap=True)
+    runtime.services.metrics.identify(index)
+    server = _NotifyingServer(uvicorn_config(runtime), ready)
+    _quiet_reraise()
+    server.run(sockets=[sock])
+    return 0 if server.started else 3
 
 
 def free_port(host: str = "127.0.0.1") -> int:

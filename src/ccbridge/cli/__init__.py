@@ -4,7 +4,7 @@ exit 2 with a message naming the key; nothing prints a secret."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -21,14 +21,37 @@ app.add_typer(deadletters_app, name="deadletters")
 
 
 @app.command()
-def serve(config: ConfigOption) -> None:
+def serve(
+    config: ConfigOption,
+    workers: Annotated[
+        str | None,
+        typer.Option(
+            help="processes serving the port: a number or 'auto' (one a core); overrides server.workers"
+        ),
+    ] = None,
+) -> None:
     """Run the server (API, dispatcher) until SIGTERM."""
     from ccbridge.serve import serve as run
 
+    cfg = load(config)
+    if workers is not None:
+        cfg = cfg.model_copy(update={"server": _with_workers(cfg.server, workers)})
     try:
-        run(load(config))
+        code = run(cfg)
     except ConfigError as exc:
         fail_config(exc)
+    raise typer.Exit(code)
+
+
+def _with_workers(server: Any, workers: str) -> Any:
+    """`server` (a ServerConfig) with `--workers` validated as `server.workers` is (exit 2 if bad)."""
+    from pydantic import ValidationError
+
+    try:
+        return server.model_validate({**server.model_dump(), "workers": workers})
+    except ValidationError as exc:
+        message = exc.errors()[0]["msg"]
+        raise typer.BadParameter(message, param_hint="'--workers'") from None
 
 
 @app.command("check-config")

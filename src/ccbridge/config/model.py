@@ -8,9 +8,10 @@ Components receive their own section and never read the environment themselves.
 from __future__ import annotations
 
 import ipaddress
+import os
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, SecretStr, field_validator
+from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, field_validator
 
 from ccbridge.config.base import Strict, config_problem, require_unique
 from ccbridge.config.client import ApiConfig, AuditConfig, PublishConfig, RegistryConfig
@@ -56,6 +57,23 @@ Scope = Annotated[str, AfterValidator(_known_scope)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
 
 
+def _workers(value: Any) -> Any:
+    """One clear problem for a bad count (a union's errors would list one per member)."""
+    if value == "auto":
+        return value
+    try:
+        count = int(value)
+    except (TypeError, ValueError):
+        count = 0
+    if isinstance(value, bool) or count < 1 or str(count) != str(value).strip():
+        raise config_problem(f"must be a positive number of processes or 'auto', not {value!r}")
+    return count
+
+
+Workers = Annotated[int | Literal["auto"], BeforeValidator(_workers)]
+"""`server.workers` and `serve --workers`: a positive number of processes, or `auto`."""
+
+
 class ServerConfig(Strict):
     """The listener and what it tolerates from a client connection (`api.connections`)."""
 
@@ -74,6 +92,14 @@ class ServerConfig(Strict):
     max_header_bytes: int = Field(65_536, ge=1024, description="request line and headers together (431)")
     max_header_line_bytes: int = Field(16_384, ge=256, description="one header field, name and value (431)")
     max_headers: int = Field(100, ge=1, description="header fields in one request (431)")
+    workers: Workers = Field(
+        1, description="processes serving the port, each with its own loop and store (`auto`: one a core)"
+    )
+
+    @property
+    def worker_count(self) -> int:
+        """`workers` as a number: `auto` is `os.cpu_count()`; 1 means a single process, no supervisor."""
+        return (os.cpu_count() or 1) if self.workers == "auto" else self.workers
 
 
 class StoreConfig(Strict):

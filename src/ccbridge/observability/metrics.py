@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from ccbridge.core.ports import Backlog
@@ -74,6 +76,19 @@ class Metrics:
         self.subscription_writes = Counter(
             "ccbridge_subscription_writes", "Subscription API writes", ["operation"], registry=r
         )
+        self.process_info = Gauge(
+            "ccbridge_process_info",
+            "Always 1; its labels say which process answered (worker 0 when serving without --workers)",
+            ["pid", "worker"],
+            registry=r,
+        )
+        self.identify(0)
+
+    def identify(self, worker: int) -> None:
+        """Label this registry with the current process and its worker number (`serve --workers`):
+        several processes behind one port each answer /metrics with their own figures."""
+        self.process_info.clear()
+        self.process_info.labels(pid=str(os.getpid()), worker=str(worker)).set(1)
 
     def observe_backlog(self, backlog: Backlog, now: float) -> None:
         """The store's figures at scrape time; the refusals count on from the store's own tally."""
