@@ -23,10 +23,14 @@ class Servers:
         self.processes: list[subprocess.Popen[bytes]] = []
 
     async def start(
-        self, folder: Path, overrides: dict[str, Any] | None = None, port: int | None = None
+        self,
+        folder: Path,
+        overrides: dict[str, Any] | None = None,
+        port: int | None = None,
+        workers: int | None = None,
     ) -> RunningServer:
         started = time.monotonic()
-        srv = await asyncio.to_thread(start_process, folder, overrides, port)
+        srv = await asyncio.to_thread(start_process, folder, overrides, port, workers)
         assert srv.process is not None
         self.processes.append(srv.process)
         srv.extra["startup_seconds"] = time.monotonic() - started

@@ -117,14 +117,19 @@ def with_faults(runtime: Runtime) -> Runtime:
 
 
 def start_process(
-    folder: Path, overrides: dict[str, Any] | None = None, port: int | None = None
+    folder: Path,
+    overrides: dict[str, Any] | None = None,
+    port: int | None = None,
+    workers: int | None = None,
 ) -> RunningServer:
-    """`ccbridge serve` as a child process (for SIGKILL tests); waits until /readyz answers."""
+    """`ccbridge serve` as a child process (for SIGKILL tests); waits until /readyz answers, and with
+    `workers` (`serve --workers`) until that many worker processes answer /metrics."""
     port = port or free_port()
     path = write_config(folder, overrides, port)
     log = (folder / "server.log").open("ab")
+    extra = [] if workers is None else ["--workers", str(workers)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "ccbridge", "serve", "--config", str(path)],
+        [sys.executable, "-m", "ccbridge", "serve", "--config", str(path), *extra],
         stdout=log,
         stderr=log,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -135,11 +140,45 @@ def start_process(
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}: see {folder / 'server.log'}")
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(srv.base_url + "/readyz", timeout=1).status_code == 200:
+            if httpx.get(srv.base_url + "/readyz", timeout=1).status_code == 200 and (
+                workers is None or len(serving_pids(srv)) >= workers
+            ):
                 return srv
         time.sleep(0.05)
     process.kill()
     raise RuntimeError("server did not become ready in 30 s")
+
+
+def child_pids(pid: int) -> set[int]:
+    """The processes whose parent is `pid` (the workers of `serve --workers`), read from /proc."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                # the command name may hold spaces and parentheses; ppid is the 2nd field after it
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) == pid:
+                    found.add(int(entry.name))
+    return found
+
+
+def process_info(metrics: str) -> dict[str, str]:
+    """The labels of `ccbridge_process_info` in a /metrics text: {"pid": ..., "worker": ...}."""
+    for line in metrics.splitlines():
+        if line.startswith("ccbridge_process_info{"):
+            labels = line[line.index("{") + 1 : line.index("}")]
+            return {k: v.strip('"') for k, v in (part.split("=", 1) for part in labels.split(","))}
+    raise ValueError("no ccbridge_process_info in the metrics")
+
+
+def serving_pids(srv: RunningServer, attempts: int = 20) -> set[int]:
+    """The pids that answer /metrics over `attempts` fresh connections (each worker accepts some)."""
+    pids = set()
+    for _ in range(attempts):
+        with contextlib.suppress(httpx.HTTPError):
+            response = httpx.get(srv.base_url + "/metrics", timeout=2, headers={"Connection": "close"})
+            pids.add(int(process_info(response.text)["pid"]))
+    return pids
 
 
 def kill(srv: RunningServer, sig: int = signal.SIGKILL) -> None:
