@@ -62,6 +62,7 @@ TARGET_P50_MS = 20.0
 DRAIN_TIMEOUT = 60.0
 PROFILE_DRAIN_SECONDS = 3
 DELIVERY_CONFIG: dict[str, Any] = {"allowed_networks": ["127.0.0.0/8"]}  # + --delivery-option KEY=VALUE
+WORKERS = [1]  # server.workers (--workers); the CPU figures then cover only the parent process
 
 
 @dataclass
@@ -74,7 +75,7 @@ class Server:
 
 @contextlib.contextmanager
 def delivering_server(folder: Path, consumers: Consumers) -> Iterator[Server]:
-    srv = start_ccbridge(folder, {"delivery": DELIVERY_CONFIG})
+    srv = start_ccbridge(folder, {"delivery": DELIVERY_CONFIG, "server": {"workers": WORKERS[0]}})
     assert srv.process is not None
     try:
         bearer = token(srv)
@@ -249,16 +250,18 @@ def main() -> None:
         metavar="KEY=VALUE",
         help="a server `delivery:` setting, e.g. per_endpoint_concurrency=64 (YAML value)",
     )
+    parser.add_argument("--workers", type=int, default=1, help="server.workers (serve --workers)")
     parser.add_argument(
         "--profile", action="store_true", help="py-spy the server during the first throughput run"
     )
     args = parser.parse_args()
     tool = args.loadgen if args.loadgen != "auto" else ("wrk" if wrk_available() else "python")
+    WORKERS[0] = args.workers
     for option in args.delivery_option:
         key, _, value = option.partition("=")
         DELIVERY_CONFIG[key] = yaml.safe_load(value)
     with tempfile.TemporaryDirectory(prefix="bench-delivery-") as tmp, Consumers(ENDPOINTS) as consumers:
-        print(f"server delivery settings: {DELIVERY_CONFIG}")
+        print(f"server delivery settings: {DELIVERY_CONFIG}, workers {args.workers}")
         print(
             f"{ENDPOINTS} webhook endpoints on one subscription (consumers pid {consumers.pid}), "
             f"body {len(cxone_body())} B"

@@ -8,8 +8,9 @@ Why one socket bound in the parent and inherited, rather than an SO_REUSEPORT so
   restarts nobody gets "connection refused".
 * The port is bound once, before any worker starts: "address in use" is one clear error of the
   parent, port 0 means one port, and no other process of the same user can join the group.
-* Load still spreads: a worker busy with its loop is not waiting in `accept`, so an idle one takes the
-  next connection (kept-alive connections stay with the worker that accepted them).
+* The price: connections spread less evenly than SO_REUSEPORT's hash spreads them (whichever worker
+  is waiting in `accept` takes the next one, and a kept-alive connection stays where it was
+  accepted). On SQLite, where the workers share one write lock, that did not cost throughput.
 
 Contracts:
 
@@ -22,8 +23,8 @@ Contracts:
   start does not spin. If no worker has served yet when one fails to start, the supervisor stops and
   returns that worker's exit code: a setup the workers refuse is not retried forever.
 * SIGTERM or SIGINT: the parent closes its copy of the socket, sends SIGTERM to every worker (each
-  drains as a single server does) and returns 0 when all exited 0, else 1. A worker still running
-  `stop_timeout` seconds later is killed (SIGKILL).
+  drains as a single server does; one still starting just ends) and returns 0 when all exited 0,
+  else 1. A worker still running `stop_timeout` seconds later is killed (SIGKILL).
 * A worker whose parent dies (even by SIGKILL) gets SIGTERM from the kernel (Linux
   `PR_SET_PDEATHSIG`) and drains: no orphan keeps serving the port unsupervised.
 """
@@ -178,7 +179,8 @@ class Supervisor:
                 continue
             code = os.waitstatus_to_exitcode(status)
             if self._stopping:
-                self._codes.append(code)
+                # SIGTERM before it served (still starting, no handler yet) is a clean stop too
+                self._codes.append(0 if code == -signal.SIGTERM and not worker.ready else code)
                 continue
             if worker.ready:
                 log.warning("worker died; restarting", worker=worker.index, pid=pid, exit_code=code)

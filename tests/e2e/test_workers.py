@@ -131,11 +131,17 @@ def alive(pids: set[int]) -> set[int]:
 
 @pytest.mark.slow
 async def test_sigterm_to_the_parent_stops_every_worker_and_exits_0(tmp_path: Path, servers: Servers) -> None:
-    """Each worker drains as a single server does; the parent exits 0 once all have, leaving none."""
+    """The connection guard answers in the workers; on SIGTERM each drains as a single server does and
+    the parent exits 0 once all have, leaving none."""
     srv = await servers.start(tmp_path, workers=2)
     assert srv.process is not None
     workers = child_pids(srv.process.pid)
     assert await asyncio.to_thread(serving_pids, srv) <= workers and len(workers) == 2
+    async with httpx.AsyncClient(base_url=srv.base_url, headers={"Connection": "close"}) as api:
+        oversized = [await api.get("/healthz", headers={"X-Big": "x" * 20_000}) for _ in range(10)]
+    assert {(r.status_code, r.headers["content-type"]) for r in oversized} == {
+        (431, "application/problem+json")
+    }, "the connection guard is not in every worker"
     srv.process.send_signal(signal.SIGTERM)
     code = await asyncio.to_thread(srv.process.wait, 30)
     assert code == 0

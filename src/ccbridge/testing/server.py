@@ -123,11 +123,14 @@ def start_process(
     workers: int | None = None,
 ) -> RunningServer:
     """`ccbridge serve` as a child process (for SIGKILL tests); waits until /readyz answers, and with
-    `workers` (`serve --workers`) until that many worker processes answer /metrics."""
+    `workers` (`serve --workers`, or a number in `server.workers`) until that many worker processes
+    answer /metrics."""
     port = port or free_port()
     path = write_config(folder, overrides, port)
     log = (folder / "server.log").open("ab")
     extra = [] if workers is None else ["--workers", str(workers)]
+    if workers is None and isinstance(configured := (overrides or {}).get("server", {}).get("workers"), int):
+        workers = configured if configured > 1 else None
     process = subprocess.Popen(
         [sys.executable, "-m", "ccbridge", "serve", "--config", str(path), *extra],
         stdout=log,
