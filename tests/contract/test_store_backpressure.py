@@ -105,30 +105,3 @@ async def test_instances_on_the_same_data_share_the_limit(make_limited: Callable
     finally:
         await one.close()
         await two.close()
-
-
-async def test_queue_deliveries_wait_by_design_and_do_not_count(make_limited: Callable[[int], Store]) -> None:
-    """Queue endpoints are accepted but not delivered by this release: their deliveries never drain,
-    so counting them would end, sooner or later, in ingestion refused for good."""
-    from dataclasses import replace
-
-    from ccbridge.core.event import EndpointSpec
-
-    store = make_limited(1)
-    await store.open()
-    try:
-        queued = replace(
-            subscription("q", "queue"), endpoints=(EndpointSpec("nats://127.0.0.1:4222/orders", "queue"),)
-        )
-        await store.create_subscription(queued, 10)
-        for n in range(5):
-            assert (await store.append_event(event(n))).deliveries == 1
-        await store.create_subscription(subscription("s1", "a"), 10)
-        await store.append_event(event(10))  # one webhook delivery: at the limit, admitted
-        with pytest.raises(Overloaded):
-            await store.append_event(event(11))
-        assert await store.delete_subscription("q")
-        with pytest.raises(Overloaded):  # deleting the queue subscription frees nothing it did not hold
-            await store.append_event(event(12))
-    finally:
-        await store.close()

@@ -10,6 +10,7 @@ import pytest
 
 from ccbridge.core.ports import Settlement
 from ccbridge.core.routing import SubscriptionRouter
+from ccbridge.errors import Overloaded
 from ccbridge.stores.sqlite import SqliteStore
 from ccbridge.testing.clock import ManualClock
 from ccbridge.testing.samples import sample_event as event
@@ -52,3 +53,31 @@ async def test_history_purge_in_chunks_of_one_removes_as_much_as_one_chunk(tmp_p
         finally:
             await store.close()
     assert removed == [(3, 3), (3, 3)]
+
+
+async def test_queue_deliveries_wait_by_design_and_do_not_count(tmp_path: Path) -> None:
+    """Queue endpoints are accepted but not delivered by this SQLite store yet: their deliveries never
+    drain, so counting them would end, sooner or later, in ingestion refused for good. (Not a contract
+    test: PostgreSQL treats every endpoint type alike, as SQLite will once queue delivery lands.)"""
+    from dataclasses import replace
+
+    from ccbridge.core.event import EndpointSpec
+
+    store = SqliteStore(str(tmp_path / "store.db"), SubscriptionRouter(), clock=ManualClock(), max_pending=1)
+    await store.open()
+    try:
+        queued = replace(
+            subscription("q", "queue"), endpoints=(EndpointSpec("nats://127.0.0.1:4222/orders", "queue"),)
+        )
+        await store.create_subscription(queued, 10)
+        for n in range(5):
+            assert (await store.append_event(event(n))).deliveries == 1
+        await store.create_subscription(subscription("s1", "a"), 10)
+        await store.append_event(event(10))  # one webhook delivery: at the limit, admitted
+        with pytest.raises(Overloaded):
+            await store.append_event(event(11))
+        assert await store.delete_subscription("q")
+        with pytest.raises(Overloaded):  # deleting the queue subscription frees nothing it did not hold
+            await store.append_event(event(12))
+    finally:
+        await store.close()
