@@ -1,0 +1,146 @@
+"""What only the PostgreSQL store promises beyond the contract (tests/contract/): migrations applied
+once under a lock, `ccbridge migrate`, the store chosen by `store.url`, and a real server on it.
+Each test works in a schema of its own on the machine's PostgreSQL, dropped afterwards."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from ccbridge.core.routing import SubscriptionRouter
+from ccbridge.stores.postgres import PostgresStore
+from ccbridge.stores.postgres.migrations import apply_migrations
+from ccbridge.stores.postgres.schema import MIGRATIONS
+from ccbridge.testing import WebhookReceiver
+from ccbridge.testing.server import running_server, write_config
+
+URL = os.environ.get("CCBRIDGE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+async def schema() -> AsyncIterator[str]:
+    name = f"ccb_{uuid.uuid4().hex[:16]}"
+    yield name
+    conn = await asyncpg.connect(URL)
+    try:
+        await conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+    finally:
+        await conn.close()
+
+
+async def _versions(schema: str) -> list[int]:
+    conn = await asyncpg.connect(URL)
+    try:
+        return [r[0] for r in await conn.fetch(f"SELECT version FROM {schema}.ccb_migrations ORDER BY 1")]
+    finally:
+        await conn.close()
+
+
+async def test_replicas_opening_at_once_apply_each_migration_once(schema: str) -> None:
+    """Four stores opening concurrently on a fresh schema all open; every step is applied by exactly
+    one of them and recorded once."""
+    stores = [PostgresStore(URL, SubscriptionRouter(), schema=schema) for _ in range(4)]
+    await asyncio.gather(*(s.open() for s in stores))
+    try:
+        assert await _versions(schema) == [v for v, _ in MIGRATIONS]
+        assert await stores[0].list_subscriptions() == []
+    finally:
+        await asyncio.gather(*(s.close() for s in stores))
+
+
+async def test_migrations_run_once_each(schema: str) -> None:
+    """Applying again, concurrently, applies nothing: the first run did every step."""
+    conns = [await asyncpg.connect(URL, server_settings={"search_path": schema}) for _ in range(3)]
+    try:
+        applied = await asyncio.gather(*(apply_migrations(c, schema) for c in conns))
+        assert sorted(applied, key=len) == [[], [], [v for v, _ in MIGRATIONS]]
+        assert await apply_migrations(conns[0], schema) == []
+    finally:
+        for c in conns:
+            await c.close()
+
+
+def test_migrate_command_applies_the_schema_without_serving(tmp_path: Path, schema: str) -> None:
+    """`ccbridge migrate --config FILE` brings the schema up to date and exits 0."""
+    path = write_config(tmp_path, {"store": {"url": URL, "postgres_schema": schema}}, 1)
+    done = subprocess.run(
+        [sys.executable, "-m", "ccbridge", "migrate", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "up to date" in done.stdout
+    assert asyncio.run(_versions(schema)) == [v for v, _ in MIGRATIONS]
+
+
+def test_migrate_command_on_sqlite_creates_the_file(tmp_path: Path) -> None:
+    path = write_config(tmp_path, None, 1)
+    done = subprocess.run(
+        [sys.executable, "-m", "ccbridge", "migrate", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "ccbridge.db").exists()
+
+
+def test_a_store_url_of_an_unknown_scheme_is_refused(tmp_path: Path) -> None:
+    """check-config names the key and exits 2 for a URL neither backend takes."""
+    path = write_config(tmp_path, {"store": {"url": "mysql://db/x"}}, 1)
+    done = subprocess.run(
+        [sys.executable, "-m", "ccbridge", "check-config", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "store.url" in done.stdout + done.stderr
+
+
+async def test_a_server_on_postgres_delivers_a_published_event(schema: str) -> None:
+    """create subscription -> publish -> the webhook receives it, with the server on PostgreSQL."""
+    async with (
+        WebhookReceiver() as receiver,
+        running_server({"store": {"url": URL, "postgres_schema": schema}}) as srv,
+    ):
+        assert srv.runtime is not None and isinstance(srv.runtime.store, PostgresStore)
+        token = await srv.token()
+        async with httpx.AsyncClient(
+            base_url=srv.base_url, headers={"Authorization": f"Bearer {token}"}
+        ) as api:
+            created = await api.post(
+                "/api/v2/eventbridge/subscriptions",
+                json={
+                    "name": "orders",
+                    "eventType": "OrderCreated",
+                    "endpoints": [{"url": receiver.url, "type": "webhook"}],
+                },
+            )
+            assert created.status_code == 201, created.text
+            receiver.secrets = [created.json()["secret"]]
+            ack = await api.post(
+                "/api/v2/eventbridge/events",
+                json={
+                    "eventType": "OrderCreated",
+                    "attributes": {"orderId": "o-1"},
+                    "timestamp": "2026-11-24T10:00:00Z",
+                },
+            )
+            assert ack.status_code in (200, 201, 202), ack.text
+            [request] = await receiver.wait_for(1)
+            assert request.json()["id"] == ack.json()["id"]
+            assert request.standard_valid is True
