@@ -21,6 +21,9 @@ from ccbridge.stores.postgres import PostgresStore
 from ccbridge.stores.postgres.migrations import apply_migrations
 from ccbridge.stores.postgres.schema import MIGRATIONS
 from ccbridge.testing import WebhookReceiver
+from ccbridge.testing.clock import ManualClock
+from ccbridge.testing.samples import sample_event as event
+from ccbridge.testing.samples import sample_subscription as subscription
 from ccbridge.testing.server import running_server, write_config
 
 URL = os.environ.get("CCBRIDGE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
@@ -144,3 +147,47 @@ async def test_a_server_on_postgres_delivers_a_published_event(schema: str) -> N
             [request] = await receiver.wait_for(1)
             assert request.json()["id"] == ack.json()["id"]
             assert request.standard_valid is True
+
+
+@pytest.fixture
+async def store(schema: str) -> AsyncIterator[PostgresStore]:
+    s = PostgresStore(URL, SubscriptionRouter(), clock=ManualClock(), schema=schema)
+    await s.open()
+    yield s
+    await s.close()
+
+
+async def test_concurrent_appends_share_commits(store: PostgresStore) -> None:
+    """Hundreds of concurrent appends are group-committed: fewer transactions than events, each stored once."""
+    await store.create_subscription(subscription("s1", "a", endpoints=2), 10)
+    results = await asyncio.gather(*(store.append_event(event(n)) for n in range(500)))
+    assert all(r.created and r.deliveries == 2 for r in results)
+    assert await store.count_events() == 500
+    assert store.stats["write_batches"] < store.stats["write_jobs"] == 500
+
+
+async def test_one_key_twice_in_one_batch_is_one_event(store: PostgresStore) -> None:
+    """Repeats of a key submitted together (one batch) answer the first event; the others still land."""
+    results = await asyncio.gather(
+        store.append_event(event(1, key="k")),
+        store.append_event(event(2, key="k")),
+        store.append_event(event(3)),
+    )
+    assert [(r.event.id, r.created) for r in results] == [("evt-1", True), ("evt-1", False), ("evt-3", True)]
+    assert await store.get_event("evt-2") is None
+
+
+async def test_a_refused_event_fails_alone_in_its_batch(schema: str) -> None:
+    """Under max_pending, the events of one batch that fit are stored and the rest refused."""
+    limited = PostgresStore(URL, SubscriptionRouter(), clock=ManualClock(), max_pending=3, schema=schema)
+    await limited.open()
+    try:
+        await limited.create_subscription(subscription("s1", "a"), 10)
+        outcomes = await asyncio.gather(
+            *(limited.append_event(event(n)) for n in range(5)), return_exceptions=True
+        )
+        assert [type(o).__name__ for o in outcomes].count("AppendResult") == 3
+        assert [type(o).__name__ for o in outcomes].count("Overloaded") == 2
+        assert (await limited.backlog()).pending == 3
+    finally:
+        await limited.close()

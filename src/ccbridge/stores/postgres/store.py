@@ -42,6 +42,7 @@ from ccbridge.core.ports import (
 )
 from ccbridge.core.times import IDEMPOTENCY_WINDOW, RECENT_WINDOW, SystemClock, iso, iso_or_none
 from ccbridge.errors import ConflictError, FieldError, NotFoundError, Overloaded, QuotaExceeded, Unavailable
+from ccbridge.stores.postgres.batching import GroupCommitter
 from ccbridge.stores.postgres.migrations import apply_migrations, check_schema_name
 from ccbridge.stores.sqlite import records
 
@@ -99,6 +100,7 @@ class PostgresStore:
         self._write_failure: str | None = None
         self._refused = 0
         self._refused_need = 0  # deliveries of the latest refused event: refusing while they don't fit
+        self._appender: GroupCommitter[tuple[Event, float], AppendResult] | None = None
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -122,8 +124,25 @@ class PostgresStore:
             raise _unavailable(exc) from exc
         async with self._conn() as conn:
             await self._sync_subscriptions(conn)
+        self._appender = GroupCommitter(self._append_batch)
+        self._appender.start()
+
+    @property
+    def stats(self) -> dict[str, int]:
+        appender = self._appender
+        return (
+            {"write_batches": 0, "write_jobs": 0}
+            if appender is None
+            else {
+                "write_batches": appender.batches,
+                "write_jobs": appender.jobs,
+            }
+        )
 
     async def close(self) -> None:
+        if self._appender is not None:
+            await self._appender.stop()
+            self._appender = None
         if self._listen is not None:
             with contextlib.suppress(*_UNAVAILABLE):
                 await self._listen.close()
@@ -210,61 +229,106 @@ class PostgresStore:
     # --- events ----------------------------------------------------------------------------------
 
     async def append_event(self, event: Event) -> AppendResult:
-        now = self._now()
+        if self._appender is None:
+            raise Unavailable("the store is not open", retry_after=UNAVAILABLE_RETRY_AFTER)
+        result = await self._appender.submit((event, self._now()))
+        if result.deliveries:
+            self._notify()
+        return result
+
+    async def _append_batch(self, items: Sequence[tuple[Event, float]]) -> list[AppendResult | Exception]:
+        """The group commit's job: every event of `items` (with the time it was submitted), its
+        idempotency check, routing and deliveries, in one transaction and a fixed number of statements."""
+        results: list[AppendResult | Exception | None] = [None] * len(items)
+        keys = [e.idempotency_key for e, _ in items if e.idempotency_key is not None]
         async with self._conn(write=True) as conn:
-            row = await conn.fetchrow(
-                f"SELECT c.value, {_E_COLUMNS}, e.received_ts FROM counters c"
-                " LEFT JOIN events e ON e.idempotency_key = $1 WHERE c.name = 'subscriptions_version'",
-                event.idempotency_key,
-            )
-            await self._sync_subscriptions(conn, row[0])
-            if row[1] is not None:
-                if now - row[11] < IDEMPOTENCY_WINDOW:
-                    return AppendResult(records.event_from_row(tuple(row[1:11])), created=False)
+            await self._sync_subscriptions(conn)
+            known: dict[str, tuple[Event, float]] = {}
+            if keys:
+                for row in await conn.fetch(
+                    f"SELECT {_EVENT_COLUMNS}, received_ts FROM events WHERE idempotency_key = ANY($1::text[])",
+                    keys,
+                ):
+                    known[row[8]] = (records.event_from_row(tuple(row[:10])), row[10])
+            expired: list[str] = []
+            fresh: list[tuple[int, Event, float, list[tuple[str, EndpointSpec]]]] = []
+            pending: int | None = None
+            for i, (event, now) in enumerate(items):
+                key = event.idempotency_key
+                if key is not None and key in known:
+                    original, received = known[key]
+                    if now - received < IDEMPOTENCY_WINDOW:
+                        results[i] = AppendResult(original, created=False)
+                        continue
+                    expired.append(key)
+                try:
+                    targets = self._router.route(event)
+                    if targets and self._max_pending is not None:
+                        if pending is None:
+                            pending = await self._count_pending_locked(conn)
+                        self._admit(pending, len(targets))
+                        pending += len(targets)
+                except Exception as exc:
+                    results[i] = exc
+                    continue
+                fresh.append((i, event, now, targets))
+                if key is not None:
+                    known[key] = (event, now)  # a repeat later in this batch answers this event
+            if expired:
                 await conn.execute(
-                    "UPDATE events SET idempotency_key = NULL WHERE idempotency_key = $1",
+                    "UPDATE events SET idempotency_key = NULL WHERE idempotency_key = ANY($1::text[])",
+                    expired,
+                )
+            inserted: set[str] = set()
+            if fresh:
+                columns = list(zip(*(records.event_params(e) for _, e, _, _ in fresh), strict=True))
+                rows = await conn.fetch(
+                    f"INSERT INTO events({_EVENT_COLUMNS}, received_ts) SELECT * FROM unnest($1::text[],"
+                    " $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],"
+                    " $9::text[], $10::text[], $11::float8[]) ON CONFLICT DO NOTHING RETURNING id",
+                    *[list(c) for c in columns],
+                    [now for _, _, now, _ in fresh],
+                )
+                inserted = {r[0] for r in rows}
+            deliveries: list[tuple[str, str, EndpointSpec, float]] = []
+            for i, event, now, targets in fresh:
+                if event.id in inserted:
+                    results[i] = AppendResult(event, created=True, deliveries=len(targets))
+                    deliveries.extend((event.id, sub_id, ep, now) for sub_id, ep in targets)
+                    continue
+                # another replica committed this key first (or the id exists): answer what is stored
+                row = await conn.fetchrow(
+                    f"SELECT {_EVENT_COLUMNS} FROM events WHERE idempotency_key = $1 OR id = $2 LIMIT 1",
                     event.idempotency_key,
+                    event.id,
                 )
-            targets = self._router.route(event)
-            if targets and self._max_pending is not None:
-                await self._admit(conn, len(targets))
-            inserted = await conn.fetchval(
-                f"INSERT INTO events({_EVENT_COLUMNS}, received_ts) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)"
-                " ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING seq",
-                *records.event_params(event),
-                now,
-            )
-            if inserted is None:  # a concurrent append with the same key committed first
-                original = await conn.fetchrow(
-                    f"SELECT {_EVENT_COLUMNS} FROM events WHERE idempotency_key = $1", event.idempotency_key
-                )
-                return AppendResult(records.event_from_row(tuple(original)), created=False)
-            if targets:
+                results[i] = AppendResult(records.event_from_row(tuple(row)), created=False)
+            if deliveries:
                 await conn.execute(
                     "WITH ins AS (INSERT INTO deliveries(event_id, subscription_id, endpoint_url, endpoint_type,"
-                    " next_attempt_at, created_ts, updated_ts)"
-                    " SELECT $1, s, u, t, $5, $5, $5 FROM unnest($2::text[], $3::text[], $4::text[]) AS x(s, u, t)"
+                    " next_attempt_at, created_ts, updated_ts) SELECT e, s, u, t, n, n, n FROM"
+                    " unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[]) AS x(e, s, u, t, n)"
                     " RETURNING 1) SELECT (SELECT count(*) FROM ins), pg_notify($6, $7)",
-                    event.id,
-                    [sub_id for sub_id, _ in targets],
-                    [ep.url for _, ep in targets],
-                    [ep.type for _, ep in targets],
-                    now,
+                    [d[0] for d in deliveries],
+                    [d[1] for d in deliveries],
+                    [d[2].url for d in deliveries],
+                    [d[2].type for d in deliveries],
+                    [d[3] for d in deliveries],
                     self._channel,
                     self._instance,
                 )
-        if targets:
-            self._notify()
-        return AppendResult(event, created=True, deliveries=len(targets))
+        return [r if r is not None else Unavailable("not written") for r in results]
 
-    async def _admit(self, conn: Any, deliveries: int) -> None:
-        """Raises Overloaded when `deliveries` more would pass `max_pending`, counted across every
-        replica: appends that would add deliveries take a transaction lock first, so two cannot both
-        take the last room."""
+    async def _count_pending_locked(self, conn: Any) -> int:
+        """Unsettled deliveries across every replica, under a transaction lock that appends adding
+        deliveries take first, so two batches cannot both take the last room under `max_pending`."""
         await conn.execute(
             "SELECT pg_advisory_xact_lock(hashtextextended('ccbridge:pending:' || current_schema(), 0))"
         )
-        pending = await _count_pending(conn)
+        return await _count_pending(conn)
+
+    def _admit(self, pending: int, deliveries: int) -> None:
+        """Raises Overloaded when `deliveries` more would take `pending` past `max_pending`."""
         limit = self._max_pending
         assert limit is not None
         if pending + deliveries > limit:
