@@ -24,7 +24,7 @@ from ccbridge.testing import WebhookReceiver
 from ccbridge.testing.clock import ManualClock
 from ccbridge.testing.samples import sample_event as event
 from ccbridge.testing.samples import sample_subscription as subscription
-from ccbridge.testing.server import running_server, write_config
+from ccbridge.testing.server import running_server, wait_until, write_config
 
 URL = os.environ.get("CCBRIDGE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -191,3 +191,31 @@ async def test_a_refused_event_fails_alone_in_its_batch(schema: str) -> None:
         assert (await limited.backlog()).pending == 3
     finally:
         await limited.close()
+
+
+async def test_a_replica_hears_of_subscription_changes_without_asking(schema: str) -> None:
+    """LISTEN/NOTIFY: a subscription created by one instance reaches the other's cache (what its
+    dispatcher sends with) with no call on that other instance; and its dispatcher is woken by the
+    first instance's appends."""
+    first = PostgresStore(URL, SubscriptionRouter(), schema=schema)
+    second = PostgresStore(URL, SubscriptionRouter(), schema=schema)
+    await first.open()
+    await second.open()
+    woken: list[str] = []
+    second.add_listener(lambda: woken.append("due"))
+    try:
+        await first.create_subscription(subscription("s1", "a"), 10)
+
+        async def cached() -> bool:
+            return second.cached_subscription("s1") is not None
+
+        assert await wait_until(cached)
+        await first.append_event(event(1))
+
+        async def heard() -> bool:
+            return bool(woken)
+
+        assert await wait_until(heard)
+    finally:
+        await first.close()
+        await second.close()

@@ -19,6 +19,7 @@ Timestamps are epoch seconds from the injected clock, as on SQLite.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import uuid
@@ -94,6 +95,8 @@ class PostgresStore:
         self._listen: asyncpg.Connection | None = None
         self._instance = uuid.uuid4().hex  # tells this instance's own NOTIFYs from other replicas'
         self._channel = f"ccb_due_{self.schema or 'public'}"
+        self._subs_channel = f"ccb_subs_{self.schema or 'public'}"
+        self._refreshing: asyncio.Task[None] | None = None
         self._subs: dict[str, Subscription] = {}
         self._subs_version = -1  # the `subscriptions_version` the cache reflects
         self._listeners: list[Callable[[], None]] = []
@@ -119,6 +122,7 @@ class PostgresStore:
             )
             self._listen = await asyncpg.connect(self.url, server_settings=self._settings())
             await self._listen.add_listener(self._channel, self._heard)
+            await self._listen.add_listener(self._subs_channel, self._heard_subscriptions)
         except _UNAVAILABLE as exc:
             await self.close()
             raise _unavailable(exc) from exc
@@ -140,6 +144,11 @@ class PostgresStore:
         )
 
     async def close(self) -> None:
+        if self._refreshing is not None:
+            self._refreshing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refreshing
+            self._refreshing = None
         if self._appender is not None:
             await self._appender.stop()
             self._appender = None
@@ -163,6 +172,16 @@ class PostgresStore:
     def _heard(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
         if payload != self._instance:  # this instance already called its listeners after its commit
             self._notify()
+
+    def _heard_subscriptions(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        """Another replica changed subscriptions: reload now rather than in the next append's transaction
+        (which checks the version anyway, so this only takes the reload off the ingest path)."""
+        if payload != self._instance and (self._refreshing is None or self._refreshing.done()):
+            self._refreshing = asyncio.get_running_loop().create_task(self._refresh())
+
+    async def _refresh(self) -> None:
+        with contextlib.suppress(Unavailable):
+            await self._catch_up()
 
     @contextlib.asynccontextmanager
     async def _conn(self, write: bool = False) -> AsyncIterator[Any]:
@@ -378,6 +397,7 @@ class PostgresStore:
             )
             yield conn
             subs = await _read_subscriptions(conn)
+            await conn.execute("SELECT pg_notify($1, $2)", self._subs_channel, self._instance)
         self._apply_subscriptions(int(version), subs)
 
     async def create_subscription(
