@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from ccbridge.core.routing import SubscriptionRouter
+from ccbridge.errors import Unavailable
 from ccbridge.stores.postgres import PostgresStore
 from ccbridge.stores.postgres.migrations import apply_migrations
 from ccbridge.stores.postgres.schema import MIGRATIONS
@@ -219,3 +220,59 @@ async def test_a_replica_hears_of_subscription_changes_without_asking(schema: st
     finally:
         await first.close()
         await second.close()
+
+
+async def test_idle_sessions_ended_by_the_server_are_replaced(store: PostgresStore) -> None:
+    """The server ends the store's idle sessions (a restart, an idle timeout): the pool reconnects and
+    the next write commits as if nothing happened."""
+    assert await _terminate(store, idle_only=True) >= 2  # the pool's connection and the listener
+    assert (await store.append_event(event(1))).created
+
+
+async def test_a_session_lost_mid_transaction_is_unavailable_and_recovery_is_seen(schema: str) -> None:
+    """The server ends the session of an append in flight (a failover): the caller gets Unavailable with
+    a retry_after, not a 5xx-worthy crash; readiness then sees writes commit again."""
+    store = PostgresStore(URL, SubscriptionRouter(), clock=ManualClock(), max_pending=10, schema=schema)
+    await store.open()
+    admin = await asyncpg.connect(URL)
+    try:
+        await store.create_subscription(subscription("s1", "a"), 10)
+        lock = f"ccbridge:pending:{schema}"  # what an append with deliveries takes under max_pending
+        await admin.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", lock)
+        append = asyncio.create_task(store.append_event(event(1)))
+
+        async def waiting() -> bool:
+            return bool(
+                await admin.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
+                    f"ccbridge {schema}",
+                )
+            )
+
+        assert await wait_until(waiting)
+        assert await _terminate(store, idle_only=False) >= 1
+        with pytest.raises(Unavailable) as lost:
+            await append
+        assert (lost.value.retry_after or 0) > 0
+        await admin.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", lock)
+        assert await store.write_problem() is None  # the probe committed on a fresh session
+        assert (await store.append_event(event(2))).created
+    finally:
+        await admin.close()
+        await store.close()
+
+
+async def _terminate(store: PostgresStore, idle_only: bool) -> int:
+    """End the store's sessions from another one (found by their application_name); how many."""
+    admin = await asyncpg.connect(URL)
+    try:
+        return int(
+            await admin.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1"
+                " AND (NOT $2 OR state = 'idle')",
+                f"ccbridge {store.schema}",
+                idle_only,
+            )
+        )
+    finally:
+        await admin.close()

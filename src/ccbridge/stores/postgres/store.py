@@ -108,7 +108,9 @@ class PostgresStore:
     # --- lifecycle -------------------------------------------------------------------------------
 
     def _settings(self) -> dict[str, str]:
-        return {} if self.schema is None else {"search_path": self.schema}
+        """Session settings: the schema, and a name that shows whose sessions these are in pg_stat_activity."""
+        name = "ccbridge" if self.schema is None else f"ccbridge {self.schema}"
+        return {"application_name": name} | ({} if self.schema is None else {"search_path": self.schema})
 
     async def open(self) -> None:
         try:
