@@ -70,7 +70,7 @@ GENESYS_FIELDS = frozenset(
 ENDPOINT_SCHEMES: dict[str, tuple[str, ...]] = {
     "webhook": ("http", "https"),
     "grpc": ("grpc", "grpcs"),
-    "queue": ("nats", "amqp"),
+    "queue": ("nats", "tls", "amqp"),
 }
 FilterKind = Literal["none", "pattern", "filters", "expression"]
 
