@@ -123,8 +123,7 @@ class AmqpEndpoint:
             async with asyncio.timeout(attempt.timeout):
                 _, channel = await self._connections.get(key, lambda: _connect(key, attempt.timeout))
                 return await _publish(channel, target, attempt)
-        except TimeoutError:
-            await self._connections.drop(key)
+        except TimeoutError:  # a slow confirm says nothing about the connection; a closed one is replaced
             return Retry(f"AMQP: no confirm within {attempt.timeout:.1f}s")
         except amqp_errors.DeliveryError as exc:
             return _refused(exc)

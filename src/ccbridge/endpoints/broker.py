@@ -75,12 +75,13 @@ class Connections(Generic[K, C]):
         self._is_open = is_open
         self._close = close
         self._tasks: dict[K, asyncio.Task[C]] = {}
+        self._closing: set[asyncio.Future[None]] = set()
 
     async def get(self, key: K, open_: Callable[[], Awaitable[C]]) -> C:
         task = self._tasks.get(key)
-        if task is not None and task.done() and (task.exception() or not self._is_open(task.result())):
+        if task is not None and task.done() and not self._usable(task):
             del self._tasks[key]
-            if task.exception() is None:
+            if not task.cancelled() and task.exception() is None:
                 await self._quiet_close(task.result())
             task = None
         if task is None:
@@ -97,10 +98,25 @@ class Connections(Generic[K, C]):
             raise
 
     async def drop(self, key: K) -> None:
-        """Forget (and close) `key`'s connection, e.g. after an error that leaves it unusable."""
+        """Forget (and close) `key`'s connection, e.g. after an error that leaves it unusable. One still
+        opening (a send timed out while connecting) is closed once it opens: cancelling it would
+        cancel the other sends waiting on it."""
         task = self._tasks.pop(key, None)
-        if task is not None and task.done() and task.exception() is None:
+        if task is None:
+            return
+        if not task.done():
+            task.add_done_callback(self._close_when_open)
+        elif not task.cancelled() and task.exception() is None:
             await self._quiet_close(task.result())
+
+    def _usable(self, task: asyncio.Task[C]) -> bool:
+        return not task.cancelled() and task.exception() is None and self._is_open(task.result())
+
+    def _close_when_open(self, task: asyncio.Task[C]) -> None:
+        if not task.cancelled() and task.exception() is None:
+            closing = asyncio.ensure_future(self._quiet_close(task.result()))
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
 
     async def aclose(self) -> None:
         tasks, self._tasks = self._tasks, {}
@@ -109,9 +125,11 @@ class Connections(Generic[K, C]):
                 task.cancel()
             try:
                 connection = await task
-            except BaseException:
+            except (Exception, asyncio.CancelledError):
                 continue
             await self._quiet_close(connection)
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
 
     async def _quiet_close(self, connection: C) -> None:
         try:

@@ -126,8 +126,7 @@ class NatsEndpoint:
                     key, lambda: self._connect(target, addresses[0], attempt.timeout)
                 )
                 return await self._publish(nc, key, target.subject, attempt)
-        except TimeoutError:
-            await self._connections.drop(key)
+        except TimeoutError:  # a slow ack says nothing about the connection; a closed one is replaced
             return Retry(f"NATS: no answer within {attempt.timeout:.1f}s")
         except nats.errors.MaxPayloadError:
             return Failed("NATS: the message is larger than the server's max payload")

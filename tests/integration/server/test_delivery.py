@@ -419,3 +419,48 @@ async def test_metrics_lag_grows_while_due_deliveries_wait() -> None:
     assert gauge(later, "ccbridge_delivery_lag_seconds") > gauge(first, "ccbridge_delivery_lag_seconds")
     assert gauge(later, "ccbridge_deliveries_pending") == 1
     assert gauge(later, "ccbridge_deliveries_retrying") == 0
+
+
+async def test_a_genesys_queue_subscription_publishes_to_its_jetstream_subject(
+    api: httpx.AsyncClient,
+) -> None:
+    """Genesys `deliveryType: QUEUE` with a NATS URL: the stream stores the event once, with the
+    subscription's static header and Nats-Msg-Id = the event id."""
+    import uuid
+
+    import nats
+
+    tag = uuid.uuid4().hex[:12]
+    stream, subject = f"CCB_{tag}", f"ccb.genesys.{tag}"
+    nc = await nats.connect("nats://127.0.0.1:4222")
+    js = nc.jetstream()
+    await js.add_stream(name=stream, subjects=[subject])
+    try:
+        created = await api.post(
+            SUBS,
+            json={
+                "name": "genesys-queue",
+                "eventTypes": ["custom.genesys.routing.interaction_completed"],
+                "deliveryConfig": {
+                    "deliveryType": "QUEUE",
+                    "url": f"nats://127.0.0.1:4222/{subject}",
+                    "headers": {"X-Team": "sales"},
+                },
+            },
+        )
+        assert created.status_code == 201, created.text
+        ack = (await api.post(EVENTS, json=interaction(300, "Sale"))).json()
+
+        async def stored() -> int | None:
+            messages = int((await js.stream_info(stream)).state.messages)
+            return messages or None
+
+        assert await wait_until(stored, timeout=10) == 1
+        message = await js.get_msg(stream, 1)
+        assert message.headers is not None
+        assert message.headers["Nats-Msg-Id"] == ack["id"] == message.headers["ccbridge-event-id"]
+        assert message.headers["X-Team"] == "sales"
+        assert json.loads(message.data)["data"]["duration"] == 300
+    finally:
+        await js.delete_stream(stream)
+        await nc.close()
