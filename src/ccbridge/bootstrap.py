@@ -21,8 +21,11 @@ from ccbridge.core.ports import Endpoint
 from ccbridge.core.routing import SubscriptionRouter
 from ccbridge.core.times import SystemClock
 from ccbridge.delivery.dispatcher import Dispatcher
+from ccbridge.endpoints.amqp import AmqpEndpoint
 from ccbridge.endpoints.grpc import GrpcEndpoint
+from ccbridge.endpoints.nats import NatsEndpoint
 from ccbridge.endpoints.netguard import NetworkPolicy
+from ccbridge.endpoints.queue import QueueEndpoint
 from ccbridge.endpoints.webhook import WebhookEndpoint
 from ccbridge.heap import freeze_startup_heap
 from ccbridge.ingest import CompiledIngest, IngestGateway, compile_ingest
@@ -54,6 +57,7 @@ def _endpoints(config: Config) -> dict[str, Endpoint]:
     return {
         "webhook": WebhookEndpoint(policy, limit_per_host=config.delivery.per_endpoint_concurrency),
         "grpc": GrpcEndpoint(policy, ca_file),
+        "queue": QueueEndpoint(NatsEndpoint(policy), AmqpEndpoint(policy)),
     }
 
 

@@ -10,7 +10,6 @@ import pytest
 
 from ccbridge.core.ports import Settlement
 from ccbridge.core.routing import SubscriptionRouter
-from ccbridge.errors import Overloaded
 from ccbridge.stores.sqlite import SqliteStore
 from ccbridge.testing.clock import ManualClock
 from ccbridge.testing.samples import sample_event as event
@@ -55,29 +54,34 @@ async def test_history_purge_in_chunks_of_one_removes_as_much_as_one_chunk(tmp_p
     assert removed == [(3, 3), (3, 3)]
 
 
-async def test_queue_deliveries_wait_by_design_and_do_not_count(tmp_path: Path) -> None:
-    """Queue endpoints are accepted but not delivered by this SQLite store yet: their deliveries never
-    drain, so counting them would end, sooner or later, in ingestion refused for good. (Not a contract
-    test: PostgreSQL treats every endpoint type alike, as SQLite will once queue delivery lands.)"""
+async def test_a_file_from_before_queue_delivery_has_its_queue_deliveries_leased(tmp_path: Path) -> None:
+    """A file made while queue deliveries waited keeps them pending under an index that left them out;
+    opening it drops that index and leases them with the others."""
+    import sqlite3
     from dataclasses import replace
 
     from ccbridge.core.event import EndpointSpec
 
-    store = SqliteStore(str(tmp_path / "store.db"), SubscriptionRouter(), clock=ManualClock(), max_pending=1)
-    await store.open()
-    try:
-        queued = replace(
-            subscription("q", "queue"), endpoints=(EndpointSpec("nats://127.0.0.1:4222/orders", "queue"),)
+    path = str(tmp_path / "old.db")
+    queued = replace(SUB, endpoints=(EndpointSpec("nats://127.0.0.1:4222/orders", "queue"),))
+    first = SqliteStore(path, SubscriptionRouter(), clock=ManualClock())
+    await first.open()
+    await first.create_subscription(queued, 10)
+    await first.append_event(event(1))
+    await first.close()
+    with sqlite3.connect(path) as conn:  # the index as the previous release made it
+        conn.execute("DROP INDEX deliveries_unleased")
+        conn.execute(
+            "CREATE INDEX deliveries_ready ON deliveries(next_attempt_at)"
+            " WHERE state = 'pending' AND lease_until IS NULL AND endpoint_type != 'queue'"
         )
-        await store.create_subscription(queued, 10)
-        for n in range(5):
-            assert (await store.append_event(event(n))).deliveries == 1
-        await store.create_subscription(subscription("s1", "a"), 10)
-        await store.append_event(event(10))  # one webhook delivery: at the limit, admitted
-        with pytest.raises(Overloaded):
-            await store.append_event(event(11))
-        assert await store.delete_subscription("q")
-        with pytest.raises(Overloaded):  # deleting the queue subscription frees nothing it did not hold
-            await store.append_event(event(12))
+    again = SqliteStore(path, SubscriptionRouter(), clock=ManualClock())
+    await again.open()
+    try:
+        [job] = await again.lease("w", 10, 30)
+        assert job.endpoint.type == "queue"
     finally:
-        await store.close()
+        await again.close()
+    with sqlite3.connect(path) as conn:
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "deliveries_ready" not in names and "deliveries_unleased" in names
