@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start the local services the tests use when they are not running (the python-svc machine's
-# own start commands). The SQLite tests need none; PostgreSQL and NATS are for the scale-out stores.
+# own start commands). The SQLite tests need none; PostgreSQL is for the scale-out store, NATS and
+# RabbitMQ for the queue endpoints.
 set -u
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -10,7 +11,7 @@ ensure() {
   if port_open "$port"; then return 0; fi
   echo "services: $name is not listening on $port; starting it"
   "$@" >/dev/null 2>&1 || echo "services: could not start $name ($*)" >&2
-  for _ in $(seq 1 50); do port_open "$port" && return 0; sleep 0.2; done
+  for _ in $(seq 1 "${TRIES:-50}"); do port_open "$port" && return 0; sleep 0.2; done
   echo "services: $name is still not listening on $port" >&2
 }
 
@@ -20,5 +21,8 @@ fi
 if [ -x /usr/sbin/nats-server ]; then
   ensure nats 4222 start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- \
     -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log
+fi
+if [ -x /usr/sbin/rabbitmq-server ]; then
+  TRIES=150 ensure rabbitmq 5672 /usr/sbin/rabbitmq-server -detached  # the Erlang VM starts slowly
 fi
 exit 0

@@ -21,14 +21,18 @@ from ccbridge.core.ports import Endpoint
 from ccbridge.core.routing import SubscriptionRouter
 from ccbridge.core.times import SystemClock
 from ccbridge.delivery.dispatcher import Dispatcher
+from ccbridge.endpoints.amqp import AmqpEndpoint
 from ccbridge.endpoints.grpc import GrpcEndpoint
+from ccbridge.endpoints.nats import NatsEndpoint
 from ccbridge.endpoints.netguard import NetworkPolicy
+from ccbridge.endpoints.queue import QueueEndpoint
 from ccbridge.endpoints.webhook import WebhookEndpoint
 from ccbridge.heap import freeze_startup_heap
 from ccbridge.ingest import CompiledIngest, IngestGateway, compile_ingest
 from ccbridge.observability.audit import AuditLog
 from ccbridge.observability.metrics import Metrics
 from ccbridge.stores.housekeeping import Housekeeper
+from ccbridge.stores.postgres import PostgresStore
 from ccbridge.stores.sqlite import SqliteStore
 
 TOKEN_KEY = "oauth-token-signing-key"
@@ -40,7 +44,7 @@ class Runtime:
 
     config: Config
     services: Services
-    store: SqliteStore
+    store: SqliteStore | PostgresStore
     dispatcher: Dispatcher | None
     app: ASGIApp
 
@@ -53,7 +57,24 @@ def _endpoints(config: Config) -> dict[str, Endpoint]:
     return {
         "webhook": WebhookEndpoint(policy, limit_per_host=config.delivery.per_endpoint_concurrency),
         "grpc": GrpcEndpoint(policy, ca_file),
+        "queue": QueueEndpoint(NatsEndpoint(policy), AmqpEndpoint(policy)),
     }
+
+
+def make_store(config: Config) -> SqliteStore | PostgresStore:
+    """The store `store.url` names, by its scheme (unopened)."""
+    if config.store.kind == "postgres":
+        return PostgresStore(
+            config.store.url,
+            SubscriptionRouter(),
+            max_pending=config.limits.max_pending,
+            schema=config.store.postgres_schema,
+        )
+    return SqliteStore(
+        str(resolve_path(config, config.store.sqlite_path)),
+        SubscriptionRouter(),
+        max_pending=config.limits.max_pending,
+    )
 
 
 def compile_files(config: Config) -> CompiledIngest | None:
@@ -66,11 +87,7 @@ def build(config: Config, *, freeze_heap: bool = False) -> Runtime:
     """Everything the server needs, from `config`. `freeze_heap` (the `serve` command's choice; not in
     tests, which start many servers in one process) freezes the heap once startup is done."""
     ingest = compile_files(config)
-    store = SqliteStore(
-        str(resolve_path(config, config.store.sqlite_path)),
-        SubscriptionRouter(),
-        max_pending=config.limits.max_pending,
-    )
+    store = make_store(config)
     metrics = Metrics()
     services = Services(config=config, store=store, tokens=TokenService(config.auth, b""), metrics=metrics)
     if config.audit is not None:

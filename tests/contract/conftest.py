@@ -35,14 +35,22 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def make_store(backend: Backend, tmp_path: Path, clock: ManualClock) -> Callable[[], Store]:
-    return lambda: backend.make(tmp_path, clock, None)
+async def place(backend: Backend, tmp_path: Path) -> AsyncIterator[Path]:
+    """Where the test's data lives; what the backend keeps outside it is dropped after the test."""
+    yield tmp_path
+    if backend.drop is not None:
+        await backend.drop(tmp_path)
 
 
 @pytest.fixture
-def make_limited(backend: Backend, tmp_path: Path, clock: ManualClock) -> Callable[[int], Store]:
+def make_store(backend: Backend, place: Path, clock: ManualClock) -> Callable[[], Store]:
+    return lambda: backend.make(place, clock, None)
+
+
+@pytest.fixture
+def make_limited(backend: Backend, place: Path, clock: ManualClock) -> Callable[[int], Store]:
     """A store enforcing `max_pending` (the `limits.max_pending` backpressure)."""
-    return lambda max_pending: backend.make(tmp_path, clock, max_pending)
+    return lambda max_pending: backend.make(place, clock, max_pending)
 
 
 @pytest.fixture

@@ -2,7 +2,8 @@
 
 A backend is a factory: `make(place, clock, max_pending)` returns an unopened `Store` (enforcing
 `limits.max_pending` when it is not None); two calls with the same `place` reach the same data (two
-processes on one database). A contract test that needs more than
+processes on one database). `drop(place)`, when a backend has one, removes what the test left behind
+(PostgreSQL: the test's own schema) once the test is done. A contract test that needs more than
 the basic contract names the features it needs (`@pytest.mark.needs(Feature.X)`); it runs against
 every backend declaring them and is not generated for the others (nothing is skipped). Adding a
 backend is adding a row to `BACKENDS`.
@@ -10,14 +11,20 @@ backend is adding a row to `BACKENDS`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+import os
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
 from ccbridge.core.ports import Clock, Store
 from ccbridge.core.routing import SubscriptionRouter
+from ccbridge.stores.postgres import PostgresStore
 from ccbridge.stores.sqlite import SqliteStore
+
+POSTGRES_URL = os.environ.get("CCBRIDGE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+"""The machine's PostgreSQL (trust auth); every test works in a schema of its own there."""
 
 
 class Feature(StrEnum):
@@ -33,10 +40,40 @@ class Backend:
     name: str
     make: Callable[[Path, Clock, int | None], Store]
     features: frozenset[Feature]
+    drop: Callable[[Path], Awaitable[None]] | None = None
 
 
 def _sqlite(place: Path, clock: Clock, max_pending: int | None) -> Store:
     return SqliteStore(str(place / "store.db"), SubscriptionRouter(), clock=clock, max_pending=max_pending)
 
 
-BACKENDS: tuple[Backend, ...] = (Backend("sqlite", _sqlite, frozenset({Feature.SHARED, Feature.DURABLE})),)
+def postgres_schema(place: Path) -> str:
+    """The schema of the test whose temporary folder is `place`: fresh for each test, the same for
+    every store the test makes."""
+    return "ccb_" + hashlib.sha1(str(place).encode()).hexdigest()[:16]
+
+
+def _postgres(place: Path, clock: Clock, max_pending: int | None) -> Store:
+    return PostgresStore(
+        POSTGRES_URL,
+        SubscriptionRouter(),
+        clock=clock,
+        max_pending=max_pending,
+        schema=postgres_schema(place),
+    )
+
+
+async def drop_postgres_schema(place: Path) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(POSTGRES_URL)
+    try:
+        await conn.execute(f"DROP SCHEMA IF EXISTS {postgres_schema(place)} CASCADE")
+    finally:
+        await conn.close()
+
+
+BACKENDS: tuple[Backend, ...] = (
+    Backend("sqlite", _sqlite, frozenset({Feature.SHARED, Feature.DURABLE})),
+    Backend("postgres", _postgres, frozenset({Feature.SHARED, Feature.DURABLE}), drop_postgres_schema),
+)

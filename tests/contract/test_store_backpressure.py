@@ -107,28 +107,37 @@ async def test_instances_on_the_same_data_share_the_limit(make_limited: Callable
         await two.close()
 
 
-async def test_queue_deliveries_wait_by_design_and_do_not_count(make_limited: Callable[[int], Store]) -> None:
-    """Queue endpoints are accepted but not delivered by this release: their deliveries never drain,
-    so counting them would end, sooner or later, in ingestion refused for good."""
+async def test_queue_deliveries_are_leased_and_count_like_the_others(
+    make_limited: Callable[[int], Store],
+) -> None:
+    """A queue endpoint's deliveries are leased and settled as webhooks' are, so they count toward the
+    limit while unsettled and free their place when delivered or cancelled."""
     from dataclasses import replace
 
     from ccbridge.core.event import EndpointSpec
 
-    store = make_limited(1)
+    store = make_limited(2)
     await store.open()
     try:
         queued = replace(
             subscription("q", "queue"), endpoints=(EndpointSpec("nats://127.0.0.1:4222/orders", "queue"),)
         )
         await store.create_subscription(queued, 10)
-        for n in range(5):
-            assert (await store.append_event(event(n))).deliveries == 1
-        await store.create_subscription(subscription("s1", "a"), 10)
-        await store.append_event(event(10))  # one webhook delivery: at the limit, admitted
+        assert (await store.append_event(event(1))).deliveries == 1
+        assert (await store.append_event(event(2))).deliveries == 1
         with pytest.raises(Overloaded):
-            await store.append_event(event(11))
-        assert await store.delete_subscription("q")
-        with pytest.raises(Overloaded):  # deleting the queue subscription frees nothing it did not hold
-            await store.append_event(event(12))
+            await store.append_event(event(3))
+        jobs = await store.lease("w", 10, 30)
+        assert sorted((j.event.id, j.endpoint) for j in jobs) == [
+            ("evt-1", EndpointSpec("nats://127.0.0.1:4222/orders", "queue")),
+            ("evt-2", EndpointSpec("nats://127.0.0.1:4222/orders", "queue")),
+        ]
+        await store.settle("w", [Settlement(jobs[0].id, "delivered", 1)])
+        assert (await store.append_event(event(3))).deliveries == 1  # the delivered one freed its place
+        with pytest.raises(Overloaded):
+            await store.append_event(event(4))
+        assert await store.delete_subscription("q")  # cancelling the pending ones frees theirs
+        await store.create_subscription(replace(queued, id="q2", name="q2"), 10)
+        assert (await store.append_event(event(4))).deliveries == 1
     finally:
         await store.close()

@@ -52,3 +52,36 @@ async def test_history_purge_in_chunks_of_one_removes_as_much_as_one_chunk(tmp_p
         finally:
             await store.close()
     assert removed == [(3, 3), (3, 3)]
+
+
+async def test_a_file_from_before_queue_delivery_has_its_queue_deliveries_leased(tmp_path: Path) -> None:
+    """A file made while queue deliveries waited keeps them pending under an index that left them out;
+    opening it drops that index and leases them with the others."""
+    import sqlite3
+    from dataclasses import replace
+
+    from ccbridge.core.event import EndpointSpec
+
+    path = str(tmp_path / "old.db")
+    queued = replace(SUB, endpoints=(EndpointSpec("nats://127.0.0.1:4222/orders", "queue"),))
+    first = SqliteStore(path, SubscriptionRouter(), clock=ManualClock())
+    await first.open()
+    await first.create_subscription(queued, 10)
+    await first.append_event(event(1))
+    await first.close()
+    with sqlite3.connect(path) as conn:  # the index as the previous release made it
+        conn.execute("DROP INDEX deliveries_unleased")
+        conn.execute(
+            "CREATE INDEX deliveries_ready ON deliveries(next_attempt_at)"
+            " WHERE state = 'pending' AND lease_until IS NULL AND endpoint_type != 'queue'"
+        )
+    again = SqliteStore(path, SubscriptionRouter(), clock=ManualClock())
+    await again.open()
+    try:
+        [job] = await again.lease("w", 10, 30)
+        assert job.endpoint.type == "queue"
+    finally:
+        await again.close()
+    with sqlite3.connect(path) as conn:
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "deliveries_ready" not in names and "deliveries_unleased" in names

@@ -74,6 +74,31 @@ def check_config(config: ConfigOption) -> None:
 
 
 @app.command()
+def migrate(config: ConfigOption) -> None:
+    """Bring the store's schema up to date and exit, without serving (what `serve` also does at start).
+
+    Safe while replicas run or start: on PostgreSQL the versioned steps apply once, under a lock."""
+    import asyncio
+
+    from ccbridge.bootstrap import make_store
+    from ccbridge.errors import Unavailable
+
+    cfg = load(config)
+
+    async def run() -> None:
+        store = make_store(cfg)
+        await store.open()
+        await store.close()
+
+    try:
+        asyncio.run(run())
+    except Unavailable as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"ok: the {cfg.store.kind} store is up to date")
+
+
+@app.command()
 def demo(keep: Annotated[bool, typer.Option(help="keep the temporary folder")] = False) -> None:
     """Start a server on free loopback ports and drive every feature through it."""
     import asyncio

@@ -103,7 +103,15 @@ class ServerConfig(Strict):
 
 
 class StoreConfig(Strict):
-    url: str = "sqlite:///./ccbridge.db"
+    url: str = Field(
+        "sqlite:///./ccbridge.db",
+        description="sqlite:///PATH (one machine) or postgresql://USER@HOST:PORT/DB (any number of replicas)",
+    )
+    postgres_schema: str | None = Field(
+        None,
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="PostgreSQL schema for ccbridge's tables (created when missing); default: the search path",
+    )
     retention_days: float = Field(
         30.0, ge=1, description="settled deliveries and unreferenced events older than this are removed"
     )
@@ -111,11 +119,20 @@ class StoreConfig(Strict):
     @field_validator("url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:
-        if not value.startswith("sqlite:///"):
-            raise ValueError(
-                "only sqlite:///PATH is supported by this release (PostgreSQL and NATS come later)"
-            )
-        return value
+        if value.startswith("sqlite:///"):
+            return value
+        if value.startswith(("postgresql://", "postgres://")):
+            if not value.split("://", 1)[1].split("?", 1)[0].strip("/"):
+                raise ValueError(
+                    "a PostgreSQL URL names its host and database: postgresql://USER@HOST:PORT/DB"
+                )
+            return value
+        raise ValueError("use sqlite:///PATH or postgresql://USER@HOST:PORT/DB")
+
+    @property
+    def kind(self) -> str:
+        """Which backend the URL names: "sqlite" or "postgres"."""
+        return "sqlite" if self.url.startswith("sqlite:///") else "postgres"
 
     @property
     def sqlite_path(self) -> str:

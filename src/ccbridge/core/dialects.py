@@ -11,7 +11,7 @@ Contract:
   refuse exactly the same bodies. It raises `InputError` listing every field at fault by its path
   (`endpoints[1].url`, `deliveryConfig.deliveryType`, `filters[0].operator`).
 * Endpoint types and their URL schemes are ARCHITECTURE.md's in both dialects: `webhook` (http,
-  https), `grpc` (grpc, grpcs), `queue` (nats, amqp). Genesys names the type in `deliveryType`
+  https), `grpc` (grpc, grpcs), `queue` (nats, tls, amqp). Genesys names the type in `deliveryType`
   (`WEBHOOK`, `GRPC`, `QUEUE`, any case), CXone in each endpoint's `type` (default `webhook`).
 * `parse_subscription` adds what the server assigns: the id, the dates, and a secret when none was
   given (a replace keeps the existing one).
@@ -70,7 +70,7 @@ GENESYS_FIELDS = frozenset(
 ENDPOINT_SCHEMES: dict[str, tuple[str, ...]] = {
     "webhook": ("http", "https"),
     "grpc": ("grpc", "grpcs"),
-    "queue": ("nats", "amqp"),
+    "queue": ("nats", "tls", "amqp"),
 }
 FilterKind = Literal["none", "pattern", "filters", "expression"]
 

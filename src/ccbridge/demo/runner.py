@@ -19,7 +19,14 @@ from pathlib import Path
 import httpx
 from rich.console import Console
 
-from ccbridge.demo import scenario_api, scenario_client, scenario_delivery, scenario_ingest, scenario_ops
+from ccbridge.demo import (
+    scenario_api,
+    scenario_client,
+    scenario_delivery,
+    scenario_ingest,
+    scenario_ops,
+    scenario_queue,
+)
 from ccbridge.demo.context import CONSUMERS, HOOKS, Demo
 from ccbridge.demo.prepare import overrides, write_files
 from ccbridge.demo.report import Report
@@ -37,6 +44,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("Delivery, retries, dead letters", scenario_delivery.delivery),
     ("Signed inbound webhooks", scenario_delivery.inbound),
     ("Seed 002: long sales to two gRPC consumers", scenario_delivery.grpc_fan_out),
+    ("Seed 001: queue endpoints (NATS, RabbitMQ)", scenario_queue.queue_fan_out),
     ("Client library: plan/apply, publish", scenario_client.client_side),
     ("Ingestion gateway (POST /ingest)", scenario_ingest.ingest),
     ("Metrics and operations", scenario_ops.metrics),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -293,24 +294,67 @@ async def test_grpc_fan_out_to_two_consumers_and_webhook(
     assert flaky_got[-1].attempt == 2
 
 
-async def test_queue_endpoints_wait_and_status_says_why(api: httpx.AsyncClient) -> None:
-    """Queue endpoints are accepted; their deliveries stay pending and delivery-status explains."""
-    sub = (
-        await api.post(
-            SUBS,
-            json={
-                "name": "q",
-                "eventType": "queue.event",
-                "endpoints": [{"url": "nats://contact-center.queue", "type": "queue"}],
-            },
-        )
-    ).json()
-    await api.post(
-        EVENTS, json={"eventType": "queue.event", "attributes": {}, "timestamp": "2026-11-24T10:00:00Z"}
-    )
-    current = await status(api, sub["id"])
-    assert current["counts"]["pending"] == 1
-    assert "NATS" in current["waiting"]
+async def test_a_subscription_with_a_nats_and_an_amqp_endpoint_gets_the_event_on_both(
+    api: httpx.AsyncClient,
+) -> None:
+    """`type: queue` endpoints are delivered like the others: the event reaches a NATS subscriber and a
+    RabbitMQ queue with the webhook's body and the event id; delivery-status counts both delivered."""
+    import uuid
+
+    import aio_pika
+    import nats
+
+    tag = uuid.uuid4().hex[:12]
+    subject, queue_name = f"ccb.e2e.{tag}", f"ccb-e2e-{tag}"
+    nc = await nats.connect("nats://127.0.0.1:4222")
+    rabbit = await aio_pika.connect("amqp://guest:guest@127.0.0.1:5672/")
+    try:
+        got: asyncio.Queue[Any] = asyncio.Queue()
+        await nc.subscribe(subject, cb=got.put)
+        await nc.flush()
+        queue = await (await rabbit.channel()).declare_queue(queue_name, auto_delete=True)
+        sub = (
+            await api.post(
+                SUBS,
+                json={
+                    "name": "queues",
+                    "eventType": "queue.event",
+                    "endpoints": [
+                        {"url": f"nats://127.0.0.1:4222/{subject}", "type": "queue"},
+                        {
+                            "url": f"amqp://guest:guest@127.0.0.1:5672/?routing_key={queue_name}",
+                            "type": "queue",
+                        },
+                    ],
+                },
+            )
+        ).json()
+        ack = (
+            await api.post(
+                EVENTS,
+                json={
+                    "eventType": "queue.event",
+                    "attributes": {"n": 1},
+                    "timestamp": "2026-11-24T10:00:00Z",
+                },
+            )
+        ).json()
+        on_nats = await asyncio.wait_for(got.get(), 10)
+        on_rabbit = await wait_until(lambda: queue.get(timeout=5, fail=False), timeout=10)
+        await on_rabbit.ack()
+        assert on_nats.headers["ccbridge-event-id"] == ack["id"] == on_rabbit.message_id
+        assert on_nats.data == on_rabbit.body
+        assert json.loads(on_nats.data)["data"] == {"n": 1}
+
+        async def delivered() -> dict[str, Any] | None:
+            current = await status(api, sub["id"])
+            return current if current["counts"]["delivered"] == 2 else None
+
+        current = await wait_until(delivered, timeout=10)
+        assert current["counts"]["pending"] == 0 and "waiting" not in current
+    finally:
+        await nc.close()
+        await rabbit.close()
 
 
 def gauge(metrics: str, name: str) -> float:
@@ -321,22 +365,22 @@ def gauge(metrics: str, name: str) -> float:
 async def test_metrics_show_the_backlog_retries_and_lag(
     api: httpx.AsyncClient, receiver: WebhookReceiver
 ) -> None:
-    """/metrics reads the backlog from the store: a retry scheduled an hour ahead and a queue delivery
-    are pending (one retrying), and neither is lag, since neither is due for the dispatcher."""
+    """/metrics reads the backlog from the store: two retries scheduled an hour ahead are pending and
+    retrying, and neither is lag, since neither is due for the dispatcher."""
     receiver.behave(fail_first=100, fail_status=503, retry_after="3600")
     for name, event_type, endpoint in (
         ("later", "contact.created", {"url": receiver.url, "type": "webhook"}),
-        ("q", "queue.event", {"url": "nats://contact-center.queue", "type": "queue"}),
+        ("later2", "queue.event", {"url": receiver.url + "/2", "type": "webhook"}),
     ):
         await api.post(SUBS, json={"name": name, "eventType": event_type, "endpoints": [endpoint]})
         await api.post(
             EVENTS, json={"eventType": event_type, "attributes": {}, "timestamp": "2026-11-24T10:00:00Z"}
         )
-    await receiver.wait_for(1, timeout=10)
+    await receiver.wait_for(2, timeout=10)
 
     async def settled() -> str | None:
         text = (await api.get("/metrics")).text
-        return text if gauge(text, "ccbridge_deliveries_retrying") == 1 else None
+        return text if gauge(text, "ccbridge_deliveries_retrying") == 2 else None
 
     metrics = await wait_until(settled, timeout=5)
     assert gauge(metrics, "ccbridge_deliveries_pending") == 2
@@ -375,3 +419,48 @@ async def test_metrics_lag_grows_while_due_deliveries_wait() -> None:
     assert gauge(later, "ccbridge_delivery_lag_seconds") > gauge(first, "ccbridge_delivery_lag_seconds")
     assert gauge(later, "ccbridge_deliveries_pending") == 1
     assert gauge(later, "ccbridge_deliveries_retrying") == 0
+
+
+async def test_a_genesys_queue_subscription_publishes_to_its_jetstream_subject(
+    api: httpx.AsyncClient,
+) -> None:
+    """Genesys `deliveryType: QUEUE` with a NATS URL: the stream stores the event once, with the
+    subscription's static header and Nats-Msg-Id = the event id."""
+    import uuid
+
+    import nats
+
+    tag = uuid.uuid4().hex[:12]
+    stream, subject = f"CCB_{tag}", f"ccb.genesys.{tag}"
+    nc = await nats.connect("nats://127.0.0.1:4222")
+    js = nc.jetstream()
+    await js.add_stream(name=stream, subjects=[subject])
+    try:
+        created = await api.post(
+            SUBS,
+            json={
+                "name": "genesys-queue",
+                "eventTypes": ["custom.genesys.routing.interaction_completed"],
+                "deliveryConfig": {
+                    "deliveryType": "QUEUE",
+                    "url": f"nats://127.0.0.1:4222/{subject}",
+                    "headers": {"X-Team": "sales"},
+                },
+            },
+        )
+        assert created.status_code == 201, created.text
+        ack = (await api.post(EVENTS, json=interaction(300, "Sale"))).json()
+
+        async def stored() -> int | None:
+            messages = int((await js.stream_info(stream)).state.messages)
+            return messages or None
+
+        assert await wait_until(stored, timeout=10) == 1
+        message = await js.get_msg(stream, 1)
+        assert message.headers is not None
+        assert message.headers["Nats-Msg-Id"] == ack["id"] == message.headers["ccbridge-event-id"]
+        assert message.headers["X-Team"] == "sales"
+        assert json.loads(message.data)["data"]["duration"] == 300
+    finally:
+        await js.delete_stream(stream)
+        await nc.close()

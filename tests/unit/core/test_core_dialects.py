@@ -282,7 +282,7 @@ ERRORS: list[tuple[str, dict[str, Any], str, str]] = [
         "cx-queue-https",
         cxone(endpoints=[{"url": "https://h", "type": "queue"}]),
         "endpoints[0].url",
-        "nats:// or amqp://",
+        "nats:// or tls:// or amqp://",
     ),
     ("retry-string", cxone(retryConfiguration="fast"), "retryConfiguration", "must be an object"),
     ("retry-key", cxone(retryConfiguration={"jitter": 1}), "retryConfiguration.jitter", "unknown"),

@@ -48,9 +48,12 @@ CREATE TABLE IF NOT EXISTS deliveries (
     dead_ts         REAL
 );
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(next_attempt_at) WHERE state = 'pending';
--- what a lease scans: due, unleased, deliverable rows only, so in-flight rows are never stepped over
-CREATE INDEX IF NOT EXISTS deliveries_ready ON deliveries(next_attempt_at)
-    WHERE state = 'pending' AND lease_until IS NULL AND endpoint_type != 'queue';
+-- what a lease scans: due, unleased rows only, so in-flight rows are never stepped over. It replaces
+-- deliveries_ready, which left queue endpoints out while they had no transport; a file made then
+-- loses the old index here.
+DROP INDEX IF EXISTS deliveries_ready;
+CREATE INDEX IF NOT EXISTS deliveries_unleased ON deliveries(next_attempt_at)
+    WHERE state = 'pending' AND lease_until IS NULL;
 -- leases by expiry, so expired ones (a crashed or stopped process) are found without a scan
 CREATE INDEX IF NOT EXISTS deliveries_leased ON deliveries(lease_until) WHERE lease_until IS NOT NULL;
 CREATE INDEX IF NOT EXISTS deliveries_subscription ON deliveries(subscription_id, state);

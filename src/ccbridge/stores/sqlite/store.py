@@ -41,9 +41,6 @@ from ccbridge.stores.sqlite.schema import SCHEMA
 from ccbridge.stores.sqlite.writer import SerialExecutor, connect
 
 OVERLOADED_RETRY_AFTER = 5.0  # seconds: a floor for a refused caller's retry
-QUEUE_WAIT_REASON = (
-    "queue endpoints are accepted but not delivered yet (NATS delivery comes in a later release)"
-)
 
 
 class SqliteStore:
@@ -115,9 +112,7 @@ class SqliteStore:
 
     def _count_pending(self, conn: sqlite3.Connection) -> None:
         self._pending = int(
-            conn.execute(
-                "SELECT count(*) FROM deliveries WHERE state = 'pending' AND endpoint_type != 'queue'"
-            ).fetchone()[0]
+            conn.execute("SELECT count(*) FROM deliveries WHERE state = 'pending'").fetchone()[0]
         )
 
     def _load_subscriptions(self, conn: sqlite3.Connection) -> None:
@@ -193,7 +188,7 @@ class SqliteStore:
                         (event.idempotency_key,),
                     )
             targets = self._router.route(event)
-            self._admit(_owed(targets))
+            self._admit(len(targets))
             conn.execute(
                 f"INSERT INTO events({records.EVENT_COLUMNS}, received_ts) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (*records.event_params(event), now),
@@ -204,7 +199,7 @@ class SqliteStore:
                     " next_attempt_at, created_ts, updated_ts) VALUES (?,?,?,?,?,?,?)",
                     [(event.id, sub_id, ep.url, ep.type, now, now, now) for sub_id, ep in targets],
                 )
-                self._pending += _owed(targets)
+                self._pending += len(targets)
             return AppendResult(event, created=True, deliveries=len(targets))
 
         result = await self._writer.submit(job)
@@ -327,8 +322,7 @@ class SqliteStore:
             if cur.rowcount == 0:
                 return False
             (cancelled,) = conn.execute(
-                "SELECT count(*) FROM deliveries WHERE subscription_id = ? AND state = 'pending'"
-                " AND endpoint_type != 'queue'",
+                "SELECT count(*) FROM deliveries WHERE subscription_id = ? AND state = 'pending'",
                 (sub_id,),
             ).fetchone()
             conn.execute(
@@ -391,8 +385,8 @@ class SqliteStore:
             skip = f" AND endpoint_url NOT IN ({','.join('?' * len(excluded))})" if excluded else ""
             rows = conn.execute(
                 "UPDATE deliveries SET lease_owner = ?, lease_until = ? WHERE id IN ("
-                " SELECT id FROM deliveries INDEXED BY deliveries_ready WHERE state = 'pending'"
-                " AND lease_until IS NULL AND endpoint_type != 'queue' AND next_attempt_at <= ?"
+                " SELECT id FROM deliveries INDEXED BY deliveries_unleased WHERE state = 'pending'"
+                " AND lease_until IS NULL AND next_attempt_at <= ?"
                 + skip
                 + " ORDER BY next_attempt_at LIMIT ?)"
                 " RETURNING id, event_id, subscription_id, endpoint_url, endpoint_type, kind, attempts, payload",
@@ -535,10 +529,8 @@ class SqliteStore:
 
         def job(conn: sqlite3.Connection) -> float | None:
             row = conn.execute(
-                "SELECT next_attempt_at FROM deliveries INDEXED BY deliveries_ready WHERE state = 'pending'"
-                " AND lease_until IS NULL AND endpoint_type != 'queue'"
-                + skip
-                + " ORDER BY next_attempt_at LIMIT 1",
+                "SELECT next_attempt_at FROM deliveries INDEXED BY deliveries_unleased WHERE state = 'pending'"
+                " AND lease_until IS NULL" + skip + " ORDER BY next_attempt_at LIMIT 1",
                 excluded,
             ).fetchone()
             return None if row is None else float(row[0])
@@ -554,7 +546,7 @@ class SqliteStore:
             ).fetchone()
             (oldest,) = conn.execute(
                 "SELECT min(next_attempt_at) FROM deliveries WHERE state = 'pending' AND lease_until IS NULL"
-                " AND endpoint_type != 'queue' AND next_attempt_at <= ?",
+                " AND next_attempt_at <= ?",
                 (now,),
             ).fetchone()
             return Backlog(pending, retrying, oldest, self._max_pending, self._refused)
@@ -565,16 +557,14 @@ class SqliteStore:
         now = self._now()
 
         def job(conn: sqlite3.Connection) -> DeliveryCounts:
-            counts = {"delivered": 0, "pending": 0, "retrying": 0, "dead": 0, "queued": 0}
-            for state, retried, queue_type, n in conn.execute(
-                "SELECT state, attempts > 0, endpoint_type = 'queue', count(*) FROM deliveries"
-                " WHERE subscription_id = ? AND kind = 'event' GROUP BY 1, 2, 3",
+            counts = {"delivered": 0, "pending": 0, "retrying": 0, "dead": 0}
+            for state, retried, n in conn.execute(
+                "SELECT state, attempts > 0, count(*) FROM deliveries"
+                " WHERE subscription_id = ? AND kind = 'event' GROUP BY 1, 2",
                 (sub_id,),
             ):
                 if state == "pending":
                     counts["retrying" if retried else "pending"] += n
-                    if queue_type:
-                        counts["queued"] += n
                 elif state in counts:
                     counts[state] += n
             last = conn.execute(
@@ -601,7 +591,6 @@ class SqliteStore:
                 last_success_at=iso_or_none(success),
                 last_success_ts=success,
                 recent_failures=recent_failures,
-                waiting_reason=QUEUE_WAIT_REASON if counts["queued"] else None,
                 backpressure=self._backpressure(),
             )
 
@@ -777,9 +766,3 @@ def _boundary(conn: sqlite3.Connection, table: str, key: str, ts: str, cutoff: f
 def _subscriptions_version(conn: sqlite3.Connection) -> int:
     row = conn.execute("SELECT value FROM meta WHERE name = 'subscriptions_version'").fetchone()
     return 0 if row is None else int(row[0])
-
-
-def _owed(targets: Sequence[tuple[str, EndpointSpec]]) -> int:
-    """The deliveries among `targets` that count toward `max_pending`: queue endpoints are accepted
-    but not delivered by this release, so their deliveries wait by design and never drain."""
-    return sum(1 for _, endpoint in targets if endpoint.type != "queue")

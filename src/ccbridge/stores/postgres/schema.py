@@ -1,0 +1,84 @@
+"""The PostgreSQL schema as numbered migrations, applied in order at open under an advisory lock.
+
+Why numbered: several replicas share one database and may run different releases during a rolling
+restart, so the schema moves forward in small steps, each applied exactly once (recorded in
+`ccb_migrations`), never edited once released. Append a new step; never change an old one.
+Times are epoch seconds (`double precision`) from the store's injected clock, as on SQLite, so
+retry schedules and windows stay testable.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[tuple[int, str], ...] = (
+    (
+        1,
+        """
+CREATE TABLE meta (
+    name  text PRIMARY KEY,
+    value bytea NOT NULL
+);
+CREATE TABLE counters (
+    name  text PRIMARY KEY,
+    value bigint NOT NULL
+);
+INSERT INTO counters(name, value) VALUES ('subscriptions_version', 0);
+CREATE TABLE events (
+    seq             bigserial PRIMARY KEY,
+    id              text NOT NULL UNIQUE,
+    type            text NOT NULL,
+    source          text NOT NULL,
+    time            text NOT NULL,
+    data            text NOT NULL,
+    dialect         text NOT NULL,
+    correlation_id  text NOT NULL,
+    received_at     text NOT NULL,
+    received_ts     double precision NOT NULL,
+    idempotency_key text,
+    metadata        text NOT NULL DEFAULT '{}'
+);
+CREATE UNIQUE INDEX events_idempotency ON events(idempotency_key) WHERE idempotency_key IS NOT NULL;
+CREATE INDEX events_received ON events(received_ts);
+CREATE TABLE subscriptions (
+    id          text PRIMARY KEY,
+    name        text NOT NULL UNIQUE,
+    doc         text NOT NULL,
+    created_ts  double precision NOT NULL,
+    updated_ts  double precision NOT NULL
+);
+CREATE TABLE deliveries (
+    id              bigserial PRIMARY KEY,
+    event_id        text NOT NULL,
+    subscription_id text NOT NULL,
+    endpoint_url    text NOT NULL,
+    endpoint_type   text NOT NULL,
+    kind            text NOT NULL DEFAULT 'event',
+    state           text NOT NULL DEFAULT 'pending',
+    attempts        integer NOT NULL DEFAULT 0,
+    next_attempt_at double precision NOT NULL,
+    lease_owner     text,
+    lease_until     double precision,
+    last_status     integer,
+    last_error      text,
+    payload         text,
+    created_ts      double precision NOT NULL,
+    updated_ts      double precision NOT NULL,
+    dead_ts         double precision
+);
+-- what a lease scans: pending rows by due time (leased ones are few: at most the dispatchers' slots)
+CREATE INDEX deliveries_due ON deliveries(next_attempt_at) WHERE state = 'pending';
+CREATE INDEX deliveries_subscription ON deliveries(subscription_id, state);
+CREATE INDEX deliveries_event ON deliveries(event_id);
+CREATE INDEX deliveries_dead ON deliveries(dead_ts) WHERE state = 'dead';
+CREATE INDEX deliveries_settled ON deliveries(updated_ts) WHERE state IN ('delivered', 'cancelled');
+CREATE TABLE idempotency (
+    scope      text NOT NULL,
+    key        text NOT NULL,
+    body_hash  text NOT NULL,
+    status     integer NOT NULL,
+    response   text NOT NULL,
+    created_ts double precision NOT NULL,
+    PRIMARY KEY (scope, key)
+);
+""",
+    ),
+)
