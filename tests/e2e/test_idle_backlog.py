@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from ccbridge.core.routing import SubscriptionRouter
-from ccbridge.stores.sqlite import SqliteStore, records
+from ccbridge.stores import records
+from ccbridge.stores.sqlite import SqliteStore
 from ccbridge.testing.samples import sample_event, sample_subscription
 
 if TYPE_CHECKING:

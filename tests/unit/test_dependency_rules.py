@@ -41,6 +41,8 @@ RULES = (
     Rule("delivery/ receives its store from bootstrap", "delivery", ("ccbridge.stores", "ccbridge.api")),
     Rule("stores/ know no HTTP", "stores", ("ccbridge.api", "ccbridge.client", *HTTP)),
     Rule("stores/ never deliver", "stores", ("ccbridge.endpoints", "ccbridge.delivery")),
+    Rule("one store backend never imports another", "stores/postgres", ("ccbridge.stores.sqlite",)),
+    Rule("one store backend never imports another", "stores/sqlite", ("ccbridge.stores.postgres",)),
     Rule("endpoints/ never persist", "endpoints", ("ccbridge.stores", "ccbridge.api", *DATABASES)),
     Rule(
         "client/ speaks only HTTP to a server of the API",

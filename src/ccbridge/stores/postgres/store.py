@@ -43,9 +43,9 @@ from ccbridge.core.ports import (
 )
 from ccbridge.core.times import IDEMPOTENCY_WINDOW, RECENT_WINDOW, SystemClock, iso, iso_or_none
 from ccbridge.errors import ConflictError, FieldError, NotFoundError, Overloaded, QuotaExceeded, Unavailable
+from ccbridge.stores import records
 from ccbridge.stores.postgres.batching import GroupCommitter
 from ccbridge.stores.postgres.migrations import apply_migrations, check_schema_name
-from ccbridge.stores.sqlite import records
 
 log = structlog.get_logger("ccbridge.store")
 
@@ -65,11 +65,7 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
 )
 
 _EVENT_COLUMNS = records.EVENT_COLUMNS
-_E_COLUMNS = ", ".join("e." + c.strip() for c in _EVENT_COLUMNS.split(","))
-_DEAD_COLUMNS = (
-    "d.id, d.event_id, e.type, d.subscription_id, d.endpoint_url, d.endpoint_type, d.attempts,"
-    " d.last_status, d.last_error, d.created_ts, d.dead_ts"
-)
+_E_COLUMNS = records.EVENT_COLUMNS_OF_E
 
 
 class PostgresStore:
@@ -558,18 +554,7 @@ class PostgresStore:
                 )
                 if row is None or s.state != "dead" or s.forward_to is None or row[5] != "event":
                     continue
-                letter = {
-                    "deadLetterId": s.delivery_id,
-                    "eventId": row[0],
-                    "subscriptionId": row[1],
-                    "endpointUrl": row[2],
-                    "endpointType": row[3],
-                    "attempts": s.attempt,
-                    "lastStatus": s.status,
-                    "reason": s.error,
-                    "createdAt": iso(row[4]),
-                    "deadAt": iso(now),
-                }
+                letter = records.forwarded_letter(s, row, now)
                 await conn.execute(
                     "INSERT INTO deliveries(event_id, subscription_id, endpoint_url, endpoint_type, kind,"
                     " payload, next_attempt_at, created_ts, updated_ts) VALUES ($1,$2,$3,$4,'deadletter',$5,$6,$6,$6)",
@@ -686,46 +671,29 @@ class PostgresStore:
 
     # --- dead letters ----------------------------------------------------------------------------
 
-    @staticmethod
-    def _dead_letter(row: Sequence[Any], event: dict[str, Any] | None = None) -> DeadLetter:
-        return DeadLetter(
-            id=row[0],
-            event_id=row[1],
-            event_type=row[2],
-            subscription_id=row[3],
-            endpoint_url=row[4],
-            endpoint_type=row[5],
-            attempts=row[6],
-            last_status=row[7],
-            reason=row[8],
-            created_at=iso(row[9]),
-            dead_at=iso_or_none(row[10]) or "",
-            event=event,
-        )
-
     async def list_dead_letters(
         self, subscription_id: str | None = None, limit: int = 100
     ) -> list[DeadLetter]:
         async with self._conn() as conn:
             rows = await conn.fetch(
-                f"SELECT {_DEAD_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id"
+                f"SELECT {records.DEAD_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id"
                 " WHERE d.state = 'dead' AND ($1::text IS NULL OR d.subscription_id = $1)"
                 " ORDER BY d.dead_ts DESC, d.id DESC LIMIT $2",
                 subscription_id,
                 limit,
             )
-        return [self._dead_letter(r) for r in rows]
+        return [records.dead_letter_from_row(r) for r in rows]
 
     async def get_dead_letter(self, delivery_id: int) -> DeadLetter | None:
         async with self._conn() as conn:
             row = await conn.fetchrow(
-                f"SELECT {_DEAD_COLUMNS}, {_E_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id"
+                f"SELECT {records.DEAD_COLUMNS}, {_E_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id"
                 " WHERE d.state = 'dead' AND d.id = $1",
                 delivery_id,
             )
         if row is None:
             return None
-        return self._dead_letter(row, records.event_from_row(tuple(row[11:])).document())
+        return records.dead_letter_from_row(row, records.event_from_row(tuple(row[11:])).document())
 
     async def replay_dead_letters(
         self, ids: Sequence[int] | None = None, subscription_id: str | None = None

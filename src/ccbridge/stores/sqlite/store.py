@@ -36,7 +36,7 @@ from ccbridge.core.ports import (
 )
 from ccbridge.core.times import IDEMPOTENCY_WINDOW, RECENT_WINDOW, SystemClock, iso, iso_or_none
 from ccbridge.errors import ConflictError, FieldError, NotFoundError, Overloaded, QuotaExceeded, Unavailable
-from ccbridge.stores.sqlite import records
+from ccbridge.stores import records
 from ccbridge.stores.sqlite.schema import SCHEMA
 from ccbridge.stores.sqlite.writer import SerialExecutor, connect
 
@@ -459,18 +459,7 @@ class SqliteStore:
                 if row is not None and s.state == "dead":
                     settled += 1
                 if row is not None and s.state == "dead" and s.forward_to is not None and row[5] == "event":
-                    letter = {
-                        "deadLetterId": s.delivery_id,
-                        "eventId": row[0],
-                        "subscriptionId": row[1],
-                        "endpointUrl": row[2],
-                        "endpointType": row[3],
-                        "attempts": s.attempt,
-                        "lastStatus": s.status,
-                        "reason": s.error,
-                        "createdAt": iso(row[4]),
-                        "deadAt": iso(now),
-                    }
+                    letter = records.forwarded_letter(s, row, now)
                     conn.execute(
                         "INSERT INTO deliveries(event_id, subscription_id, endpoint_url, endpoint_type, kind,"
                         " payload, next_attempt_at, created_ts, updated_ts) VALUES (?,?,?,?,?,?,?,?,?)",
@@ -598,28 +587,6 @@ class SqliteStore:
 
     # --- dead letters ----------------------------------------------------------------------------
 
-    _DEAD_COLUMNS = (
-        "d.id, d.event_id, e.type, d.subscription_id, d.endpoint_url, d.endpoint_type, d.attempts,"
-        " d.last_status, d.last_error, d.created_ts, d.dead_ts, d.kind"
-    )
-
-    @staticmethod
-    def _dead_letter(row: tuple[Any, ...], event: dict[str, Any] | None = None) -> DeadLetter:
-        return DeadLetter(
-            id=row[0],
-            event_id=row[1],
-            event_type=row[2],
-            subscription_id=row[3],
-            endpoint_url=row[4],
-            endpoint_type=row[5],
-            attempts=row[6],
-            last_status=row[7],
-            reason=row[8],
-            created_at=iso(row[9]),
-            dead_at=iso_or_none(row[10]) or "",
-            event=event,
-        )
-
     async def list_dead_letters(
         self, subscription_id: str | None = None, limit: int = 100
     ) -> list[DeadLetter]:
@@ -627,24 +594,24 @@ class SqliteStore:
             where = "d.state = 'dead'" + (" AND d.subscription_id = ?" if subscription_id else "")
             params: tuple[Any, ...] = (subscription_id, limit) if subscription_id else (limit,)
             rows = conn.execute(
-                f"SELECT {self._DEAD_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id"
+                f"SELECT {records.DEAD_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id"
                 f" WHERE {where} ORDER BY d.dead_ts DESC, d.id DESC LIMIT ?",
                 params,
             ).fetchall()
-            return [self._dead_letter(r) for r in rows]
+            return [records.dead_letter_from_row(r) for r in rows]
 
         return await self._reader.submit(job)
 
     async def get_dead_letter(self, delivery_id: int) -> DeadLetter | None:
         def job(conn: sqlite3.Connection) -> DeadLetter | None:
             row = conn.execute(
-                f"SELECT {self._DEAD_COLUMNS}, {', '.join('e.' + c.strip() for c in records.EVENT_COLUMNS.split(','))}"
+                f"SELECT {records.DEAD_COLUMNS}, {records.EVENT_COLUMNS_OF_E}"
                 " FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.state = 'dead' AND d.id = ?",
                 (delivery_id,),
             ).fetchone()
             if row is None:
                 return None
-            return self._dead_letter(row, records.event_from_row(row[12:]).document())
+            return records.dead_letter_from_row(row, records.event_from_row(row[11:]).document())
 
         return await self._reader.submit(job)
 

@@ -1,0 +1,109 @@
+"""Rows <-> core types, shared by every SQL store (SQLite and PostgreSQL encode rows the same way)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+import orjson
+
+from ccbridge.core.event import DeadLetterSpec, EndpointSpec, Event, RetrySpec, Subscription
+from ccbridge.core.ports import DeadLetter, Settlement
+from ccbridge.core.times import iso, iso_or_none
+
+
+def dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def subscription_to_doc(sub: Subscription) -> str:
+    return dumps(asdict(sub))
+
+
+def subscription_from_doc(doc: str | bytes) -> Subscription:
+    raw: dict[str, Any] = orjson.loads(doc)
+    raw["event_types"] = tuple(raw["event_types"])
+    raw["endpoints"] = tuple(EndpointSpec(**e) for e in raw["endpoints"])
+    raw["retry"] = RetrySpec(**raw["retry"])
+    raw["dead_letter"] = DeadLetterSpec(**raw["dead_letter"])
+    return Subscription(**raw)
+
+
+EVENT_COLUMNS = (
+    "id, type, source, time, data, dialect, correlation_id, received_at, idempotency_key, metadata"
+)
+EVENT_COLUMNS_OF_E = ", ".join("e." + c.strip() for c in EVENT_COLUMNS.split(","))
+"""`EVENT_COLUMNS` qualified for a join in which the events table is `e`."""
+
+
+def event_params(event: Event) -> tuple[Any, ...]:
+    return (
+        event.id,
+        event.type,
+        dumps(event.source),
+        event.time,
+        dumps(event.data),
+        event.dialect,
+        event.correlation_id,
+        event.received_at,
+        event.idempotency_key,
+        dumps(event.metadata),
+    )
+
+
+def event_from_row(row: tuple[Any, ...]) -> Event:
+    return Event(
+        id=row[0],
+        type=row[1],
+        source=orjson.loads(row[2]),
+        time=row[3],
+        data=orjson.loads(row[4]),
+        dialect=row[5],
+        correlation_id=row[6],
+        received_at=row[7],
+        idempotency_key=row[8],
+        metadata=orjson.loads(row[9]),
+    )
+
+
+DEAD_COLUMNS = (
+    "d.id, d.event_id, e.type, d.subscription_id, d.endpoint_url, d.endpoint_type, d.attempts,"
+    " d.last_status, d.last_error, d.created_ts, d.dead_ts"
+)
+"""What `dead_letter_from_row` reads, from `deliveries d JOIN events e`."""
+
+
+def dead_letter_from_row(row: Sequence[Any], event: dict[str, Any] | None = None) -> DeadLetter:
+    """A row of `DEAD_COLUMNS` (and the event's document, when shown) as a DeadLetter."""
+    return DeadLetter(
+        id=row[0],
+        event_id=row[1],
+        event_type=row[2],
+        subscription_id=row[3],
+        endpoint_url=row[4],
+        endpoint_type=row[5],
+        attempts=row[6],
+        last_status=row[7],
+        reason=row[8],
+        created_at=iso(row[9]),
+        dead_at=iso_or_none(row[10]) or "",
+        event=event,
+    )
+
+
+def forwarded_letter(s: Settlement, delivery: Sequence[Any], now: float) -> dict[str, Any]:
+    """The payload queued for a subscription's dead-letter endpoint when `s` kills a delivery;
+    `delivery` is (event id, subscription id, endpoint URL, endpoint type, created_ts, ...)."""
+    return {
+        "deadLetterId": s.delivery_id,
+        "eventId": delivery[0],
+        "subscriptionId": delivery[1],
+        "endpointUrl": delivery[2],
+        "endpointType": delivery[3],
+        "attempts": s.attempt,
+        "lastStatus": s.status,
+        "reason": s.error,
+        "createdAt": iso(delivery[4]),
+        "deadAt": iso(now),
+    }
