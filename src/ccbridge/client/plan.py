@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ccbridge.client.api import canonical_json
-from ccbridge.core.dialects import SERVER_FIELDS, mask_body
+from ccbridge.core.dialects import SERVER_FIELDS
+from ccbridge.core.subscription_masks import mask_body
 from ccbridge.errors import FieldError
 
 MANAGED_KEY, MANAGED_VALUE = "managed-by", "ccbridge"
@@ -137,7 +138,7 @@ def _diff(path: str, want: Any, have: Any, out: list[FieldChange]) -> None:
 def diff(desired: dict[str, Any], current: dict[str, Any]) -> list[FieldChange]:
     """What the server's `current` lacks of `desired`, field by field (server fields ignored).
 
-    The server answers credentials masked (`core.dialects.mask_body`), so `desired` is compared
+    The server answers credentials masked (`core.subscription_masks.mask_body`), so `desired` is compared
     masked the same way: a credential that differs only in its secret part is no difference (the
     plan cannot see it), and a change shows no secret.
     """

@@ -18,10 +18,10 @@ Contract:
 * `render_subscription` answers with the body as sent (normalized) plus `SERVER_FIELDS`. A body may
   carry those fields, so a fetched resource can be sent back; they are ignored. A plan ignores them
   when it compares a declaration with the server's resource.
-* Credentials are never answered (`core.redact`): `mask_body` masks the endpoint URLs' credentials
+* Credentials are never answered (`core.redact`): `core.subscription_masks.mask_body` masks the endpoint URLs' credentials
   (`endpoints[].url`, `deadLetterQueue.endpointUrl`, `deliveryConfig.url`) and the sensitive
   `deliveryConfig.headers`, for every caller, the create answer too. A replace that sends a masked
-  value back keeps the stored one (`restore_masked`), so a fetched resource can be sent back
+  value back keeps the stored one (`core.subscription_masks.restore_masked`), so a fetched resource can be sent back
   without losing its credentials; a masked value with nothing stored behind it is refused.
 """
 
@@ -39,9 +39,10 @@ from ccbridge.core.event import (
     RetrySpec,
     Subscription,
 )
-from ccbridge.core.redact import MASK, has_masked_credential, mask_headers, mask_url
+from ccbridge.core.redact import MASK, has_masked_credential
 from ccbridge.core.rules import PatternError, compile_pattern, expression_to_pattern, filters_to_pattern
 from ccbridge.core.signatures import generate_secret, is_valid_secret
+from ccbridge.core.subscription_masks import mask_body, restore_masked
 from ccbridge.core.validation import Errors, url_problem
 from ccbridge.errors import InputError
 
@@ -179,7 +180,7 @@ def parse_subscription(
     """`validate_subscription`, then what the server assigns: `sub_id`, dates, a secret if none given.
 
     A replace (`existing` given) keeps the existing creation date and, unless the body gives a new
-    one, the existing secret, and the stored credential behind each masked one (`restore_masked`).
+    one, the existing secret, and the stored credential behind each masked one (`core.subscription_masks.restore_masked`).
     """
     spec = validate_subscription(body if existing is None else restore_masked(body, existing), limits)
     secret = spec.secret or (existing.secret if existing is not None else generate_secret())
@@ -396,70 +397,3 @@ def render_subscription(sub: Subscription, *, with_secret: bool = False) -> dict
     else:
         body["secretHint"] = sub.secret[:10] + "..." if sub.secret else None
     return body
-
-
-def mask_body(body: dict[str, Any]) -> dict[str, Any]:
-    """`body` (either dialect) with its endpoints' credentials masked; other fields as they are.
-
-    Shapes that are not what `validate_subscription` accepts are left as they are, so a plan can
-    mask a declaration before it is validated.
-    """
-
-    def masked_headers(headers: dict[str, Any]) -> dict[str, Any]:
-        return {**headers, **mask_headers({k: v for k, v in headers.items() if isinstance(v, str)})}
-
-    return _map_credentials(body, mask_url, masked_headers)
-
-
-def restore_masked(body: Any, existing: Subscription) -> Any:
-    """`body` with each masked credential replaced by the stored one it masks.
-
-    A masked URL is restored from the stored endpoint or dead-letter URL that masks to the same
-    text (so only the credentials may have been masked, not the host or path changed); a header
-    whose value is `MASK` from the stored header of the same name (in any case). What has no stored
-    counterpart stays masked, for validation to refuse.
-    """
-    if not isinstance(body, dict):
-        return body
-    stored = [e.url for e in existing.endpoints]
-    if existing.dead_letter.endpoint_url:
-        stored.append(existing.dead_letter.endpoint_url)
-
-    def restore(url: str) -> str:
-        if has_masked_credential(url):
-            return next((s for s in stored if mask_url(s) == url), url)
-        return url
-
-    by_name = {k.lower(): v for k, v in existing.headers.items()}
-
-    def restored_headers(headers: dict[str, Any]) -> dict[str, Any]:
-        return {k: by_name.get(k.lower(), v) if v == MASK else v for k, v in headers.items()}
-
-    return _map_credentials(body, restore, restored_headers)
-
-
-def _with_url(obj: Any, key: str, change: Callable[[str], str]) -> Any:
-    """A copy of the object `obj` with `obj[key]` changed (a string URL only); anything else as is."""
-    if not isinstance(obj, dict) or not isinstance(obj.get(key), str):
-        return obj
-    return {**obj, key: change(obj[key])}
-
-
-def _map_credentials(
-    body: dict[str, Any],
-    url: Callable[[str], str],
-    headers: Callable[[dict[str, Any]], dict[str, Any]],
-) -> dict[str, Any]:
-    """`body` with `url` applied to every endpoint URL (both dialects' endpoints and the dead-letter
-    endpoint) and `headers` to the Genesys delivery headers: the places credentials live."""
-    out = dict(body)
-    if isinstance(endpoints := out.get("endpoints"), list):
-        out["endpoints"] = [_with_url(e, "url", url) for e in endpoints]
-    if isinstance(dead := out.get("deadLetterQueue"), dict):
-        out["deadLetterQueue"] = _with_url(dead, "endpointUrl", url)
-    if isinstance(config := out.get("deliveryConfig"), dict):
-        config = dict(_with_url(config, "url", url))
-        if isinstance(given := config.get("headers"), dict):
-            config["headers"] = headers(given)
-        out["deliveryConfig"] = config
-    return out

@@ -38,8 +38,8 @@ from pamqp import commands
 from ccbridge.core.event import Delivered, Failed, Outcome, Retry
 from ccbridge.core.ports import Attempt
 from ccbridge.core.redact import mask_url
-from ccbridge.endpoints.broker import Connections, allowed_addresses, message_headers, message_id
-from ccbridge.endpoints.netguard import NetworkPolicy
+from ccbridge.endpoints.broker import Connections, message_headers, message_id
+from ccbridge.endpoints.netguard import NetworkPolicy, allowed_addresses
 
 DEFAULT_PORT = 5672
 _QUERY_KEYS = frozenset({"exchange", "routing_key"})

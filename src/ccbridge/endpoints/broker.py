@@ -12,10 +12,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
 
-from ccbridge.core.event import Failed, Outcome, Retry
 from ccbridge.core.ports import Attempt
-from ccbridge.endpoints.netguard import NetworkPolicy
-from ccbridge.errors import Permanent, Retryable
 
 EVENT_ID = "ccbridge-event-id"
 EVENT_TYPE = "ccbridge-event-type"
@@ -46,17 +43,6 @@ def message_id(attempt: Attempt) -> str:
     (as `webhook-id` is built by the delivery layer, which endpoints do not import)."""
     job = attempt.job
     return job.event.id if job.kind == "event" else f"deadletter-{job.id}"
-
-
-async def allowed_addresses(policy: NetworkPolicy, host: str, port: int) -> list[str] | Outcome:
-    """The addresses of `host` the policy allows, or the outcome to settle with: a refused address is
-    `Failed` (it names the address and the config key), a name that does not resolve is `Retry`."""
-    try:
-        return policy.checked(host, port) or await policy.check(host, port)
-    except Permanent as exc:
-        return Failed(str(exc))
-    except Retryable as exc:
-        return Retry(str(exc))
 
 
 K = TypeVar("K", bound=Hashable)

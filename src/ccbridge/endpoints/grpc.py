@@ -36,8 +36,8 @@ from ccbridge.core.ports import Attempt
 from ccbridge.core.redact import mask_url
 from ccbridge.core.urls import grpc_target
 from ccbridge.endpoints.grpc_gen import consumer_pb2, consumer_pb2_grpc
-from ccbridge.endpoints.netguard import NetworkPolicy
-from ccbridge.errors import ConfigError, Permanent, Retryable
+from ccbridge.endpoints.netguard import NetworkPolicy, allowed_addresses
+from ccbridge.errors import ConfigError
 
 _S = grpc.StatusCode
 DELIVERED_CODES = frozenset({_S.OK, _S.ALREADY_EXISTS})
@@ -120,12 +120,9 @@ class GrpcEndpoint:
         except ValueError as exc:
             return Failed(f"bad gRPC endpoint URL {mask_url(attempt.job.endpoint.url)!r}: {exc}")
         host, port = _host_port(key[1])
-        try:
-            addresses = self._policy.checked(host, port) or await self._policy.check(host, port)
-        except Permanent as exc:
-            return Failed(str(exc))
-        except Retryable as exc:
-            return Retry(str(exc))
+        addresses = await allowed_addresses(self._policy, host, port)
+        if not isinstance(addresses, list):
+            return addresses
         consume = await self._consume(key, addresses)
         try:
             await consume(

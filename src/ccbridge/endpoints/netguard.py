@@ -15,6 +15,7 @@ import socket
 import time
 from collections.abc import Callable, Sequence
 
+from ccbridge.core.event import Failed, Outcome, Retry
 from ccbridge.errors import ConfigError, Permanent, Retryable
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -164,3 +165,14 @@ def _network(cidr: str, index: int) -> IPNetwork:
         return ipaddress.ip_network(cidr.strip(), strict=False)
     except ValueError as exc:
         raise ConfigError(f"delivery.allowed_networks[{index}]", f"not a CIDR network: {cidr!r}") from exc
+
+
+async def allowed_addresses(policy: NetworkPolicy, host: str, port: int) -> list[str] | Outcome:
+    """The addresses of `host` the policy allows, or the outcome to settle with: a refused address is
+    `Failed` (it names the address and the config key), a name that does not resolve is `Retry`."""
+    try:
+        return policy.checked(host, port) or await policy.check(host, port)
+    except Permanent as exc:
+        return Failed(str(exc))
+    except Retryable as exc:
+        return Retry(str(exc))

@@ -107,3 +107,26 @@ def forwarded_letter(s: Settlement, delivery: Sequence[Any], now: float) -> dict
         "createdAt": iso(delivery[4]),
         "deadAt": iso(now),
     }
+
+
+SETTLE_COLUMNS = (
+    "state = {}, attempts = {}, last_status = {}, last_error = {}, next_attempt_at = COALESCE({}, next_attempt_at),"
+    " lease_owner = NULL, lease_until = NULL, updated_ts = {}, dead_ts = {} WHERE id = {} AND lease_owner = {}"
+)
+"""The SET and WHERE of settling one delivery; each store fills in its placeholders, in the order of
+`settlement_params`."""
+
+
+def settlement_params(s: Settlement, now: float, owner: str) -> tuple[Any, ...]:
+    """The values of `SETTLE_COLUMNS` for `s`: a retry stays pending, a dead one records when it died."""
+    return (
+        "pending" if s.state == "retry" else s.state,
+        s.attempt,
+        s.status,
+        s.error,
+        s.next_attempt_at,
+        now,
+        now if s.state == "dead" else None,
+        s.delivery_id,
+        owner,
+    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ccbridge.client.plan import desired_payload, make_plan
-from ccbridge.core.dialects import mask_body
+from ccbridge.core.subscription_masks import mask_body
 
 PASSWORD = "pw-2c81d0e4-plan"
 BEARER = "Bearer tok-9ab3e5f1-plan"

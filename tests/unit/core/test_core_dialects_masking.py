@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from ccbridge.core.dialects import Limits, mask_body, parse_subscription, render_subscription
+from ccbridge.core.dialects import Limits, parse_subscription, render_subscription
 from ccbridge.core.event import Subscription
 from ccbridge.core.redact import MASK
+from ccbridge.core.subscription_masks import mask_body
 from ccbridge.errors import InputError
 
 LIMITS = Limits(3, lambda t: t in {"contact.created", "routing:interaction:completed"})

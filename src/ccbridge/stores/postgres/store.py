@@ -67,6 +67,8 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
 _EVENT_COLUMNS = records.EVENT_COLUMNS
 _E_COLUMNS = records.EVENT_COLUMNS_OF_E
 
+_SETTLE = records.SETTLE_COLUMNS.format(*(f"${n}" for n in range(1, 10)))
+
 
 class PostgresStore:
     """The `Store` port on PostgreSQL. `url` is a `postgresql://` DSN; `schema`, when given, is created
@@ -538,19 +540,9 @@ class PostgresStore:
                 if s.state == "delivered":
                     continue
                 row = await conn.fetchrow(
-                    "UPDATE deliveries SET state = $1, attempts = $2, last_status = $3, last_error = $4,"
-                    " next_attempt_at = COALESCE($5, next_attempt_at), lease_owner = NULL, lease_until = NULL,"
-                    " updated_ts = $6, dead_ts = $7 WHERE id = $8 AND lease_owner = $9"
+                    f"UPDATE deliveries SET {_SETTLE}"
                     " RETURNING event_id, subscription_id, endpoint_url, endpoint_type, created_ts, kind",
-                    "pending" if s.state == "retry" else s.state,
-                    s.attempt,
-                    s.status,
-                    s.error,
-                    s.next_attempt_at,
-                    now,
-                    now if s.state == "dead" else None,
-                    s.delivery_id,
-                    owner,
+                    *records.settlement_params(s, now, owner),
                 )
                 if row is None or s.state != "dead" or s.forward_to is None or row[5] != "event":
                     continue

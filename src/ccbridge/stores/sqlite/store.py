@@ -43,6 +43,9 @@ from ccbridge.stores.sqlite.writer import SerialExecutor, connect
 OVERLOADED_RETRY_AFTER = 5.0  # seconds: a floor for a refused caller's retry
 
 
+_SETTLE = records.SETTLE_COLUMNS.format(*"?" * 9)
+
+
 class SqliteStore:
     """The `Store` port on SQLite; `clock` drives every schedule and window, so tests can move time."""
 
@@ -439,21 +442,9 @@ class SqliteStore:
                 if s.state == "delivered":
                     continue
                 cur = conn.execute(
-                    "UPDATE deliveries SET state = ?, attempts = ?, last_status = ?, last_error = ?,"
-                    " next_attempt_at = COALESCE(?, next_attempt_at), lease_owner = NULL, lease_until = NULL,"
-                    " updated_ts = ?, dead_ts = ? WHERE id = ? AND lease_owner = ?"
+                    f"UPDATE deliveries SET {_SETTLE}"
                     " RETURNING event_id, subscription_id, endpoint_url, endpoint_type, created_ts, kind",
-                    (
-                        "pending" if s.state == "retry" else s.state,
-                        s.attempt,
-                        s.status,
-                        s.error,
-                        s.next_attempt_at,
-                        now,
-                        now if s.state == "dead" else None,
-                        s.delivery_id,
-                        owner,
-                    ),
+                    records.settlement_params(s, now, owner),
                 )
                 row = cur.fetchone()
                 if row is not None and s.state == "dead":
