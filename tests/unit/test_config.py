@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
 from ccbridge.client import ApiConfig, AuditConfig, PublishConfig, RegistryConfig
 from ccbridge.client.config import parse_section
@@ -319,7 +320,7 @@ def test_the_root_model_lists_every_section() -> None:
     """The fixed keys of the file (ARCHITECTURE: config keys are an interface)."""
     assert set(Config.model_fields) == {
         "server", "store", "auth", "limits", "event_types", "delivery", "inbound", "faults", "logging",
-        "api", "subscriptions", "publish", "audit", "registry", "ingest", "base_dir",
+        "api", "subscriptions", "publish", "audit", "registry", "ingest", "connectors", "base_dir",
     }  # fmt: skip
 
 
@@ -332,3 +333,40 @@ def test_loading_a_config_imports_no_part_of_the_server() -> None:
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     loaded = ast.literal_eval(out)
     assert loaded and all(m.startswith(("ccbridge.config", "ccbridge.errors")) for m in loaded), loaded
+
+
+def test_connectors_section_takes_the_fixed_keys_and_refuses_a_repeated_name() -> None:
+    doc = {
+        "connectors": {
+            "genesys": [
+                {
+                    "name": "gc-prod",
+                    "region": "us-east-1",
+                    "client_id": "id",
+                    "client_secret": "s3cret-value",
+                    "topics": [
+                        "v2.users.u1.presence",
+                        {"topic": "v2.routing.queues.{id}.conversations", "ids": ["q-1"]},
+                    ],
+                }
+            ],
+            "aws_eventbridge": {"api_keys": ["k-123"]},
+            "cxone": [
+                {
+                    "name": "gc-prod",
+                    "access_key_id": "a",
+                    "access_key_secret": "b",
+                    "client_id": "c",
+                    "client_secret": "d",
+                    "agents": ["1"],
+                }
+            ],
+        }
+    }
+    with pytest.raises(ValidationError) as caught:
+        Config.model_validate(doc)
+    assert "connector names must be unique; repeated: gc-prod" in str(caught.value)
+    doc["connectors"]["cxone"][0]["name"] = "cx-prod"  # type: ignore[index]
+    loaded = Config.model_validate(doc).connectors
+    assert [c.name for c in loaded.genesys] == ["gc-prod"] and loaded.cxone[0].name == "cx-prod"
+    assert "s3cret-value" not in repr(loaded)

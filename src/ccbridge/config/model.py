@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, field_va
 
 from ccbridge.config.base import Strict, config_problem, require_unique
 from ccbridge.config.client import ApiConfig, AuditConfig, PublishConfig, RegistryConfig
+from ccbridge.config.connectors import ConnectorsConfig
 from ccbridge.config.ingest import IngestConfig
 
 # Every event type the source documents name; `custom.*` is always accepted on top of these.
@@ -235,6 +236,7 @@ class Config(Strict):
     audit: AuditConfig | None = None
     registry: RegistryConfig | None = None
     ingest: IngestConfig | None = None
+    connectors: ConnectorsConfig = Field(default_factory=ConnectorsConfig)
     base_dir: str = Field(
         ".", exclude=True, description="folder of the config file; relative paths start here"
     )
