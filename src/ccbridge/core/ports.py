@@ -321,6 +321,16 @@ class WriteHealth(Protocol):
         ...
 
 
+class DeadLetterRemoval(Protocol):
+    """Deleting chosen dead letters (the dashboard's purge of one letter or a selection)."""
+
+    async def discard_dead_letters(self, ids: Sequence[int]) -> int:
+        """Delete the dead letters among `ids` in one commit; returns how many. Ids that name no dead
+        letter (a live or delivered delivery, one already purged or replayed) are left alone, so a
+        repeat deletes nothing."""
+        ...
+
+
 class Store(
     EventLog,
     IdempotencyRecords,
@@ -328,6 +338,7 @@ class Store(
     DeliveryQueue,
     DeliveryReports,
     DeadLetterStore,
+    DeadLetterRemoval,
     Housekeeping,
     WriteHealth,
     Protocol,
@@ -347,6 +358,13 @@ class Store(
 
 
 class ApiStore(
-    EventLog, IdempotencyRecords, SubscriptionStore, DeliveryReports, DeadLetterStore, WriteHealth, Protocol
+    EventLog,
+    IdempotencyRecords,
+    SubscriptionStore,
+    DeliveryReports,
+    DeadLetterStore,
+    DeadLetterRemoval,
+    WriteHealth,
+    Protocol,
 ):
     """What the API's routes use: everything but the delivery queue and housekeeping."""
