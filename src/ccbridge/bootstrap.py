@@ -16,6 +16,7 @@ from ccbridge.api import ingest as ingest_route
 from ccbridge.api.app import create_app
 from ccbridge.api.services import Services
 from ccbridge.api.tokens import TokenService
+from ccbridge.api.ui import start_dashboard, stop_dashboard
 from ccbridge.config import Config, resolve_path
 from ccbridge.core.ports import Endpoint
 from ccbridge.core.routing import SubscriptionRouter
@@ -112,6 +113,7 @@ def build(config: Config, *, freeze_heap: bool = False) -> Runtime:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await store.open()
         services.tokens = TokenService(config.auth, await store.secret(TOKEN_KEY))
+        dashboard = await start_dashboard(services, store.secret)
         if dispatcher is not None:
             dispatcher.start()
         housekeeper.start()
@@ -124,6 +126,7 @@ def build(config: Config, *, freeze_heap: bool = False) -> Runtime:
             yield
         finally:
             services.readiness.ready = False
+            await stop_dashboard(dashboard)
             await housekeeper.stop()
             if dispatcher is not None:
                 await dispatcher.stop()

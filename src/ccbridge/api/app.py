@@ -15,7 +15,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from ccbridge import __version__
-from ccbridge.api import auth, deadletters, events, ops, subscriptions
+from ccbridge.api import auth, deadletters, events, ops, subscriptions, ui
 from ccbridge.api.docs import DocumentedApp
 from ccbridge.api.fastpath import FastPath, Handler
 from ccbridge.api.problems import handle_bridge_error, problem
@@ -80,4 +80,5 @@ def create_app(
     app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected)
     app.state.services = services
+    app.mount(ui.PREFIX, ui.build_ui(services))
     return FastPath(app, {("POST", events.PATH): events.make_publish(services), **(fast_routes or {})})

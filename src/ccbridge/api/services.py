@@ -11,6 +11,7 @@ from ccbridge.config import Config
 from ccbridge.core.ports import ApiStore, WriteHealth
 from ccbridge.ingest import IngestGateway
 from ccbridge.observability.audit import AuditLog
+from ccbridge.observability.history import MetricsHistory
 from ccbridge.observability.metrics import Metrics
 
 
@@ -33,7 +34,8 @@ class Readiness:
 
 @dataclass
 class Services:
-    """Config, the store, tokens and metrics; `audit` and `ingest` are set when configured."""
+    """Config, the store, tokens and metrics; `audit` and `ingest` are set when configured; `session_key`
+    once the store is open."""
 
     config: Config
     store: ApiStore
@@ -43,3 +45,5 @@ class Services:
     audit: AuditLog | None = None
     ingest: IngestGateway | None = None
     readiness: Readiness = field(default_factory=Readiness)
+    session_key: bytes = b""  # the dashboard's cookie key (api.ui.session), from the store once it opens
+    history: MetricsHistory = field(default_factory=MetricsHistory)  # the dashboard's per-minute charts

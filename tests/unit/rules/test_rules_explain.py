@@ -6,10 +6,10 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_rules_properties import events, patterns
 
 from ccbridge.core.rules.explain import explain, values_at
 from ccbridge.rules import reference_matches
-from test_rules_properties import events, patterns
 
 
 @settings(settings.get_profile("rules"))
