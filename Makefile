@@ -5,7 +5,7 @@ STAMP  := $(VENV)/.installed-stamp
 CONFIG ?= examples/ccbridge.yaml
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lint services bench soak serve clean
+.PHONY: install demo test lint services bench soak serve clean screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -39,6 +39,10 @@ soak: install services
 	SOAK_MINUTES=$(SOAK_MINUTES) $(PY) bench/soak.py
 	KILL9_ROUNDS=5 $(PY) -m pytest -q -s -p no:cacheprovider tests/e2e/test_kill9.py
 	FUZZ_EXAMPLES=500 $(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_openapi_fuzz.py
+
+# the dashboard's screenshots in docs/screenshots (README "Dashboard"), taken by the browser tests
+screenshots: install services
+	SCREENSHOTS_DIR=docs/screenshots $(PY) -m pytest -q -p no:cacheprovider tests/browser
 
 serve: install
 	$(VENV)/bin/ccbridge serve --config $(CONFIG)

@@ -25,4 +25,11 @@ fi
 if [ -x /usr/sbin/rabbitmq-server ]; then
   TRIES=150 ensure rabbitmq 5672 /usr/sbin/rabbitmq-server -detached  # the Erlang VM starts slowly
 fi
+# The browser tests (tests/browser) drive Debian's Chromium; Playwright's own browser download cannot
+# work here, so the distribution's package is the browser.
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
+  echo "services: /usr/bin/chromium is missing; installing Debian's chromium for the browser tests"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
+    || echo "services: could not install chromium (apt-get install chromium)" >&2
+fi
 exit 0

@@ -1,4 +1,4 @@
-"""Small server-rendered SVG bar charts: no chart library, no script, readable without CSS.
+"""Small server-rendered SVG bar charts: no chart library, no script.
 
 `bars` draws one bar per value (stacked when a value has several parts), scaled to the largest
 total, with a `<title>` per bar so hovering shows the figure. Every number and label is escaped
@@ -34,23 +34,25 @@ def bars(
     width: int = 600,
     height: int = 120,
 ) -> Markup:
-    """An SVG of `len(values)` bars; `values[i][j]` is part `j` (of `series`) of bar `i`, labelled
+    """A figure of `len(values)` bars (the SVG stretches to the page's width; the scale and the
+    first and last labels are HTML around it, so text is never stretched); `values[i][j]` is part `j` (of `series`) of bar `i`, labelled
     `labels[i]` in its tooltip."""
     top = max((sum(v) for v in values), default=0.0) or 1.0
     slot = width / max(len(values), 1)
     gap = 1 if slot > 3 else 0
     parts: list[str] = [
-        f'<svg class="chart" viewBox="0 0 {width} {height + 14}" role="img" '
+        f'<figure class="chart"><span class="scale top">{escape(_fmt(top))}</span>',
+        f'<svg viewBox="0 0 {width} {height}" preserveAspectRatio="none" role="img" '
         f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
         f"<title>{escape(title)}</title>",
-        f'<line class="axis" x1="0" y1="{height}" x2="{width}" y2="{height}"/>',
-        f'<text class="scale" x="2" y="10">{escape(_fmt(top))}</text>',
     ]
     for i, value in enumerate(values):
         x = i * slot
         y = float(height)
         tip = ", ".join(f"{s.name} {_fmt(v)}" for s, v in zip(series, value, strict=True))
         parts.append(f"<g><title>{escape(labels[i])}: {escape(tip)}</title>")
+        # a full-height transparent slot, so the tooltip shows over empty minutes too
+        parts.append(f'<rect class="slot" x="{x:.1f}" y="0" width="{slot:.1f}" height="{height}"/>')
         for s, v in zip(series, value, strict=True):
             h = height * v / top
             y -= h
@@ -59,10 +61,10 @@ def bars(
                 f'width="{max(slot - gap, 0.5):.1f}" height="{h:.1f}"/>'
             )
         parts.append("</g>")
+    parts.append(f'<line class="axis" x1="0" y1="{height}" x2="{width}" y2="{height}"/></svg>')
     if labels:
-        parts.append(f'<text class="scale" x="0" y="{height + 12}">{escape(labels[0])}</text>')
         parts.append(
-            f'<text class="scale" x="{width}" y="{height + 12}" text-anchor="end">{escape(labels[-1])}</text>'
+            f"<figcaption><span>{escape(labels[0])}</span><span>{escape(labels[-1])}</span></figcaption>"
         )
-    parts.append("</svg>")
+    parts.append("</figure>")
     return Markup("".join(parts))
