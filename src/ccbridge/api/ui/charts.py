@@ -34,9 +34,9 @@ def bars(
     width: int = 600,
     height: int = 120,
 ) -> Markup:
-    """A figure of `len(values)` bars (the SVG stretches to the page's width; the scale and the
-    first and last labels are HTML around it, so text is never stretched); `values[i][j]` is part `j` (of `series`) of bar `i`, labelled
-    `labels[i]` in its tooltip."""
+    """A figure of `len(values)` bars; `values[i][j]` is part `j` (of `series`) of bar `i`, labelled
+    `labels[i]` in its tooltip. The SVG stretches to the page's width; the scale and the first and
+    last labels are HTML around it, so text is never stretched."""
     top = max((sum(v) for v in values), default=0.0) or 1.0
     slot = width / max(len(values), 1)
     gap = 1 if slot > 3 else 0
