@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import httpx
-from conftest import DEAD, READER_ID, READER_SECRET, SUBS, Shoot, dead_letter, log_in
+from dashboard_support import DEAD, READER_ID, READER_SECRET, SUBS, Shoot, dead_letter, log_in
 from playwright.async_api import Page, expect
 
 from ccbridge.testing import WebhookReceiver
