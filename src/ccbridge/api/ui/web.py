@@ -92,22 +92,19 @@ class Dashboard:
             raise Forbidden(f"this client lacks the scope {READ}")
         return session
 
-    async def actor(self, request: Request) -> tuple[Session, FormData]:
-        """The session and form of an action (see the module's contract)."""
+    async def checked_form(self, request: Request) -> tuple[Session, FormData]:
+        """A viewer's POST whose form carries its session's CSRF token (the pattern tester's reads too)."""
         session = self.viewer(request)
         form = await read_form(request)
         if not self.codec.csrf_valid(session, str(form.get("csrf", ""))):
             raise Forbidden("the form's CSRF token is missing or stale: reload the page and try again")
-        if not session.can_act:
-            raise Forbidden("this client is read-only: it lacks the scope eventbridge:subscriptions:write")
         return session, form
 
-    async def checked_form(self, request: Request) -> tuple[Session, FormData]:
-        """A CSRF-checked POST of a read-only kind (the pattern tester): any viewer may send it."""
-        session = self.viewer(request)
-        form = await read_form(request)
-        if not self.codec.csrf_valid(session, str(form.get("csrf", ""))):
-            raise Forbidden("the form's CSRF token is missing or stale: reload the page and try again")
+    async def actor(self, request: Request) -> tuple[Session, FormData]:
+        """The session and form of an action (see the module's contract)."""
+        session, form = await self.checked_form(request)
+        if not session.can_act:
+            raise Forbidden("this client is read-only: it lacks the scope eventbridge:subscriptions:write")
         return session, form
 
     def render(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
