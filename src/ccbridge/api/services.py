@@ -33,7 +33,8 @@ class Readiness:
 
 @dataclass
 class Services:
-    """Config, the store, tokens and metrics; `audit` and `ingest` are set when configured."""
+    """Config, the store, tokens and metrics; `audit` and `ingest` are set when configured, and
+    `cxone_connectors` by the composition root."""
 
     config: Config
     store: ApiStore
@@ -43,3 +44,5 @@ class Services:
     audit: AuditLog | None = None
     ingest: IngestGateway | None = None
     readiness: Readiness = field(default_factory=Readiness)
+    cxone_connectors: frozenset[str] = frozenset()
+    """The configured `connectors.cxone` names a `cxone-signal` endpoint may name."""
