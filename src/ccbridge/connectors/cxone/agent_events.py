@@ -157,6 +157,8 @@ class AgentFollower:
                     await self._poll(sink, stop)
                 self._failures = 0
                 self.last_error = None
+                if self.session_id is not None:
+                    self.state = "connected"
             except Stopped:
                 break
             except SessionGone as exc:
