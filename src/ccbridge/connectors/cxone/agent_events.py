@@ -170,6 +170,15 @@ class AgentFollower:
             except AuthError as exc:
                 self.last_error = str(exc)
                 await self._pause(stop, None)
+            except Exception as exc:  # a bug or an unforeseen answer must not end the other agents' loops
+                self.last_error = f"unexpected {type(exc).__name__}"
+                log.error(
+                    "cxone follower error",
+                    connector=self.connector,
+                    agent=self.agent_id,
+                    error=type(exc).__name__,
+                )
+                await self._pause(stop, None)
         if self._lost_at is not None:
             await self._report_gap(sink, stop_time=self._clock.now(), retry=False)
         self.state = "stopped"
