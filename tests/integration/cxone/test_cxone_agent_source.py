@@ -302,3 +302,43 @@ async def test_through_the_real_store_nothing_is_stored_twice(
     assert [t for t, _ in rows].count(GAP_TYPE) == 1
     assert sink.repeats == 0
     assert any(p == f"{API}/agent-sessions/join" for _, p in fake.requests)
+
+
+async def test_stop_ends_a_long_poll_in_flight(clock: ManualClock, wait: ClockWait) -> None:
+    """A poll held open by the platform (30 s) is cancelled when stop is set: `run` returns at once
+    rather than after the hold, and the session is not counted as lost (no gap)."""
+    async with FakeCxone(clock=clock, max_hold=30.0) as fake:
+        fake.login(AGENT)
+        connector, _ = make_connector(fake, clock, wait, poll_timeout_seconds=30)
+        sink = MemorySink()
+        async with running(connector, sink):  # exits only once run returned (within its 10 s bound)
+            await until(lambda: len(polls(fake)) == 1)
+        assert connector.status()["state"] == "stopped" and sink.gaps == []
+
+
+async def test_stop_while_the_store_refuses_returns(
+    fake: FakeCxone, clock: ManualClock, wait: ClockWait
+) -> None:
+    """A store that keeps failing does not keep `run` from returning on stop; the event read but not
+    stored is reported as a gap, and the reason is in the status."""
+    connector, _ = make_connector(fake, clock, wait)
+    sink = MemorySink(fail=10**6)
+    async with running(connector, sink):
+        fake.push(AGENT, {"Type": "AgentState"})
+        await until(lambda: sink.offered >= 3)
+    assert sink.stored == {} and len(sink.gaps) == 1
+    assert "store could not take" in (connector.status()["sessions"][0]["lastError"] or "")
+
+
+async def test_a_huge_retry_after_is_capped_at_an_hour(
+    fake: FakeCxone, clock: ManualClock, wait: ClockWait
+) -> None:
+    """A 429 asking for a day waits an hour at most, then polls again."""
+    connector, _ = make_connector(fake, clock, wait)
+    sink = MemorySink()
+    async with running(connector, sink):
+        await until(lambda: len(polls(fake)) >= 1)
+        fake.fail("get-next-event", 429, retry_after="86400")
+        fake.push(AGENT, {"Type": "AgentState"})
+        await until(lambda: len(sink.stored) == 1)
+    assert wait.delays[0] == 3600

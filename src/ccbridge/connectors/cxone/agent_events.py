@@ -42,6 +42,7 @@ from ccbridge.connectors.base import EventSink
 from ccbridge.connectors.cxone.api import Answer, call
 from ccbridge.connectors.cxone.auth import CxoneAuth
 from ccbridge.core.ports import Clock
+from ccbridge.core.retry import MAX_RETRY_AFTER
 from ccbridge.errors import AuthError, Retryable
 
 log = structlog.get_logger("ccbridge.connectors.cxone")
@@ -63,7 +64,8 @@ async def wait_or_stop(seconds: float, stop: asyncio.Event) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Backoff:
-    """Exponential delays between failed tries, with equal jitter: in [base/2, base], base capped."""
+    """Exponential delays between failed tries, with equal jitter: in [base/2, base], base capped; a
+    Retry-After floor is honoured up to `core.retry.MAX_RETRY_AFTER` (an hour)."""
 
     initial: float = 1.0
     cap: float = 60.0
@@ -71,7 +73,7 @@ class Backoff:
     def delay(self, failures: int, rng: random.Random, floor: float | None = None) -> float:
         base = min(self.cap, self.initial * 2.0 ** min(failures - 1, 32))
         delay = base / 2 + rng.random() * base / 2
-        return max(delay, floor or 0.0)
+        return max(delay, min(floor or 0.0, MAX_RETRY_AFTER))
 
 
 class SessionGone(Exception):
