@@ -34,6 +34,7 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 import structlog
@@ -253,7 +254,7 @@ class AgentFollower:
             call(
                 self._auth,
                 "GET",
-                f"/agent-sessions/{session}/get-next-event",
+                f"/agent-sessions/{quote(session or '', safe='')}/get-next-event",
                 params={"timeout": str(self._poll_timeout)},
                 within=self._poll_timeout + 15.0,
             ),
