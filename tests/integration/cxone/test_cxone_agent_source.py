@@ -126,13 +126,12 @@ async def test_429_and_5xx_are_retried_on_the_same_session(
 ) -> None:
     """503 twice and a 429 with Retry-After: 7 are retried with backoff (7 s as a floor) on the same
     session; nothing is lost and no gap is reported."""
+    fake.fail("get-next-event", 503, times=2)
+    fake.fail("get-next-event", 429, retry_after="7")
+    fake.push(AGENT, {"Type": "AgentState", "CurrentState": "Available"})
     connector, _ = make_connector(fake, clock, wait)
     sink = MemorySink()
     async with running(connector, sink):
-        await until(lambda: len(polls(fake)) >= 1)
-        fake.fail("get-next-event", 503, times=2)
-        fake.fail("get-next-event", 429, retry_after="7")
-        fake.push(AGENT, {"Type": "AgentState", "CurrentState": "Available"})
         await until(lambda: len(sink.stored) == 1)
     assert len(wait.delays) == 3 and wait.delays[2] >= 7
     assert len(fake.joins) == 1 and sink.gaps == []
@@ -160,11 +159,12 @@ async def test_a_revoked_token_is_renewed_once_on_401(
     connector, _ = make_connector(fake, clock, wait)
     sink = MemorySink()
     async with running(connector, sink):
-        await until(lambda: len(polls(fake)) >= 1)
-        fake.revoke_tokens()
-        fake.push(AGENT, {"Type": "AgentState"})
+        fake.push(AGENT, {"Type": "AgentState", "n": 1})
         await until(lambda: len(sink.stored) == 1)
-    assert fake.token_grants == 2 and fake.unauthorized >= 1
+        fake.revoke_tokens()  # a poll already in flight was let in; the next one meets the 401
+        fake.push(AGENT, {"Type": "AgentState", "n": 2})
+        await until(lambda: len(sink.stored) == 2 and fake.token_grants == 2)
+    assert fake.unauthorized >= 1
     assert len(fake.joins) == 1 and sink.gaps == []
 
 
@@ -334,11 +334,10 @@ async def test_a_huge_retry_after_is_capped_at_an_hour(
     fake: FakeCxone, clock: ManualClock, wait: ClockWait
 ) -> None:
     """A 429 asking for a day waits an hour at most, then polls again."""
+    fake.fail("get-next-event", 429, retry_after="86400")
+    fake.push(AGENT, {"Type": "AgentState"})
     connector, _ = make_connector(fake, clock, wait)
     sink = MemorySink()
     async with running(connector, sink):
-        await until(lambda: len(polls(fake)) >= 1)
-        fake.fail("get-next-event", 429, retry_after="86400")
-        fake.push(AGENT, {"Type": "AgentState"})
         await until(lambda: len(sink.stored) == 1)
     assert wait.delays[0] == 3600
