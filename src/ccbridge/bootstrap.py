@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI
@@ -18,11 +18,13 @@ from ccbridge.api.services import Services
 from ccbridge.api.tokens import TokenService
 from ccbridge.api.ui import start_dashboard, stop_dashboard
 from ccbridge.config import Config, resolve_path
+from ccbridge.connectors import cxone
 from ccbridge.core.ports import Endpoint
 from ccbridge.core.routing import SubscriptionRouter
 from ccbridge.core.times import SystemClock
 from ccbridge.delivery.dispatcher import Dispatcher
 from ccbridge.endpoints.amqp import AmqpEndpoint
+from ccbridge.endpoints.cxone_signal import CxoneSignalEndpoint
 from ccbridge.endpoints.grpc import GrpcEndpoint
 from ccbridge.endpoints.nats import NatsEndpoint
 from ccbridge.endpoints.netguard import NetworkPolicy
@@ -48,9 +50,22 @@ class Runtime:
     store: SqliteStore | PostgresStore
     dispatcher: Dispatcher | None
     app: ASGIApp
+    cxone_auths: dict[str, cxone.CxoneAuth] = field(default_factory=dict)
+    """One per `connectors.cxone` entry, shared by its agent source and the Signal endpoint."""
 
 
-def _endpoints(config: Config) -> dict[str, Endpoint]:
+def cxone_auths(config: Config) -> dict[str, cxone.CxoneAuth]:
+    """The credentials of each configured CXone tenant, by connector name."""
+    return {entry.name: cxone.CxoneAuth(entry) for entry in config.connectors.cxone}
+
+
+def cxone_connectors(runtime: Runtime) -> list[cxone.CxoneConnector]:
+    """The agent event source of each configured CXone tenant, with the runtime's shared credentials
+    (what the connector runner runs, one per `connectors.cxone` entry)."""
+    return [cxone.build(entry, runtime.cxone_auths[entry.name]) for entry in runtime.config.connectors.cxone]
+
+
+def _endpoints(config: Config, auths: dict[str, cxone.CxoneAuth] | None = None) -> dict[str, Endpoint]:
     policy = NetworkPolicy(config.delivery.allow_private_networks, config.delivery.allowed_networks)
     ca_file = (
         str(resolve_path(config, config.delivery.grpc_ca_file)) if config.delivery.grpc_ca_file else None
@@ -59,6 +74,7 @@ def _endpoints(config: Config) -> dict[str, Endpoint]:
         "webhook": WebhookEndpoint(policy, limit_per_host=config.delivery.per_endpoint_concurrency),
         "grpc": GrpcEndpoint(policy, ca_file),
         "queue": QueueEndpoint(NatsEndpoint(policy), AmqpEndpoint(policy)),
+        "cxone-signal": CxoneSignalEndpoint(auths or {}),
     }
 
 
@@ -90,7 +106,9 @@ def build(config: Config, *, freeze_heap: bool = False) -> Runtime:
     ingest = compile_files(config)
     store = make_store(config)
     metrics = Metrics()
+    auths = cxone_auths(config)
     services = Services(config=config, store=store, tokens=TokenService(config.auth, b""), metrics=metrics)
+    services.cxone_connectors = frozenset(auths)
     if config.audit is not None:
         services.audit = AuditLog(resolve_path(config, config.audit.path))
     gateway = None
@@ -104,7 +122,7 @@ def build(config: Config, *, freeze_heap: bool = False) -> Runtime:
         fast[("POST", ingest_route.PATH)] = handler
     dispatcher = None
     if config.delivery.enabled:
-        dispatcher = Dispatcher(store, _endpoints(config), config.delivery, metrics)
+        dispatcher = Dispatcher(store, _endpoints(config, auths), config.delivery, metrics)
         store.add_listener(dispatcher.notify)
 
     housekeeper = Housekeeper(store, config.store.retention_days)
@@ -134,7 +152,9 @@ def build(config: Config, *, freeze_heap: bool = False) -> Runtime:
                 await gateway.aclose()
             if services.audit is not None:
                 await services.audit.drain()
+            for auth in auths.values():
+                await auth.aclose()
             await store.close()
 
     app = create_app(services, lifespan, extra_routers=extra, fast_routes=fast)
-    return Runtime(config, services, store, dispatcher, app)
+    return Runtime(config, services, store, dispatcher, app, auths)

@@ -38,9 +38,10 @@ class _Answer(BaseModel):
 
 class Endpoint(_Request):
     url: str = Field(
-        description="webhook: http(s)://...; grpc: grpc(s)://host:port; queue: nats://host:port/subject or amqp://..."
+        description="webhook: http(s)://...; grpc: grpc(s)://host:port; queue: nats://host:port/subject or amqp://...; "
+        "cxone-signal: cxone://<connector>/signal?contactId=<path>&p1=<path>... (paths into the event, e.g. data.contactId)"
     )
-    type: Literal["webhook", "grpc", "queue"] = "webhook"
+    type: Literal["webhook", "grpc", "queue", "cxone-signal"] = "webhook"
 
 
 class FilterTriple(_Request):
@@ -63,7 +64,9 @@ class RetryConfiguration(_Request):
 
 
 class DeliveryConfig(_Request):
-    deliveryType: Literal["WEBHOOK", "GRPC", "QUEUE"] = Field("WEBHOOK", description="case-insensitive")
+    deliveryType: Literal["WEBHOOK", "GRPC", "QUEUE", "CXONE_SIGNAL", "CXONE-SIGNAL"] = Field(
+        "WEBHOOK", description="case-insensitive"
+    )
     url: str
     headers: dict[str, str] | None = None
 

@@ -34,8 +34,8 @@ class Readiness:
 
 @dataclass
 class Services:
-    """Config, the store, tokens and metrics; `audit` and `ingest` are set when configured; `session_key`
-    once the store is open."""
+    """Config, the store, tokens and metrics; `audit` and `ingest` are set when configured,
+    `cxone_connectors` by the composition root, `session_key` once the store is open."""
 
     config: Config
     store: ApiStore
@@ -47,3 +47,5 @@ class Services:
     readiness: Readiness = field(default_factory=Readiness)
     session_key: bytes = b""  # the dashboard's cookie key (api.ui.session), from the store once it opens
     history: MetricsHistory = field(default_factory=MetricsHistory)  # the dashboard's per-minute charts
+    cxone_connectors: frozenset[str] = frozenset()
+    """The configured `connectors.cxone` names a `cxone-signal` endpoint may name."""

@@ -70,7 +70,9 @@ class SubscriptionRoutes:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.store = services.store
-        self.limits = Limits(services.config.limits.max_endpoints, services.config.event_type_known)
+        self.limits = Limits(
+            services.config.limits.max_endpoints, services.config.event_type_known, services.cxone_connectors
+        )
         self.max_body = services.config.limits.max_body_bytes
         self.quota = services.config.limits.max_subscriptions
 

@@ -11,8 +11,11 @@ Contract:
   refuse exactly the same bodies. It raises `InputError` listing every field at fault by its path
   (`endpoints[1].url`, `deliveryConfig.deliveryType`, `filters[0].operator`).
 * Endpoint types and their URL schemes are ARCHITECTURE.md's in both dialects: `webhook` (http,
-  https), `grpc` (grpc, grpcs), `queue` (nats, tls, amqp). Genesys names the type in `deliveryType`
-  (`WEBHOOK`, `GRPC`, `QUEUE`, any case), CXone in each endpoint's `type` (default `webhook`).
+  https), `grpc` (grpc, grpcs), `queue` (nats, tls, amqp), `cxone-signal` (cxone, in the form of
+  `core.signal_urls`). Genesys names the type in `deliveryType` (`WEBHOOK`, `GRPC`, `QUEUE`,
+  `CXONE_SIGNAL` or `CXONE-SIGNAL`, any case), CXone in each endpoint's `type` (default `webhook`).
+  A signal URL must name a connector in `Limits.cxone_connectors` when that is given (the server
+  gives the configured names; a client checking a plan offline does not know them).
 * `parse_subscription` adds what the server assigns: the id, the dates, and a secret when none was
   given (a replace keeps the existing one).
 * `render_subscription` answers with the body as sent (normalized) plus `SERVER_FIELDS`. A body may
@@ -41,6 +44,7 @@ from ccbridge.core.event import (
 )
 from ccbridge.core.redact import MASK, has_masked_credential
 from ccbridge.core.rules import PatternError, compile_pattern, expression_to_pattern, filters_to_pattern
+from ccbridge.core.signal_urls import parse_signal_url
 from ccbridge.core.signatures import generate_secret, is_valid_secret
 from ccbridge.core.subscription_masks import mask_body, restore_masked
 from ccbridge.core.validation import Errors, url_problem
@@ -72,6 +76,7 @@ ENDPOINT_SCHEMES: dict[str, tuple[str, ...]] = {
     "webhook": ("http", "https"),
     "grpc": ("grpc", "grpcs"),
     "queue": ("nats", "tls", "amqp"),
+    "cxone-signal": ("cxone",),
 }
 FilterKind = Literal["none", "pattern", "filters", "expression"]
 
@@ -82,6 +87,8 @@ class Limits:
 
     max_endpoints: int
     known_type: Callable[[str], bool]
+    cxone_connectors: frozenset[str] | None = None
+    """The `connectors.cxone` names a `cxone-signal` URL may name; None: not checked."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,12 +229,21 @@ def _masked_url_problem(url: Any, schemes: tuple[str, ...]) -> str | None:
     return problem
 
 
-def _endpoint(url: Any, kind: EndpointType, path: str, errors: Errors) -> EndpointSpec | None:
+def _endpoint(url: Any, kind: EndpointType, path: str, errors: Errors, limits: Limits) -> EndpointSpec | None:
     problem = _masked_url_problem(url, ENDPOINT_SCHEMES[kind])
+    if problem is None and kind == "cxone-signal":
+        problem = _connector_problem(parse_signal_url(url).connector, limits.cxone_connectors)
     if problem:
         errors.add(f"{path}.url", problem)
         return None
     return EndpointSpec(url, kind)
+
+
+def _connector_problem(name: str, configured: frozenset[str] | None) -> str | None:
+    if configured is None or name in configured:
+        return None
+    known = ", ".join(sorted(configured)) or "none is configured"
+    return f"names the CXone connector {name!r}, which is not configured (connectors.cxone: {known})"
 
 
 def _endpoint_type(value: Any) -> EndpointType | None:
@@ -255,9 +271,9 @@ def _cxone(body: dict[str, Any], errors: Errors, limits: Limits) -> _Delivery:
             errors.unknown(raw, {"url", "type"}, prefix=f"{path}.")
             kind = _endpoint_type(raw.get("type", "webhook"))
             if kind is None:
-                errors.add(f"{path}.type", "must be webhook, grpc or queue")
+                errors.add(f"{path}.type", "must be webhook, grpc, queue or cxone-signal")
                 continue
-            spec = _endpoint(raw.get("url"), kind, path, errors)
+            spec = _endpoint(raw.get("url"), kind, path, errors, limits)
             if spec is not None:
                 endpoints.append(spec)
     retry = _retry(errors.obj(body, "retryConfiguration", "retryConfiguration"), errors)
@@ -334,11 +350,11 @@ def _genesys(body: dict[str, Any], errors: Errors, limits: Limits) -> _Delivery:
         errors.add("deliveryConfig", "is required: {deliveryType, url, headers}")
     else:
         errors.unknown(config, {"deliveryType", "url", "headers"}, prefix="deliveryConfig.")
-        kind = _endpoint_type(str(config.get("deliveryType", "WEBHOOK")).lower())
+        kind = _endpoint_type(str(config.get("deliveryType", "WEBHOOK")).lower().replace("_", "-"))
         if kind is None:
-            errors.add("deliveryConfig.deliveryType", "must be WEBHOOK, GRPC or QUEUE")
+            errors.add("deliveryConfig.deliveryType", "must be WEBHOOK, GRPC, QUEUE or CXONE_SIGNAL")
         else:
-            endpoint = _endpoint(config.get("url"), kind, "deliveryConfig", errors)
+            endpoint = _endpoint(config.get("url"), kind, "deliveryConfig", errors, limits)
         headers = errors.string_map(config, "headers", "deliveryConfig.headers")
         for name, value in headers.items():
             if value == MASK:

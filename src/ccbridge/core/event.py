@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-EndpointType = Literal["webhook", "grpc", "queue"]
+EndpointType = Literal["webhook", "grpc", "queue", "cxone-signal"]
 Dialect = Literal["cxone", "genesys"]
 JSON = Any
 

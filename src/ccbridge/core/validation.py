@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from ccbridge.core.signal_urls import parse_signal_url
 from ccbridge.core.urls import grpc_target
 from ccbridge.errors import FieldError
 
@@ -102,7 +103,8 @@ def url_problem(url: Any, schemes: tuple[str, ...]) -> str | None:
     """Why `url` is not an absolute URL of one of `schemes` with a host, or None if it is.
 
     gRPC URLs are what the gRPC endpoint can dial: `grpc://host:port` or `grpcs://host[:port]`
-    (443 by default), with no path, query, fragment or credentials.
+    (443 by default), with no path, query, fragment or credentials. CXone Signal URLs are
+    `core.signal_urls`' form (`cxone://<connector>/signal?contactId=<path>&p1=<path>...`).
     """
     if not isinstance(url, str) or not url:
         return "must be a non-empty string"
@@ -120,6 +122,11 @@ def url_problem(url: Any, schemes: tuple[str, ...]) -> str | None:
     if parts.scheme in ("grpc", "grpcs"):
         try:
             grpc_target(url)
+        except ValueError as exc:
+            return str(exc)
+    if parts.scheme == "cxone":
+        try:
+            parse_signal_url(url)
         except ValueError as exc:
             return str(exc)
     return None

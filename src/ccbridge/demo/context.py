@@ -22,6 +22,7 @@ from ccbridge.core.signatures import sign_genesys
 from ccbridge.demo.report import Report
 from ccbridge.ingest.testing import LegacyIssuer
 from ccbridge.testing import ReceivedRequest, WebhookReceiver
+from ccbridge.testing.cxone import FakeCxone
 from ccbridge.testing.grpc_consumer import GrpcConsumer
 from ccbridge.testing.server import RunningServer
 
@@ -64,6 +65,7 @@ class Demo:
     issuer: LegacyIssuer
     ingest_problem: str | None = None
     tally: Counter[str] = field(default_factory=Counter)
+    cxone: FakeCxone | None = None
 
     def check(self, what: str, expected: object, actual: object, ok: bool | None = None) -> bool:
         return self.report.check(what, expected, actual, ok)

@@ -22,6 +22,7 @@ from rich.console import Console
 from ccbridge.demo import (
     scenario_api,
     scenario_client,
+    scenario_cxone,
     scenario_dashboard,
     scenario_delivery,
     scenario_ingest,
@@ -34,6 +35,7 @@ from ccbridge.demo.report import Report
 from ccbridge.ingest.testing import LegacyIssuer
 from ccbridge.observability.logging import configure
 from ccbridge.testing import WebhookReceiver
+from ccbridge.testing.cxone import FakeCxone
 from ccbridge.testing.grpc_consumer import GrpcConsumer
 from ccbridge.testing.server import running_server
 
@@ -48,6 +50,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("Seed 001: queue endpoints (NATS, RabbitMQ)", scenario_queue.queue_fan_out),
     ("Client library: plan/apply, publish", scenario_client.client_side),
     ("Ingestion gateway (POST /ingest)", scenario_ingest.ingest),
+    ("CXone: an agent event routed to a Signal call", scenario_cxone.agent_event_to_signal),
     ("Metrics and operations", scenario_ops.metrics),
     ("Dashboard (/ui)", scenario_dashboard.dashboard),
 )
@@ -92,6 +95,8 @@ async def _run(folder: Path, report: Report) -> None:
         issuer = LegacyIssuer("ES256")
         write_files(folder, issuer)
         config, ingest_problem = overrides(folder, hooks)
+        cxone = await stack.enter_async_context(FakeCxone())
+        config.update(scenario_cxone.config(cxone))
         srv = await stack.enter_async_context(running_server(config, folder=folder))
         report.console.print(f"server on {srv.base_url}, store {folder / 'ccbridge.db'}")
         token = await srv.token()
@@ -100,7 +105,7 @@ async def _run(folder: Path, report: Report) -> None:
             httpx.AsyncClient(base_url=srv.base_url, headers=bearer, timeout=10)
         )
         web = await stack.enter_async_context(httpx.AsyncClient(base_url=srv.base_url, timeout=10))
-        ctx = Demo(srv, api, web, report, hooks, consumers, issuer, ingest_problem)
+        ctx = Demo(srv, api, web, report, hooks, consumers, issuer, ingest_problem, cxone=cxone)
         for number, (title, step) in enumerate(STEPS, 1):
             report.begin(number, len(STEPS), title)
             try:

@@ -377,7 +377,7 @@ ERRORS: list[tuple[str, dict[str, Any], str, str]] = [
         "gen-delivery-type",
         delivery(deliveryType="CARRIER"),
         "deliveryConfig.deliveryType",
-        "WEBHOOK, GRPC or QUEUE",
+        "WEBHOOK, GRPC, QUEUE or CXONE_SIGNAL",
     ),
     ("gen-url-missing", delivery(url=None), "deliveryConfig.url", "non-empty string"),
     ("gen-grpc-http", delivery(deliveryType="GRPC", url="http://c:1"), "deliveryConfig.url", "grpc://"),
