@@ -117,9 +117,12 @@ class Subscription:
 
 @dataclass(frozen=True, slots=True)
 class Delivered:
-    """The endpoint accepted the delivery."""
+    """The endpoint accepted the delivery. `body` is the start of the answer (at most
+    `RESPONSE_EXCERPT_BYTES`, as text) and `latency_ms` how long the call took, when known."""
 
     status: int | None = None
+    body: str | None = None
+    latency_ms: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +132,9 @@ class Retry:
     reason: str
     status: int | None = None
     after: float | None = None
+    body: str | None = None
+    latency_ms: float | None = None
+    error_class: str | None = None  # what kind of failure: "http_status", "timeout", "connection", ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,9 +143,21 @@ class Failed:
 
     reason: str
     status: int | None = None
+    body: str | None = None
+    latency_ms: float | None = None
+    error_class: str | None = None
 
 
 Outcome = Delivered | Retry | Failed
+
+RESPONSE_EXCERPT_BYTES = 4096
+"""How much of an endpoint's answer an attempt record keeps."""
+
+
+def response_excerpt(raw: bytes) -> str:
+    """The first `RESPONSE_EXCERPT_BYTES` of an answer as text, invalid UTF-8 and NUL replaced by
+    U+FFFD (every store can keep it as text; never raises)."""
+    return raw[:RESPONSE_EXCERPT_BYTES].decode("utf-8", "replace").replace("\x00", "\ufffd")
 
 
 @dataclass(frozen=True, slots=True)
