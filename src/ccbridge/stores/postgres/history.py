@@ -271,7 +271,7 @@ class PostgresHistory:
 async def _enqueue_once(conn: Any, job_id: str, wanted: list[tuple[str, str, str, str]], now: float) -> int:
     """Queue a delivery for each (event, subscription, url, type) this job has not queued yet; returns
     how many it queued. The mark and its delivery commit together (one transaction)."""
-    events, subs, urls, types = (list(c) for c in zip(*wanted, strict=True))
+    events, subs, urls, _ = (list(c) for c in zip(*wanted, strict=True))
     fresh = await conn.fetch(
         "INSERT INTO replay_marks(job_id, event_id, subscription_id, endpoint_url)"
         " SELECT $1, w.e, w.s, w.u FROM unnest($2::text[], $3::text[], $4::text[]) AS w(e, s, u)"
