@@ -118,11 +118,12 @@ class Subscription:
 @dataclass(frozen=True, slots=True)
 class Delivered:
     """The endpoint accepted the delivery. `body` is the start of the answer (at most
-    `RESPONSE_EXCERPT_BYTES`, as text) and `latency_ms` how long the call took, when known."""
+    `RESPONSE_EXCERPT_BYTES`, as text) and `latency_ms` how long the call took, when known. These
+    (and a failure's `error_class`) are for the attempt record: outcomes equal without them."""
 
     status: int | None = None
-    body: str | None = None
-    latency_ms: float | None = None
+    body: str | None = field(default=None, compare=False)
+    latency_ms: float | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,9 +133,9 @@ class Retry:
     reason: str
     status: int | None = None
     after: float | None = None
-    body: str | None = None
-    latency_ms: float | None = None
-    error_class: str | None = None  # what kind of failure: "http_status", "timeout", "connection", ...
+    body: str | None = field(default=None, compare=False)
+    latency_ms: float | None = field(default=None, compare=False)
+    error_class: str | None = field(default=None, compare=False)  # "http_status", "timeout", ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,9 +144,9 @@ class Failed:
 
     reason: str
     status: int | None = None
-    body: str | None = None
-    latency_ms: float | None = None
-    error_class: str | None = None
+    body: str | None = field(default=None, compare=False)
+    latency_ms: float | None = field(default=None, compare=False)
+    error_class: str | None = field(default=None, compare=False)
 
 
 Outcome = Delivered | Retry | Failed
