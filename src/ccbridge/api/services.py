@@ -43,3 +43,5 @@ class Services:
     audit: AuditLog | None = None
     ingest: IngestGateway | None = None
     readiness: Readiness = field(default_factory=Readiness)
+    wake_replays: Callable[[], None] = field(default=lambda: None)
+    """Called after a replay job is stored, so this process's replayer claims it without waiting."""
