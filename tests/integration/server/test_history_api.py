@@ -299,3 +299,22 @@ async def test_a_replay_left_running_by_a_dead_process_is_resumed_after_a_restar
             assert (job["state"], job["counts"]["enqueued"]) == ("succeeded", 3)
             replayed = await receiver.wait_for(6, timeout=10)
     assert sorted(r.json()["id"] for r in replayed[3:]) == sorted(ids)
+
+
+async def test_endpoint_credentials_never_appear_in_history_answers(
+    api: httpx.AsyncClient, receiver: WebhookReceiver
+) -> None:
+    """A password in an endpoint URL is masked in the event, delivery and attempt answers."""
+    url = receiver.url.replace("http://", "http://user:hunter2-password@")
+    sub_id = await subscribe(api, "secretive", url)
+    event_id = await publish(api, order(1))
+    assert await wait_until(lambda: settled(api, event_id, "delivered"), timeout=10)
+    [delivery] = await deliveries_of(api, event_id)
+    answers = [
+        (await api.get(f"{EVENTS}/{event_id}")).text,
+        (await api.get(f"{SUBS}/{sub_id}/deliveries")).text,
+        (await api.get(f"{DELIVERIES}/{delivery['id']}")).text,
+        (await api.get(f"{DELIVERIES}/{delivery['id']}/attempts")).text,
+    ]
+    assert all("hunter2" not in text for text in answers)
+    assert delivery["endpointUrl"] == receiver.url.replace("http://", "http://user:***@")
