@@ -1,5 +1,7 @@
 """Replay jobs: `POST /api/v2/eventbridge/replays` starts one (202 with the job and its `Location`),
 `GET .../replays/{id}` shows its state, progress and counts, `GET .../replays` lists the latest.
+With an `Idempotency-Key`, a repeated request starts nothing and answers the job the first one
+started, as it is now (so a client's retry never replays twice).
 
 The API only stores the job; a replayer in a server process (`delivery.replayer`) claims and runs it,
 resuming it after a restart. Starting needs the write scope, reading the read scope.
@@ -10,10 +12,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from ccbridge.api import docs, schemas
+from ccbridge.api import docs, idempotency, schemas
 from ccbridge.api.audit import audit
 from ccbridge.api.guard import READ, WRITE, authorize
 from ccbridge.api.history_params import LATEST, limit_param, parse_time
@@ -126,6 +129,9 @@ class ReplayRoutes:
     async def start(self, request: Request) -> Response:
         principal = authorize(self.services, request, WRITE)
         body = await read_json(request, self.services.config.limits.max_body_bytes)
+        write = await idempotency.begin(self.store, request, principal.client_id, body)
+        if write.replayed is not None:  # the same request again: the job it started, as it is now
+            return await self._replayed(orjson.loads(write.replayed.body))
         spec, ids = parse_spec(body)
         missing = [
             FieldError(f"subscriptionIds[{i}]", f"no subscription with id {sub_id}")
@@ -134,10 +140,20 @@ class ReplayRoutes:
         ]
         if missing:
             raise InputError(missing)
-        job = await self.store.create_replay(f"rpl_{uuid.uuid4().hex}", spec)
+        job_id = f"rpl_{uuid.uuid4().hex}"
+        job = await self.store.create_replay(
+            job_id, spec, write.record(202, {"id": job_id}, self.services.now())
+        )
         self.services.wake_replays()
         audit(self.services, request, principal, "replay-range", subscription_id=None, status=202)
         return json_response(render_job(job), 202, headers={"Location": f"{BASE}/{job.id}"})
+
+    async def _replayed(self, stored: dict[str, Any]) -> Response:
+        job = await self.store.get_replay(str(stored.get("id")))
+        if job is None:
+            raise NotFoundError("the replay job this Idempotency-Key started is gone")
+        headers = {"Location": f"{BASE}/{job.id}", "Idempotent-Replayed": "true"}
+        return json_response(render_job(job), 202, headers=headers)
 
     async def show(self, request: Request, job_id: str) -> Response:
         authorize(self.services, request, READ)

@@ -516,8 +516,10 @@ class ReplayJobs(Protocol):
     (job, event, subscription, endpoint), however often a step is run again.
     """
 
-    async def create_replay(self, job_id: str, spec: ReplaySpec) -> ReplayJob:
-        """A queued job, with `total` counted."""
+    async def create_replay(
+        self, job_id: str, spec: ReplaySpec, idem: IdempotentRecord | None = None
+    ) -> ReplayJob:
+        """A queued job, with `total` counted; `idem` (the API's answer to its Idempotency-Key) commits with it."""
         ...
 
     async def get_replay(self, job_id: str) -> ReplayJob | None: ...

@@ -318,3 +318,17 @@ async def test_endpoint_credentials_never_appear_in_history_answers(
     ]
     assert all("hunter2" not in text for text in answers)
     assert delivery["endpointUrl"] == receiver.url.replace("http://", "http://user:***@")
+
+
+async def test_a_repeated_replay_request_starts_one_job(api: httpx.AsyncClient) -> None:
+    """The same Idempotency-Key and body answer the first job; another body with it is refused."""
+    body = {"from": iso(0), "to": iso(time.time() + 1), "dryRun": True}
+    first = await api.post(REPLAYS, json=body, headers={"Idempotency-Key": "replay-once"})
+    again = await api.post(REPLAYS, json=body, headers={"Idempotency-Key": "replay-once"})
+    assert first.status_code == again.status_code == 202
+    assert again.json()["id"] == first.json()["id"] and again.headers["idempotent-replayed"] == "true"
+    other = await api.post(
+        REPLAYS, json={**body, "dryRun": False}, headers={"Idempotency-Key": "replay-once"}
+    )
+    assert other.status_code == 422
+    assert [j["id"] for j in (await api.get(REPLAYS)).json()["items"]] == [first.json()["id"]]

@@ -20,6 +20,7 @@ from ccbridge.core.ports import (
     EventPage,
     EventQuery,
     EventRecord,
+    IdempotentRecord,
     ReplayJob,
     ReplayRoute,
     ReplaySpec,
@@ -61,6 +62,9 @@ class PostgresHistory:
         def _conn(self, write: bool = False) -> AbstractAsyncContextManager[Any]: ...
 
         def _notify(self) -> None: ...
+
+        @staticmethod
+        async def _write_idempotent(conn: Any, idem: IdempotentRecord | None) -> None: ...
 
     # --- events and deliveries -------------------------------------------------------------------
 
@@ -153,7 +157,9 @@ class PostgresHistory:
 
     # --- replay jobs -----------------------------------------------------------------------------
 
-    async def create_replay(self, job_id: str, spec: ReplaySpec) -> ReplayJob:
+    async def create_replay(
+        self, job_id: str, spec: ReplaySpec, idem: IdempotentRecord | None = None
+    ) -> ReplayJob:
         now = self._now()
         async with self._conn(write=True) as conn:
             total = await conn.fetchval(
@@ -169,6 +175,7 @@ class PostgresHistory:
                 total,
                 now,
             )
+            await self._write_idempotent(conn, idem)
         return ReplayJob(job_id, spec, "queued", int(total), created_at=now, updated_at=now)
 
     async def get_replay(self, job_id: str) -> ReplayJob | None:

@@ -20,6 +20,7 @@ from ccbridge.core.ports import (
     EventPage,
     EventQuery,
     EventRecord,
+    IdempotentRecord,
     ReplayJob,
     ReplayRoute,
     ReplaySpec,
@@ -55,6 +56,8 @@ class SqliteHistory:
         _pending: int
 
         def _notify(self) -> None: ...
+
+        def _write_idempotent(self, conn: sqlite3.Connection, idem: IdempotentRecord | None) -> None: ...
 
     # --- events and deliveries -------------------------------------------------------------------
 
@@ -171,7 +174,9 @@ class SqliteHistory:
 
     # --- replay jobs -----------------------------------------------------------------------------
 
-    async def create_replay(self, job_id: str, spec: ReplaySpec) -> ReplayJob:
+    async def create_replay(
+        self, job_id: str, spec: ReplaySpec, idem: IdempotentRecord | None = None
+    ) -> ReplayJob:
         now = self._now()
 
         def job(conn: sqlite3.Connection) -> ReplayJob:
@@ -183,6 +188,7 @@ class SqliteHistory:
                 "INSERT INTO replay_jobs(id, spec, state, total, created_ts, updated_ts) VALUES (?,?,'queued',?,?,?)",
                 (job_id, hr.spec_to_doc(spec), total, now, now),
             )
+            self._write_idempotent(conn, idem)
             return ReplayJob(job_id, spec, "queued", int(total), created_at=now, updated_at=now)
 
         return await self._writer.submit(job)
