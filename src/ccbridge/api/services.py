@@ -49,3 +49,5 @@ class Services:
     history: MetricsHistory = field(default_factory=MetricsHistory)  # the dashboard's per-minute charts
     cxone_connectors: frozenset[str] = frozenset()
     """The configured `connectors.cxone` names a `cxone-signal` endpoint may name."""
+    wake_replays: Callable[[], None] = field(default=lambda: None)
+    """Called after a replay job is stored, so this process's replayer claims it without waiting."""

@@ -25,6 +25,7 @@ from ccbridge.demo import (
     scenario_cxone,
     scenario_dashboard,
     scenario_delivery,
+    scenario_history,
     scenario_ingest,
     scenario_ops,
     scenario_queue,
@@ -53,6 +54,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("CXone: an agent event routed to a Signal call", scenario_cxone.agent_event_to_signal),
     ("Metrics and operations", scenario_ops.metrics),
     ("Dashboard (/ui)", scenario_dashboard.dashboard),
+    ("Delivery attempts and range replay", scenario_history.history),
 )
 #: No step needs more than a few seconds; past this it is hanging, and the run moves on.
 STEP_TIMEOUT = 20.0

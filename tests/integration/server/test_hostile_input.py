@@ -445,7 +445,9 @@ def protected_routes(srv: RunningServer) -> list[tuple[str, str]]:
     app = srv.runtime.app.app  # the framework's app behind the fast path
     found = []
     for path, operations in app.openapi()["paths"].items():
-        filled = path.replace("{subscription_id}", "s-1").replace("{letter_id}", "1")
+        filled = (
+            path.replace("{subscription_id}", "s-1").replace("{letter_id}", "1").replace("{delivery}", "1")
+        )
         found += [(method.upper(), filled) for method in operations if path not in PUBLIC]
     return found
 
