@@ -65,9 +65,9 @@ async def history(ctx: Demo) -> None:
         span = {"from": start, "to": iso(time.time() + 1), "subscriptionIds": [sub_id]}
         dry = await _job(ctx, {**span, "dryRun": True})
         ctx.check(
-            "replay dry run: events / deliveries counted",
+            "replay dry run: events matched / deliveries counted",
             "2 / 2",
-            f"{dry['progress']['scanned']} / {dry['counts']['enqueued']}",
+            f"{dry['counts']['matched']} / {dry['counts']['enqueued']}",
         )
         job = await _job(ctx, span)
         ctx.check(
