@@ -18,7 +18,7 @@ from ccbridge import __version__
 from ccbridge.api import auth, deadletters, events, ops, subscriptions
 from ccbridge.api.docs import DocumentedApp
 from ccbridge.api.fastpath import FastPath, Handler
-from ccbridge.api.problems import handle_bridge_error, problem
+from ccbridge.api.problems import handle_bridge_error, problem, status_on
 from ccbridge.api.services import Services
 from ccbridge.errors import BridgeError
 
@@ -41,7 +41,7 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
         {"field": ".".join(str(p) for p in e["loc"][1:]) or "request", "message": e["msg"]}
         for e in exc.errors()
     ]
-    return problem(422, "invalid request", errors=errors)
+    return problem(status_on(request.url.path, 422), "invalid request", errors=errors)
 
 
 async def _client_gone(request: Request, exc: Exception) -> Response:

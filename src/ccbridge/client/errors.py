@@ -9,7 +9,9 @@
      +-- ApiServerError (Retryable)             5xx after every retry, or no answer at all (status None)
      +-- ApiRequestError (Permanent)            any other 4xx
 
-A response is mapped once, in `error_from_response`, after the retry layer has given up.
+A response is mapped once, in `error_from_response`, after the retry layer has given up. The message
+names the answer's one-line `message` (what the documents' clients print) when the server gives one,
+else its `detail`; `problem` keeps the whole body (`code`, `errors`, ...).
 """
 
 from __future__ import annotations
@@ -105,7 +107,13 @@ def error_from_response(response: httpx.Response, retry_after: float | None = No
     """The typed error of a non-2xx answer; its message never includes request headers (tokens)."""
     status = response.status_code
     problem = _body(response)
-    detail = str(problem.get("detail") or problem.get("error_description") or problem.get("error") or "")
+    detail = str(
+        problem.get("message")
+        or problem.get("detail")
+        or problem.get("error_description")
+        or problem.get("error")
+        or ""
+    )
     message = f"{response.request.method} {response.request.url.path}: {status} {detail}".rstrip()
     error: ApiError
     if status in (401, 403):
