@@ -7,6 +7,7 @@ Contract:
 * The correlation id is the argument, else the one set with `correlation(...)` for the current
   task, else a fresh UUID per operation.
 * A non-2xx answer, after the retries, raises the typed error of `ccbridge.client.errors`.
+* Every request names ccbridge and its version (`client.identity`).
 * Safe to use from many tasks at once; close it (or use `async with`) to release connections.
 """
 
@@ -25,6 +26,7 @@ import orjson
 from ccbridge.client.auth import ClientCredentialsAuth
 from ccbridge.client.config import ApiConfig
 from ccbridge.client.errors import error_from_response, transport_error
+from ccbridge.client.identity import identity_headers
 from ccbridge.client.retrying import RETRY_AFTER, RetryOptions, RetryTransport
 
 SUBSCRIPTIONS = "/api/v2/eventbridge/subscriptions"
@@ -95,7 +97,11 @@ class BridgeClient:
             timeout=settings.timeout,
         )
         self._http = httpx.AsyncClient(
-            base_url=settings.base_url, auth=self.auth, transport=self._transport, timeout=settings.timeout
+            base_url=settings.base_url,
+            auth=self.auth,
+            transport=self._transport,
+            timeout=settings.timeout,
+            headers=identity_headers(),
         )
 
     @property
@@ -125,7 +131,7 @@ class BridgeClient:
     ) -> Reply:
         """One logical operation with its retries; raises the typed error of a non-2xx answer."""
         cid = correlation_id or _correlation.get() or str(uuid.uuid4())
-        headers = {"X-Correlation-Id": cid, "Accept": "application/json"}
+        headers = {"X-Correlation-Id": cid, "Accept": "application/json", **identity_headers(body)}
         key = idempotency_key or (str(uuid.uuid4()) if method in WRITES else None)
         if key is not None:
             headers[idempotency_header] = key
