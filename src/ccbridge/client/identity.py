@@ -24,7 +24,9 @@ def is_genesys_body(body: Any) -> bool:
     if not isinstance(body, dict):
         return False
     keys = body.keys()
-    return detect_dialect(body) == "genesys" or bool(keys & GENESYS_EVENT_KEYS and not keys & CXONE_EVENT_KEYS)
+    return detect_dialect(body) == "genesys" or bool(
+        keys & GENESYS_EVENT_KEYS and not keys & CXONE_EVENT_KEYS
+    )
 
 
 def identity_headers(body: Any = None) -> dict[str, str]:
