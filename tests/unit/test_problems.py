@@ -20,6 +20,7 @@ from ccbridge.api.problems import (
 )
 from ccbridge.errors import (
     AuthError,
+    BadSignature,
     BridgeError,
     ConfigError,
     ConflictError,
@@ -45,6 +46,7 @@ FIELD = FieldError("name", "is required")
 SAMPLES: list[tuple[BridgeError, int]] = [
     (AuthError("the token has expired"), 401),
     (ScopeError("the token lacks the scope x"), 403),
+    (BadSignature("signature mismatch"), 403),
     (InputError(FIELD), 422),
     (Malformed(FIELD), 400),
     (WrongMediaType(FieldError("Content-Type", "must be application/json")), 415),

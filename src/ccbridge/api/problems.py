@@ -27,6 +27,7 @@ from starlette.responses import Response
 
 from ccbridge.errors import (
     AuthError,
+    BadSignature,
     BridgeError,
     ConflictError,
     HeadersTooLarge,
@@ -56,6 +57,7 @@ class Answer(NamedTuple):
 ANSWERS: dict[type[BridgeError], Answer] = {
     AuthError: Answer(401, "unauthorized"),
     ScopeError: Answer(403, "insufficient scope"),
+    BadSignature: Answer(403, "invalid signature"),
     InputError: Answer(422, None),
     Malformed: Answer(400, None),
     WrongMediaType: Answer(415, None),
@@ -148,7 +150,7 @@ def from_error(exc: BridgeError, path: str = "") -> Response:
     if status == 500:
         return problem(status, title or "internal error", INTERNAL_DETAIL, code=code)
     response = problem(status, title or type(exc).__name__, str(exc), code=code, **_fields(exc))
-    if isinstance(exc, AuthError):
+    if isinstance(exc, AuthError) and not isinstance(exc, BadSignature):
         response.headers["WWW-Authenticate"] = f'Bearer error="{exc.code}"'
     if isinstance(exc, Retryable) and exc.retry_after is not None:
         response.headers["Retry-After"] = retry_after_header(exc.retry_after)

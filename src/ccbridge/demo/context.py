@@ -93,8 +93,8 @@ class Demo:
         response = await self.web.post("/events", content=raw, headers=headers)
         if response.status_code == 200:
             self.tally["inbound:duplicate" if response.json().get("duplicate") else "inbound:stored"] += 1
-        elif response.status_code == 401:
-            self.tally["inbound:unauthorized"] += 1
+        elif response.status_code in (401, 403):
+            self.tally["inbound:unauthorized" if response.status_code == 401 else "inbound:forbidden"] += 1
         return response
 
     async def status(self, sub_id: str) -> JSON:
