@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import orjson
 
+from ccbridge.client.retrying import OVER_BUDGET
 from ccbridge.errors import (
     AuthError,
     BridgeError,
@@ -103,6 +104,14 @@ def _field_errors(problem: dict[str, Any], fallback: str) -> list[FieldError]:
     return found or [FieldError("request", fallback)]
 
 
+def _wait(retry_after: float | None, budget: float | None) -> str:
+    """What a 429 asked for: the wait, and the client's budget when the wait is beyond it."""
+    if retry_after is None:
+        return ""
+    beyond = f", beyond the client's budget of {budget:g} s (max_retry_after)" if budget is not None else ""
+    return f" (the server asked to wait {retry_after:g} s{beyond})"
+
+
 def error_from_response(response: httpx.Response, retry_after: float | None = None) -> ApiError:
     """The typed error of a non-2xx answer; its message never includes request headers (tokens)."""
     status = response.status_code
@@ -127,7 +136,9 @@ def error_from_response(response: httpx.Response, retry_after: float | None = No
         existing = problem.get("existingId")
         error = ApiConflictError(message, str(existing) if existing is not None else None)
     elif status == 429:
-        error = RateLimitExhausted(message, retry_after)
+        error = RateLimitExhausted(
+            message + _wait(retry_after, response.extensions.get(OVER_BUDGET)), retry_after
+        )
     elif status >= 500:
         error = ApiServerError(message, status)
     else:
