@@ -34,7 +34,20 @@ INBOUND_SECRET = "demo-inbound-secret-7f3a9c"
 QUIET = 0.3
 #: Retries fast enough for a demo: 50 ms, then 100 ms, then give up.
 FAST_RETRY = {"maxRetries": 2, "backoffStrategy": "exponential", "initialDelayMs": 50, "maxDelayMs": 200}
-HOOKS = ("crm", "survey", "dlq", "healthy", "flaky", "broken", "inbound", "orders", "big", "legacy")
+HOOKS = (
+    "crm",
+    "survey",
+    "dlq",
+    "healthy",
+    "flaky",
+    "broken",
+    "inbound",
+    "orders",
+    "big",
+    "legacy",
+    "registry",
+)
+REGISTRY_SECRET = "demo-registry-secret"
 CONSUMERS = ("sales-a", "sales-b")
 
 

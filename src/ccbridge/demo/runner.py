@@ -26,6 +26,7 @@ from ccbridge.demo import (
     scenario_ingest,
     scenario_ops,
     scenario_queue,
+    scenario_registry,
 )
 from ccbridge.demo.context import CONSUMERS, HOOKS, Demo
 from ccbridge.demo.prepare import overrides, write_files
@@ -47,6 +48,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("Seed 001: queue endpoints (NATS, RabbitMQ)", scenario_queue.queue_fan_out),
     ("Client library: plan/apply, publish", scenario_client.client_side),
     ("Ingestion gateway (POST /ingest)", scenario_ingest.ingest),
+    ("Seed 001: registry sync from the server", scenario_registry.registry_sync),
     ("Metrics and operations", scenario_ops.metrics),
 )
 #: No step needs more than a few seconds; past this it is hanging, and the run moves on.

@@ -70,3 +70,12 @@ CREATE TABLE IF NOT EXISTS idempotency (
     PRIMARY KEY (scope, key)
 );
 """
+
+REGISTRY_SCHEMA = """
+-- the last state told to the registry per subscription (core.registry); a row goes with its subscription
+CREATE TABLE IF NOT EXISTS registry_states (
+    subscription_id TEXT PRIMARY KEY,
+    state           TEXT NOT NULL,
+    changed_ts      REAL NOT NULL
+);
+"""
