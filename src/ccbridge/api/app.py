@@ -19,6 +19,7 @@ from ccbridge.api import auth, deadletters, events, ops, subscriptions
 from ccbridge.api.docs import DocumentedApp
 from ccbridge.api.fastpath import FastPath, Handler
 from ccbridge.api.problems import handle_bridge_error, problem, status_on
+from ccbridge.api.request_id import RequestIds
 from ccbridge.api.services import Services
 from ccbridge.errors import BridgeError
 
@@ -80,4 +81,6 @@ def create_app(
     app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected)
     app.state.services = services
-    return FastPath(app, {("POST", events.PATH): events.make_publish(services), **(fast_routes or {})})
+    return RequestIds(
+        FastPath(app, {("POST", events.PATH): events.make_publish(services), **(fast_routes or {})})
+    )

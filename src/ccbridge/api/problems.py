@@ -157,6 +157,15 @@ def from_error(exc: BridgeError, path: str = "") -> Response:
     return response
 
 
+def summary(exc: BaseException, path: str = "") -> tuple[int, str]:
+    """The status and one-line `message` the route at `path` answers `exc` with (500 and the
+    internal detail for anything outside the error tree)."""
+    if not isinstance(exc, BridgeError):
+        return 500, INTERNAL_DETAIL
+    body = orjson.loads(from_error(exc, path).body)
+    return int(body["status"]), str(body["message"])
+
+
 def retry_after_header(seconds: float) -> str:
     """Whole seconds, at least 1, never less than `seconds`."""
     return str(max(1, math.ceil(seconds)))

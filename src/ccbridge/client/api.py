@@ -33,6 +33,8 @@ SUBSCRIPTIONS = "/api/v2/eventbridge/subscriptions"
 EVENTS = "/api/v2/eventbridge/events"
 DEADLETTERS = "/api/v2/eventbridge/deadletters"
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+AUDITED_HEADER = "X-Audit-Logged"
+REGISTRY_HEADER = "X-Registry-Sync"
 
 _correlation: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "ccbridge_correlation", default=None
@@ -63,6 +65,11 @@ class Reply:
     idempotency_key: str | None
     correlation_id: str
     request_id: str | None
+    server_audited: bool = False
+    """The server wrote this write's audit line (`X-Audit-Logged: server`): a client sharing its
+    audit file writes none of its own."""
+    server_synced: bool = False
+    """The server posts this write's registry notice itself (`X-Registry-Sync: server`)."""
 
 
 def canonical_json(value: Any) -> bytes:
@@ -147,7 +154,15 @@ class BridgeClient:
         if response.is_error:
             raise error_from_response(response, response.extensions.get(RETRY_AFTER))
         request_id = response.headers.get("X-Request-Id")
-        return Reply(response.status_code, _parse(response.content), key, cid, request_id)
+        return Reply(
+            response.status_code,
+            _parse(response.content),
+            key,
+            cid,
+            request_id,
+            server_audited=response.headers.get(AUDITED_HEADER) == "server",
+            server_synced=response.headers.get(REGISTRY_HEADER) == "server",
+        )
 
     async def token(self) -> str:
         """A current access token (cached; renewed before it expires)."""

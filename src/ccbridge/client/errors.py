@@ -39,6 +39,8 @@ class ApiError(BridgeError):
 
     status: int | None = None
     problem: dict[str, Any]
+    server_audited: bool = False  # the server wrote the audit line of this refused write
+    request_id: str | None = None  # the server's X-Request-Id of the answer
 
     def _attach(self, status: int | None, problem: dict[str, Any] | None) -> None:
         self.status = status
@@ -144,6 +146,8 @@ def error_from_response(response: httpx.Response, retry_after: float | None = No
     else:
         error = ApiRequestError(message, status)
     error.problem = problem
+    error.server_audited = response.headers.get("X-Audit-Logged") == "server"
+    error.request_id = response.headers.get("X-Request-Id")
     return error
 
 
