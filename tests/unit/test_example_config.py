@@ -24,7 +24,7 @@ def test_every_section_is_shown() -> None:
     live = set(yaml.safe_load(text))
     commented = {m[1] for m in re.finditer(r"^# (\w+):$", text, re.MULTILINE)}
     sections = set(Config.model_fields) - {"base_dir"}
-    assert sections - live == COMMENTED_OUT and COMMENTED_OUT <= commented
+    assert sections - live == COMMENTED_OUT and commented >= COMMENTED_OUT
     assert live <= sections
 
 
