@@ -8,6 +8,7 @@ from typing import Any
 
 import structlog
 from fastapi import APIRouter, Request
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from ccbridge.api import docs, idempotency, schemas
@@ -173,6 +174,8 @@ class SubscriptionRoutes:
         async def write(request: Request, **path: str) -> Response:
             try:
                 response = await handler(request, **path)
+            except ClientDisconnect:  # nobody to answer, nothing refused: the app's handler logs it
+                raise
             except Exception as exc:
                 response = self._refused(request, operation, path.get("subscription_id"), exc)
             response.headers.update(self._told_headers())
