@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-import structlog
 from fastapi import APIRouter, Request
-from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from ccbridge.api import docs, idempotency, schemas
-from ccbridge.api.audit import audit, audit_headers
+from ccbridge.api.audit import Handler, audit, audit_refusals
 from ccbridge.api.guard import READ, WRITE, authorize
 from ccbridge.api.http import json_response, read_json
-from ccbridge.api.problems import INTERNAL_DETAIL, from_error, problem, summary
 from ccbridge.api.services import Services
 from ccbridge.api.tokens import Principal
 from ccbridge.core.dialects import Limits, parse_subscription, render_subscription
@@ -24,10 +19,8 @@ from ccbridge.core.health import delivery_state
 from ccbridge.core.ids import uuid4_str
 from ccbridge.core.ports import DeliveryCounts
 from ccbridge.core.times import iso
-from ccbridge.errors import BridgeError, ConflictError, NotFoundError
+from ccbridge.errors import ConflictError, NotFoundError
 
-log = structlog.get_logger("ccbridge.api")
-Handler = Callable[..., Awaitable[Response]]
 REGISTRY_HEADER = "X-Registry-Sync"
 """On subscription writes of a server with `registry:`: the server posts the registry's notice, so
 a client (`ccbridge subscriptions apply`) need not post its own."""
@@ -167,54 +160,17 @@ class SubscriptionRoutes:
         )
 
     def audited(self, operation: str, handler: Handler) -> Handler:
-        """`handler` whose refusals are audited and counted too (status and one-line message), and
-        whose every answer says whether the server audited it and queued the registry's notice."""
+        """`handler` whose refusals are audited and counted too (`api.audit.audit_refusals`), and
+        whose every answer says whether the server audited it and posts the registry's notice."""
 
-        @functools.wraps(handler)  # FastAPI reads the path parameters from the handler's signature
-        async def write(request: Request, **path: str) -> Response:
-            try:
-                response = await handler(request, **path)
-            except ClientDisconnect:  # nobody to answer, nothing refused: the app's handler logs it
-                raise
-            except Exception as exc:
-                response = self._refused(request, operation, path.get("subscription_id"), exc)
-            response.headers.update(self._told_headers())
-            return response
+        def refused(status: int) -> None:
+            outcome = "refused" if status < 500 else "failed"
+            self.services.metrics.subscription_writes.labels(operation, outcome).inc()
 
-        return write
-
-    def _refused(self, request: Request, operation: str, sub_id: str | None, exc: Exception) -> Response:
-        status, message = summary(exc, request.url.path)
-        if not isinstance(exc, BridgeError):
-            log.error("unhandled error", path=request.url.path, error_type=type(exc).__name__)
-        outcome = "refused" if status < 500 else "failed"
-        self.services.metrics.subscription_writes.labels(operation, outcome).inc()
-        audit(
-            self.services,
-            request,
-            self._caller(request),
-            operation,
-            subscription_id=sub_id,
-            status=status,
-            idempotency_key=request.headers.get("idempotency-key"),
-            message=message,
-        )
-        if isinstance(exc, BridgeError):
-            return from_error(exc, request.url.path)
-        return problem(500, "internal error", INTERNAL_DETAIL)
-
-    def _caller(self, request: Request) -> Principal | None:
-        """Who sent a refused write, when its token says (None for a refused token)."""
-        try:
-            return self.services.tokens.verify(request.headers.get("authorization"))
-        except BridgeError:
-            return None
+        return audit_refusals(self.services, operation, handler, refused=refused, headers=self._told_headers)
 
     def _told_headers(self) -> dict[str, str]:
-        headers = audit_headers(self.services)
-        if self.services.config.registry is not None:
-            headers[REGISTRY_HEADER] = "server"
-        return headers
+        return {REGISTRY_HEADER: "server"} if self.services.config.registry is not None else {}
 
 
 def build_router(services: Services) -> APIRouter:

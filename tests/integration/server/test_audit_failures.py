@@ -107,3 +107,23 @@ async def test_metrics_count_writes_by_outcome(tmp_path: Path) -> None:
         2,
         1,
     )
+
+
+async def test_refused_dead_letter_writes_are_audited_too(tmp_path: Path) -> None:
+    """A purge with an unreadable age and a replay of a subscription that does not exist get their
+    lines (400, 404) beside the successful purge's."""
+    audit = tmp_path / "audit.jsonl"
+    async with running_server({"audit": {"path": str(audit)}}) as srv:
+        token = await srv.token()
+        letters = "/api/v2/eventbridge/deadletters"
+        async with httpx.AsyncClient(
+            base_url=srv.base_url, headers={"Authorization": f"Bearer {token}"}
+        ) as api:
+            bad = await api.delete(letters, params={"olderThanDays": "soon"})
+            unknown = await api.post(f"{letters}/replay", json={"subscriptionId": "nope"})
+            purged = await api.delete(letters)
+        assert (bad.status_code, unknown.status_code, purged.status_code) == (400, 404, 200)
+        assert srv.runtime is not None and srv.runtime.services.audit is not None
+        await srv.runtime.services.audit.drain()
+    records = sorted((str(r["operation"]), r["status"], r["message"] is None) for r in lines(audit))
+    assert records == [("purge", 200, True), ("purge", 400, False), ("replay", 404, False)]
