@@ -3,6 +3,7 @@ adapters; everything else receives them."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -19,10 +20,13 @@ from ccbridge.api.tokens import TokenService
 from ccbridge.api.ui import start_dashboard, stop_dashboard
 from ccbridge.config import Config, resolve_path
 from ccbridge.connectors import cxone
-from ccbridge.core.ports import Endpoint
+from ccbridge.core.event import EndpointSpec
+from ccbridge.core.ports import DeliveryQueue, Endpoint
+from ccbridge.core.registry import registry_subscription
 from ccbridge.core.routing import SubscriptionRouter
 from ccbridge.core.times import SystemClock
 from ccbridge.delivery.dispatcher import Dispatcher
+from ccbridge.delivery.registry import RegistryQueue, StateWatch
 from ccbridge.delivery.replayer import Replayer
 from ccbridge.endpoints.amqp import AmqpEndpoint
 from ccbridge.endpoints.cxone_signal import CxoneSignalEndpoint
@@ -95,6 +99,17 @@ def make_store(config: Config) -> SqliteStore | PostgresStore:
     )
 
 
+def _registry(config: Config, store: SqliteStore | PostgresStore) -> tuple[DeliveryQueue, StateWatch | None]:
+    """With `registry:` configured, the store queues seed 001's notices and the dispatcher delivers
+    them (`delivery.registry`); without, the store is the dispatcher's queue as it is."""
+    if config.registry is None:
+        return store, None
+    registry = config.registry
+    store.enable_registry(EndpointSpec(registry.webhook_url, "webhook"))
+    stand_in = registry_subscription(registry.webhook_url, registry.secret.get_secret_value())
+    return RegistryQueue(store, stand_in), StateWatch(store, registry.state_poll_seconds, time.time)
+
+
 def compile_files(config: Config) -> CompiledIngest | None:
     """What loading the config cannot check: the files `ingest` names (keys, schemas) read and its
     patterns compiled. Raises one ConfigError listing every problem, each naming its key."""
@@ -121,9 +136,10 @@ def build(config: Config, *, freeze_heap: bool = False) -> Runtime:
         handler = ingest_route.make_ingest(services, gateway, ingest.max_body_bytes)
         extra.append(ingest_route.build_router(handler))
         fast[("POST", ingest_route.PATH)] = handler
+    queue, watch = _registry(config, store)
     dispatcher = None
     if config.delivery.enabled:
-        dispatcher = Dispatcher(store, _endpoints(config, auths), config.delivery, metrics)
+        dispatcher = Dispatcher(queue, _endpoints(config, auths), config.delivery, metrics)
         store.add_listener(dispatcher.notify)
 
     housekeeper = Housekeeper(store, config.store.retention_days)
@@ -139,6 +155,8 @@ def build(config: Config, *, freeze_heap: bool = False) -> Runtime:
             dispatcher.start()
         housekeeper.start()
         replayer.start()
+        if watch is not None:
+            watch.start()
         if gateway is not None:
             await gateway.start()
         services.readiness.ready = True
@@ -151,6 +169,8 @@ def build(config: Config, *, freeze_heap: bool = False) -> Runtime:
             await stop_dashboard(dashboard)
             await housekeeper.stop()
             await replayer.stop()
+            if watch is not None:
+                await watch.stop()
             if dispatcher is not None:
                 await dispatcher.stop()
             if gateway is not None:

@@ -5,6 +5,8 @@
      +-- AuthError            credentials or a token are missing, malformed or expired; `code` is the
      |    |                   OAuth2 / RFC 6750 error code
      |    +-- ScopeError      the caller is known but lacks the scope the operation needs
+     |    +-- BadSignature    a request signature is there but does not verify (a forgery, a
+     |                        wrong secret, an altered body, a timestamp out of tolerance)
      +-- InputError           a request or argument is wrong; `errors` lists every field at fault
      |    +-- Malformed       a part of the request cannot be read at all (a body that is not JSON,
      |    |    |              an empty Idempotency-Key, a limit that is not a number)
@@ -77,6 +79,14 @@ class ScopeError(AuthError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, code="insufficient_scope")
+
+
+class BadSignature(AuthError):
+    """A signature header is present but the request does not verify against any secret: the
+    sender is refused (403), unlike a request that carries no signature at all (AuthError, 401)."""
+
+    def __init__(self, message: str = "signature mismatch") -> None:
+        super().__init__(message, code="invalid_signature")
 
 
 class InputError(BridgeError):

@@ -8,9 +8,19 @@ import orjson
 import pytest
 
 from ccbridge import errors
-from ccbridge.api.problems import ANSWERS, PROBLEM, answer_for, from_error, retry_after_header
+from ccbridge.api.problems import (
+    ANSWERS,
+    PROBLEM,
+    answer_for,
+    code_for,
+    from_error,
+    problem,
+    retry_after_header,
+    status_on,
+)
 from ccbridge.errors import (
     AuthError,
+    BadSignature,
     BridgeError,
     ConfigError,
     ConflictError,
@@ -36,6 +46,7 @@ FIELD = FieldError("name", "is required")
 SAMPLES: list[tuple[BridgeError, int]] = [
     (AuthError("the token has expired"), 401),
     (ScopeError("the token lacks the scope x"), 403),
+    (BadSignature("signature mismatch"), 403),
     (InputError(FIELD), 422),
     (Malformed(FIELD), 400),
     (WrongMediaType(FieldError("Content-Type", "must be application/json")), 415),
@@ -141,4 +152,64 @@ def test_internal_errors_reveal_nothing() -> None:
         "title": "internal error",
         "status": 500,
         "detail": "the request could not be completed",
+        "message": "the request could not be completed",
+        "code": "internal.server.error",
     }
+
+
+@pytest.mark.parametrize(
+    ("exc", "status"), SAMPLES, ids=lambda v: type(v).__name__ if isinstance(v, Exception) else ""
+)
+def test_every_answer_carries_a_one_line_message_and_a_stable_code(exc: BridgeError, status: int) -> None:
+    """Each body keeps problem+json and adds `message` (one line) and `code` (a dotted word)."""
+    answer = body(exc)
+    assert {"type", "title", "status", "message", "code"} <= set(answer)
+    assert isinstance(answer["message"], str) and answer["message"] and "\n" not in answer["message"]
+    assert isinstance(answer["code"], str) and answer["code"].replace(".", "").isalpha()
+
+
+def test_the_codes_are_the_words_clients_branch_on() -> None:
+    """The codes of the common answers are Genesys Cloud's words, and a class may have its own."""
+    codes = {
+        type(exc).__name__: body(exc)["code"]
+        for exc in (
+            AuthError("x"),
+            ScopeError("x"),
+            NotFoundError("x"),
+            ConflictError("x"),
+            RateLimited(1),
+            Malformed(FIELD),
+            QuotaExceeded(FIELD),
+        )
+    }
+    assert codes == {
+        "AuthError": "unauthorized",
+        "ScopeError": "forbidden",
+        "NotFoundError": "not.found",
+        "ConflictError": "conflict",
+        "RateLimited": "too.many.requests",
+        "Malformed": "bad.request",
+        "QuotaExceeded": "quota.exceeded",
+    }
+    assert code_for(405) == "method.not.allowed" and code_for(507) == "insufficient.storage"
+
+
+def test_the_message_names_the_first_field_at_fault() -> None:
+    """`message` is the first field error and how many more there are; without fields, the detail."""
+    two = InputError([FIELD, FieldError("endpoints[0].url", "must use https://")])
+    assert body(two)["message"] == "name: is required (and 1 more)"
+    assert body(InputError(FIELD))["message"] == "name: is required"
+    assert body(NotFoundError("no subscription with id s"))["message"] == "no subscription with id s"
+    assert orjson.loads(problem(404, "Not Found").body)["message"] == "Not Found"
+
+
+def test_validation_errors_answer_400_on_the_documents_routes_only() -> None:
+    """An InputError is 400 under /api/v2/eventbridge and 422 elsewhere (/ingest, POST /events)."""
+    subs = from_error(InputError(FIELD), "/api/v2/eventbridge/subscriptions")
+    assert subs.status_code == 400 and orjson.loads(subs.body)["code"] == "bad.request"
+    assert orjson.loads(subs.body)["status"] == 400
+    assert from_error(InputError(FIELD), "/ingest").status_code == 422
+    assert from_error(InputError(FIELD), "/events").status_code == 422
+    assert from_error(InputError(FIELD), "/api/v2/eventbridgex").status_code == 422
+    assert from_error(NotFoundError("x"), "/api/v2/eventbridge/events/e").status_code == 404
+    assert [status_on("/api/v2/eventbridge", s) for s in (422, 413, 409)] == [400, 413, 409]

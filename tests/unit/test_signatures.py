@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from multidict import CIMultiDict
 
 from ccbridge.core import signatures as sig
-from ccbridge.errors import AuthError
+from ccbridge.errors import AuthError, BadSignature
 
 # The reference vector of the Standard Webhooks spec (standard-webhooks/standard-webhooks,
 # libraries/python/tests/test_webhooks.py::test_sign_function).
@@ -195,13 +195,21 @@ def test_header_names_are_case_insensitive() -> None:
 
 
 @pytest.mark.parametrize("drop", ["webhook-id", "webhook-timestamp"])
-def test_incomplete_standard_headers_are_missing(drop: str) -> None:
-    """A webhook-signature without its id or timestamp is a missing signature."""
+def test_incomplete_standard_headers_are_a_bad_signature(drop: str) -> None:
+    """A webhook-signature without its id or timestamp is a signature there that cannot verify
+    (BadSignature: 403), not a missing one (401)."""
     secret = sig.generate_secret()
     headers = standard_headers(secret)
     del headers[drop]
-    with pytest.raises(AuthError, match="missing signature"):
+    with pytest.raises(BadSignature, match="incomplete signature"):
         sig.verify_inbound(headers, BODY, [secret], NOW)
+
+
+def test_only_no_signature_header_at_all_is_missing() -> None:
+    """Without any signature header the error is a plain AuthError (401), never BadSignature."""
+    with pytest.raises(AuthError, match="missing signature") as caught:
+        sig.verify_inbound({"webhook-id": "m"}, BODY, [sig.generate_secret()], NOW)
+    assert not isinstance(caught.value, BadSignature)
 
 
 @pytest.mark.parametrize("headers", [{}, {"Content-Type": "application/json"}, {sig.GENESYS_HEADER: "  "}])

@@ -18,7 +18,8 @@ from ccbridge import __version__
 from ccbridge.api import auth, deadletters, events, history, ops, replays, subscriptions, ui
 from ccbridge.api.docs import DocumentedApp
 from ccbridge.api.fastpath import FastPath, Handler
-from ccbridge.api.problems import handle_bridge_error, problem
+from ccbridge.api.problems import handle_bridge_error, problem, status_on
+from ccbridge.api.request_id import RequestIds
 from ccbridge.api.services import Services
 from ccbridge.errors import BridgeError
 
@@ -41,7 +42,7 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
         {"field": ".".join(str(p) for p in e["loc"][1:]) or "request", "message": e["msg"]}
         for e in exc.errors()
     ]
-    return problem(422, "invalid request", errors=errors)
+    return problem(status_on(request.url.path, 422), "invalid request", errors=errors)
 
 
 async def _client_gone(request: Request, exc: Exception) -> Response:
@@ -81,4 +82,6 @@ def create_app(
     app.add_exception_handler(Exception, _unexpected)
     app.state.services = services
     app.mount(ui.PREFIX, ui.build_ui(services))
-    return FastPath(app, {("POST", events.PATH): events.make_publish(services), **(fast_routes or {})})
+    return RequestIds(
+        FastPath(app, {("POST", events.PATH): events.make_publish(services), **(fast_routes or {})})
+    )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from ccbridge.api import docs, schemas
-from ccbridge.api.audit import audit
+from ccbridge.api.audit import audit, audit_refusals
 from ccbridge.api.guard import READ, WRITE, authorize
 from ccbridge.api.http import json_response, read_json
 from ccbridge.api.services import Services
@@ -145,8 +145,10 @@ def build_router(services: Services) -> APIRouter:
     routes = DeadLetterRoutes(services)
     router = APIRouter(tags=["dead letters"])
     docs.add(router, "GET", BASE, routes.list_letters, LIST)
-    docs.add(router, "POST", BASE + "/replay", routes.replay_many, REPLAY)
+    docs.add(router, "POST", BASE + "/replay", audit_refusals(services, "replay", routes.replay_many), REPLAY)
     docs.add(router, "GET", ONE, routes.show, SHOW)
-    docs.add(router, "POST", ONE + "/replay", routes.replay_one, REPLAY_ONE)
-    docs.add(router, "DELETE", BASE, routes.purge, PURGE)
+    docs.add(
+        router, "POST", ONE + "/replay", audit_refusals(services, "replay", routes.replay_one), REPLAY_ONE
+    )
+    docs.add(router, "DELETE", BASE, audit_refusals(services, "purge", routes.purge), PURGE)
     return router

@@ -9,7 +9,7 @@ problem+json answers it may give (`responses=`). `DocumentedApp` adds the models
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http import HTTPStatus
 from typing import Any
 
@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from starlette.responses import PlainTextResponse, Response
 
 from ccbridge.api import schemas
-from ccbridge.api.problems import PROBLEM
+from ccbridge.api.problems import PROBLEM, status_on
 
 JSON_MEDIA = "application/json"
 Endpoint = Callable[..., Awaitable[Response]]
@@ -27,7 +27,8 @@ READS = (401, 403)
 """Error answers of every route behind a bearer token."""
 WRITES = (400, 401, 403, 413, 415, 422, 503)
 """Error answers of every such route that reads a JSON body: not JSON, too large, not sent as JSON,
-fields at fault, and the store unable to take it for now (a full disk, `limits.max_pending`)."""
+fields at fault (422, which the documents' routes answer as 400), and the store unable to take it for
+now (a full disk, `limits.max_pending`)."""
 
 
 def ref(model: type[BaseModel]) -> dict[str, str]:
@@ -83,7 +84,9 @@ class Doc:
 
 
 def add(router: APIRouter, method: str, path: str, endpoint: Endpoint, doc: Doc) -> None:
-    """Register `endpoint` for `method path`, described by `doc`."""
+    """Register `endpoint` for `method path`, described by `doc` (its error statuses as the route
+    answers them: `problems.status_on`)."""
+    doc = replace(doc, errors=tuple(status_on(path, code) for code in doc.errors))
     router.add_api_route(
         path,
         endpoint,

@@ -40,7 +40,7 @@ class FastPath:
         try:
             response = await handler(Request(scope, receive))
         except BridgeError as exc:
-            response = from_error(exc)
+            response = from_error(exc, scope["path"])
         except ClientDisconnect:  # the client left mid-request: nobody to answer, not an error of ours
             log.info("client disconnected", path=scope["path"])
             return

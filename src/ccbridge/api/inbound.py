@@ -5,6 +5,8 @@ The stored event gets its own id like every accepted event (`core.accept`); the 
 of an API Idempotency-Key) becomes its idempotency key (`inbound:<identity>`) and its
 `metadata.webhookId`. So a platform's redelivery of the same webhook is stored once: it answers
 200 with the first event's id and `duplicate: true`. Bodies must be sent as JSON (415 otherwise).
+A request with no signature header answers 401; one whose signature is there but does not verify
+(a wrong secret, an altered body, a stale timestamp) answers 403, as seed 002's receiver does.
 """
 
 from __future__ import annotations
@@ -25,13 +27,13 @@ from ccbridge.core.envelopes import Envelope
 from ccbridge.core.signatures import verify_inbound
 from ccbridge.core.times import iso
 from ccbridge.core.validation import Errors
-from ccbridge.errors import AuthError, FieldError, InputError, Malformed
+from ccbridge.errors import AuthError, BadSignature, FieldError, InputError, Malformed
 
 RECEIVE = docs.Doc(
     "Inbound platform webhook (HMAC-signed)",
     schemas.InboundAccepted,
     body=schemas.InboundWebhook,
-    errors=(400, 401, 413, 415, 422, 503),
+    errors=(400, 401, 403, 413, 415, 422, 503),
 )
 
 
@@ -75,6 +77,9 @@ class InboundRoute:
         now = self.services.now()
         try:
             verify_inbound(request.headers, raw, self.secrets, now, self.config.tolerance_seconds)
+        except BadSignature:
+            self.counter.labels("forbidden").inc()
+            raise
         except AuthError:
             self.counter.labels("unauthorized").inc()
             raise

@@ -317,6 +317,12 @@ class Problem(BaseModel):
     status: int
     detail: str | None = None
     errors: list[FieldProblem] | None = None
+    message: str = Field(
+        description="one line: the first field at fault, else the detail (seed 001 prints it)"
+    )
+    code: str = Field(
+        description="a stable machine word: bad.request, not.found, conflict, unauthorized, ..."
+    )
     existingId: str | None = Field(None, description="409: the subscription that has the name")
 
 

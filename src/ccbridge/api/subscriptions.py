@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from ccbridge.api import docs, idempotency, schemas
-from ccbridge.api.audit import audit
+from ccbridge.api.audit import Handler, audit, audit_refusals
 from ccbridge.api.guard import READ, WRITE, authorize
 from ccbridge.api.http import json_response, read_json
 from ccbridge.api.services import Services
@@ -20,6 +20,10 @@ from ccbridge.core.ids import uuid4_str
 from ccbridge.core.ports import DeliveryCounts
 from ccbridge.core.times import iso
 from ccbridge.errors import ConflictError, NotFoundError
+
+REGISTRY_HEADER = "X-Registry-Sync"
+"""On subscription writes of a server with `registry:`: the server posts the registry's notice, so
+a client (`ccbridge subscriptions apply`) need not post its own."""
 
 BASE = "/api/v2/eventbridge/subscriptions"
 ONE = BASE + "/{subscription_id}"
@@ -146,7 +150,7 @@ class SubscriptionRoutes:
         status: int,
         key: str | None,
     ) -> None:
-        self.services.metrics.subscription_writes.labels(operation).inc()
+        self.services.metrics.subscription_writes.labels(operation, "success").inc()
         audit(
             self.services,
             request,
@@ -157,14 +161,27 @@ class SubscriptionRoutes:
             idempotency_key=key,
         )
 
+    def audited(self, operation: str, handler: Handler) -> Handler:
+        """`handler` whose refusals are audited and counted too (`api.audit.audit_refusals`), and
+        whose every answer says whether the server audited it and posts the registry's notice."""
+
+        def refused(status: int) -> None:
+            outcome = "refused" if status < 500 else "failed"
+            self.services.metrics.subscription_writes.labels(operation, outcome).inc()
+
+        return audit_refusals(self.services, operation, handler, refused=refused, headers=self._told_headers)
+
+    def _told_headers(self) -> dict[str, str]:
+        return {REGISTRY_HEADER: "server"} if self.services.config.registry is not None else {}
+
 
 def build_router(services: Services) -> APIRouter:
     routes = SubscriptionRoutes(services)
     router = APIRouter(tags=["subscriptions"])
-    docs.add(router, "POST", BASE, routes.create, CREATE)
+    docs.add(router, "POST", BASE, routes.audited("create", routes.create), CREATE)
     docs.add(router, "GET", BASE, routes.list_all, LIST)
     docs.add(router, "GET", ONE, routes.get_one, GET)
-    docs.add(router, "PUT", ONE, routes.replace, REPLACE)
-    docs.add(router, "DELETE", ONE, routes.delete, DELETE)
+    docs.add(router, "PUT", ONE, routes.audited("update", routes.replace), REPLACE)
+    docs.add(router, "DELETE", ONE, routes.audited("delete", routes.delete), DELETE)
     docs.add(router, "GET", ONE + "/delivery-status", routes.delivery_status, STATUS)
     return router

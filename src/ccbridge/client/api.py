@@ -7,6 +7,7 @@ Contract:
 * The correlation id is the argument, else the one set with `correlation(...)` for the current
   task, else a fresh UUID per operation.
 * A non-2xx answer, after the retries, raises the typed error of `ccbridge.client.errors`.
+* Every request names ccbridge and its version (`client.identity`).
 * Safe to use from many tasks at once; close it (or use `async with`) to release connections.
 """
 
@@ -25,6 +26,7 @@ import orjson
 from ccbridge.client.auth import ClientCredentialsAuth
 from ccbridge.client.config import ApiConfig
 from ccbridge.client.errors import error_from_response, transport_error
+from ccbridge.client.identity import identity_headers
 from ccbridge.client.retrying import RETRY_AFTER, RetryOptions, RetryTransport
 
 SUBSCRIPTIONS = "/api/v2/eventbridge/subscriptions"
@@ -33,6 +35,8 @@ DEADLETTERS = "/api/v2/eventbridge/deadletters"
 DELIVERIES = "/api/v2/eventbridge/deliveries"
 REPLAYS = "/api/v2/eventbridge/replays"
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+AUDITED_HEADER = "X-Audit-Logged"
+REGISTRY_HEADER = "X-Registry-Sync"
 
 _correlation: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "ccbridge_correlation", default=None
@@ -63,6 +67,11 @@ class Reply:
     idempotency_key: str | None
     correlation_id: str
     request_id: str | None
+    server_audited: bool = False
+    """The server wrote this write's audit line (`X-Audit-Logged: server`): a client sharing its
+    audit file writes none of its own."""
+    server_synced: bool = False
+    """The server posts this write's registry notice itself (`X-Registry-Sync: server`)."""
 
 
 def canonical_json(value: Any) -> bytes:
@@ -97,7 +106,11 @@ class BridgeClient:
             timeout=settings.timeout,
         )
         self._http = httpx.AsyncClient(
-            base_url=settings.base_url, auth=self.auth, transport=self._transport, timeout=settings.timeout
+            base_url=settings.base_url,
+            auth=self.auth,
+            transport=self._transport,
+            timeout=settings.timeout,
+            headers=identity_headers(),
         )
 
     @property
@@ -127,7 +140,7 @@ class BridgeClient:
     ) -> Reply:
         """One logical operation with its retries; raises the typed error of a non-2xx answer."""
         cid = correlation_id or _correlation.get() or str(uuid.uuid4())
-        headers = {"X-Correlation-Id": cid, "Accept": "application/json"}
+        headers = {"X-Correlation-Id": cid, "Accept": "application/json", **identity_headers(body)}
         key = idempotency_key or (str(uuid.uuid4()) if method in WRITES else None)
         if key is not None:
             headers[idempotency_header] = key
@@ -143,7 +156,15 @@ class BridgeClient:
         if response.is_error:
             raise error_from_response(response, response.extensions.get(RETRY_AFTER))
         request_id = response.headers.get("X-Request-Id")
-        return Reply(response.status_code, _parse(response.content), key, cid, request_id)
+        return Reply(
+            response.status_code,
+            _parse(response.content),
+            key,
+            cid,
+            request_id,
+            server_audited=response.headers.get(AUDITED_HEADER) == "server",
+            server_synced=response.headers.get(REGISTRY_HEADER) == "server",
+        )
 
     async def token(self) -> str:
         """A current access token (cached; renewed before it expires)."""

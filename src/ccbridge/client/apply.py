@@ -8,8 +8,11 @@ Contract:
 * A 409 on create adopts the existing subscription: it is read (by `existingId`, else by name) and
   updated only if it differs from the desired payload.
 * A delete answered 404 counts as done (someone else deleted it; the goal is reached).
-* Each write, successful or not, appends one audit line when an `AuditLog` is given; each successful
-  one notifies the registry when a `RegistrySync` is given (in the background, never failing).
+* Each write, successful or not, appends one audit line when an `AuditLog` is given, unless the
+  server's answer says the server wrote it (`X-Audit-Logged: server`, see `ccbridge.api.audit`), so
+  a client and a server sharing an audit file give one line per write. Each successful one
+  notifies the registry when a `RegistrySync` is given (in the background, never failing), unless
+  the server posts that notice itself (`X-Registry-Sync: server`).
 """
 
 from __future__ import annotations
@@ -63,9 +66,13 @@ class _Applier:
         reply: Reply | None = None,
         key: str | None = None,
         state: str | None = None,
+        error: ApiError | None = None,
     ) -> None:
-        if self.audit is not None:
+        audited = (reply is not None and reply.server_audited) or (error is not None and error.server_audited)
+        if self.audit is not None and not audited:
             request_id = None if reply is None else (reply.request_id or reply.correlation_id)
+            if error is not None:
+                request_id = error.request_id
             await self.audit.append(
                 actor=self.client.client_id,
                 operation=operation,
@@ -74,17 +81,21 @@ class _Applier:
                 idempotency_key=key,
                 request_id=request_id,
             )
-        if self.registry is not None and status != "failed" and sub_id is not None and state:
+        synced = reply is not None and reply.server_synced
+        if self.registry is not None and status != "failed" and sub_id is not None and state and not synced:
             self.registry.notify(sub_id, state)
 
     async def delete(self, action: Action) -> Outcome:
         assert action.id is not None
         key = delete_key(action.id)
+        missing: ApiNotFoundError | None = None
         try:
             reply: Reply | None = await self.client.delete_subscription(action.id, idempotency_key=key)
-        except ApiNotFoundError:
-            reply = None
-        await self.record("delete", action.id, "deleted", reply=reply, key=key, state="deleted")
+        except ApiNotFoundError as exc:
+            reply, missing = None, exc
+        await self.record(
+            "delete", action.id, "deleted", reply=reply, key=key, state="deleted", error=missing
+        )
         return Outcome("delete", action.name, action.id, "deleted")
 
     async def update(self, action: Action, current: dict[str, Any], status: str = "updated") -> Outcome:
@@ -116,7 +127,7 @@ class _Applier:
                 raise conflict
             current = found[0]
         sub_id = str(current.get("id"))
-        await self.record("create", sub_id, "adopted", key=key)
+        await self.record("create", sub_id, "adopted", key=key, error=conflict)
         if diff(action.payload, current):
             return await self.update(action, current, status="adopted")
         return Outcome("create", action.name, sub_id, "adopted")
@@ -130,7 +141,7 @@ class _Applier:
             assert action.current is not None
             return await self.update(action, action.current)
         except ApiError as exc:
-            await self.record(action.kind, action.id, "failed", key=_key(action))
+            await self.record(action.kind, action.id, "failed", key=_key(action), error=exc)
             return Outcome(action.kind, action.name, action.id, "failed", str(exc))
 
 

@@ -25,6 +25,7 @@ import httpx
 import orjson
 
 from ccbridge.client.errors import ApiAuthError, error_from_response, transport_error
+from ccbridge.client.identity import identity_headers
 from ccbridge.client.retrying import RETRY_AFTER
 
 
@@ -78,7 +79,11 @@ class ClientCredentialsAuth(httpx.Auth):
 
     def _request(self) -> httpx.Request:
         form = {"grant_type": "client_credentials"}
-        headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Accept": "application/json",
+            **identity_headers(),
+        }
         if self._style == "basic":
             pair = f"{self._id}:{self._secret}".encode()
             headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")

@@ -9,7 +9,9 @@
      +-- ApiServerError (Retryable)             5xx after every retry, or no answer at all (status None)
      +-- ApiRequestError (Permanent)            any other 4xx
 
-A response is mapped once, in `error_from_response`, after the retry layer has given up.
+A response is mapped once, in `error_from_response`, after the retry layer has given up. The message
+names the answer's one-line `message` (what the documents' clients print) when the server gives one,
+else its `detail`; `problem` keeps the whole body (`code`, `errors`, ...).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 import httpx
 import orjson
 
+from ccbridge.client.retrying import OVER_BUDGET
 from ccbridge.errors import (
     AuthError,
     BridgeError,
@@ -36,6 +39,8 @@ class ApiError(BridgeError):
 
     status: int | None = None
     problem: dict[str, Any]
+    server_audited: bool = False  # the server wrote the audit line of this refused write
+    request_id: str | None = None  # the server's X-Request-Id of the answer
 
     def _attach(self, status: int | None, problem: dict[str, Any] | None) -> None:
         self.status = status
@@ -101,11 +106,25 @@ def _field_errors(problem: dict[str, Any], fallback: str) -> list[FieldError]:
     return found or [FieldError("request", fallback)]
 
 
+def _wait(retry_after: float | None, budget: float | None) -> str:
+    """What a 429 asked for: the wait, and the client's budget when the wait is beyond it."""
+    if retry_after is None:
+        return ""
+    beyond = f", beyond the client's budget of {budget:g} s (max_retry_after)" if budget is not None else ""
+    return f" (the server asked to wait {retry_after:g} s{beyond})"
+
+
 def error_from_response(response: httpx.Response, retry_after: float | None = None) -> ApiError:
     """The typed error of a non-2xx answer; its message never includes request headers (tokens)."""
     status = response.status_code
     problem = _body(response)
-    detail = str(problem.get("detail") or problem.get("error_description") or problem.get("error") or "")
+    detail = str(
+        problem.get("message")
+        or problem.get("detail")
+        or problem.get("error_description")
+        or problem.get("error")
+        or ""
+    )
     message = f"{response.request.method} {response.request.url.path}: {status} {detail}".rstrip()
     error: ApiError
     if status in (401, 403):
@@ -119,12 +138,16 @@ def error_from_response(response: httpx.Response, retry_after: float | None = No
         existing = problem.get("existingId")
         error = ApiConflictError(message, str(existing) if existing is not None else None)
     elif status == 429:
-        error = RateLimitExhausted(message, retry_after)
+        error = RateLimitExhausted(
+            message + _wait(retry_after, response.extensions.get(OVER_BUDGET)), retry_after
+        )
     elif status >= 500:
         error = ApiServerError(message, status)
     else:
         error = ApiRequestError(message, status)
     error.problem = problem
+    error.server_audited = response.headers.get("X-Audit-Logged") == "server"
+    error.request_id = response.headers.get("X-Request-Id")
     return error
 
 

@@ -24,8 +24,12 @@ import httpx
 
 from ccbridge.client.api import canonical_json
 from ccbridge.client.config import RegistryConfig
+from ccbridge.client.identity import identity_headers
 from ccbridge.client.retrying import RetryOptions, RetryTransport
 from ccbridge.core.signatures import signed_headers
+
+EVENT_SOURCE = "cxone-eventbridge"
+"""The `X-Event-Source` of every registry post, as seed 001 sends it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +51,9 @@ class RegistrySync:
     ) -> None:
         self._url = config.webhook_url
         self._secret = config.secret.get_secret_value()
-        self._http = httpx.AsyncClient(transport=RetryTransport(transport, retry), timeout=timeout)
+        self._http = httpx.AsyncClient(
+            transport=RetryTransport(transport, retry), timeout=timeout, headers=identity_headers()
+        )
         self._tasks: dict[asyncio.Task[RegistryFailure | None], RegistryFailure] = {}
         self._failures: list[RegistryFailure] = []
         self.sent = 0
@@ -67,7 +73,7 @@ class RegistrySync:
 
     async def _send(self, subscription_id: str, state: str, stamp: str) -> RegistryFailure | None:
         body = canonical_json({"subscriptionId": subscription_id, "state": state, "timestamp": stamp})
-        headers = {"Content-Type": "application/json", "X-Event-Source": "ccbridge"}
+        headers = {"Content-Type": "application/json", "X-Event-Source": EVENT_SOURCE}
         try:
             headers |= signed_headers(self._secret, str(uuid.uuid4()), time.time(), body)
             response = await self._http.post(self._url, content=body, headers=headers)

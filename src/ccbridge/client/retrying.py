@@ -7,8 +7,10 @@ Contract:
   answers with the stored result instead of doing it twice. Every write therefore carries a key
   (`BridgeClient` sets one); a body must be bytes (re-readable), which the client guarantees.
 * Delays: capped exponential backoff with equal jitter (`ccbridge.core.retry.RetryPolicy`); a
-  `Retry-After` (seconds or HTTP-date) is a floor. A `Retry-After` above `max_retry_after` is not
-  waited out: the answer is returned at once and becomes `RateLimitExhausted` with that hint.
+  `Retry-After` (seconds or HTTP-date) is a floor. A 429 without a readable `Retry-After` waits
+  `rate_limit_wait` (5 s, seed 004's default) at least. A `Retry-After` above `max_retry_after` is
+  not waited out: the answer is returned at once, with the wait asked for (`RETRY_AFTER`) and the
+  budget it passed (`OVER_BUDGET`), and becomes `RateLimitExhausted` saying both.
 * When the retries are spent the last answer is returned (or the last transport error raised);
   `error_from_response` maps it. `response.extensions["ccbridge.attempts"]` counts the tries.
 """
@@ -42,6 +44,7 @@ class RetryOptions:
 
     policy: RetryPolicy = field(default_factory=lambda: RetryPolicy(6, "exponential", 0.2, 5.0))
     max_retry_after: float = 60.0
+    rate_limit_wait: float = 5.0
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     rng: Rng | None = None
     clock: Callable[[], float] = time.time
@@ -49,6 +52,7 @@ class RetryOptions:
 
 ATTEMPTS = "ccbridge.attempts"
 RETRY_AFTER = "ccbridge.retry_after"
+OVER_BUDGET = "ccbridge.over_budget"
 
 
 class RetryTransport(httpx.AsyncBaseTransport):
@@ -75,10 +79,15 @@ class RetryTransport(httpx.AsyncBaseTransport):
                 response.extensions[ATTEMPTS] = attempt
                 return response
             retry_after = parse_retry_after(response.headers.get("Retry-After"), opts.clock())
+            if retry_after is None and response.status_code == 429:
+                retry_after = opts.rate_limit_wait
+            over_budget = retry_after is not None and retry_after > opts.max_retry_after
             delay = opts.policy.next_delay(attempt, retry_after, opts.rng)
-            if delay is None or (retry_after is not None and retry_after > opts.max_retry_after):
+            if delay is None or over_budget:
                 response.extensions[ATTEMPTS] = attempt
                 response.extensions[RETRY_AFTER] = retry_after
+                if over_budget:
+                    response.extensions[OVER_BUDGET] = opts.max_retry_after
                 return response
             await response.aclose()
             await opts.sleep(delay)

@@ -72,10 +72,15 @@ class AuditConfig(Strict):
 
 
 class RegistryConfig(Strict):
-    """Seed 001's infrastructure registry: state changes are POSTed, signed with `secret`."""
+    """Seed 001's infrastructure registry: state changes are POSTed, signed with `secret`.
+
+    In a server's config, the server posts them itself (`core.registry`): every subscription write
+    through its API, and every change of a subscription's delivery state, looked at every
+    `state_poll_seconds`."""
 
     webhook_url: str
     secret: SecretStr
+    state_poll_seconds: float = Field(default=5.0, gt=0)
 
     @field_validator("webhook_url")
     @classmethod

@@ -165,8 +165,9 @@ def response_excerpt(raw: bytes) -> str:
 class DeliveryJob:
     """One leased delivery: the event, where it goes and which attempt this is (1 = first try).
 
-    `kind` is "event" for a subscription's delivery and "deadletter" for forwarding a dead letter
-    to the subscription's deadLetterQueue endpoint.
+    `kind` is "event" for a subscription's delivery, "deadletter" for forwarding a dead letter
+    to the subscription's deadLetterQueue endpoint and "registry" for a registry notice
+    (`core.registry`; `payload` is its body).
     """
 
     id: int
@@ -174,5 +175,5 @@ class DeliveryJob:
     subscription_id: str
     endpoint: EndpointSpec
     attempt: int
-    kind: Literal["event", "deadletter"] = "event"
+    kind: Literal["event", "deadletter", "registry"] = "event"
     payload: dict[str, JSON] | None = None

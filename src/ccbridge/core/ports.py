@@ -557,6 +557,27 @@ class ReplayJobs(Protocol):
 # --- the whole store (after every job it is made of) ---------------------------------------------
 
 
+class RegistryOutbox(Protocol):
+    """Seed 001's registry sync from the server (`core.registry`): notices queued as deliveries.
+
+    Once `enable_registry` has named the registry's endpoint, every subscription create, update and
+    delete of this store also queues a notice (`active`; the last state told; `deleted`) in the same
+    transaction as the write, so a write that commits has its notice stored and one that fails has
+    none. Until then nothing is queued and these methods change nothing. The last state told per
+    subscription is stored, so processes and replicas sharing the store tell each change once.
+    """
+
+    def enable_registry(self, endpoint: EndpointSpec) -> None:
+        """From now on, queue notices for `endpoint` (called once, before the store serves)."""
+        ...
+
+    async def registry_state_changed(self, subscription_id: str, state: str) -> bool:
+        """Queue a notice when `state` differs from the last one told for the subscription (and it
+        still exists); True when one was queued. Safe to call concurrently from several processes:
+        of two callers seeing the same change, one queues it."""
+        ...
+
+
 class Store(
     EventLog,
     IdempotencyRecords,
@@ -569,6 +590,7 @@ class Store(
     WriteHealth,
     DeliveryHistory,
     ReplayJobs,
+    RegistryOutbox,
     Protocol,
 ):
     """A whole backend: every job above plus its lifecycle. Only `bootstrap.py` and the contract
@@ -595,6 +617,7 @@ class ApiStore(
     WriteHealth,
     DeliveryHistory,
     ReplayJobs,
+    RegistryOutbox,
     Protocol,
 ):
     """What the API's routes use: everything but the delivery queue and housekeeping."""

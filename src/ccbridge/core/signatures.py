@@ -26,7 +26,7 @@ import secrets as _secrets
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
-from ccbridge.errors import AuthError
+from ccbridge.errors import AuthError, BadSignature
 
 PREFIX = "whsec_"
 MIN_SECRET_BYTES = 24
@@ -148,18 +148,21 @@ def verify_standard(
     now: float,
     tolerance: float = DEFAULT_TOLERANCE,
 ) -> None:
-    """Checks Standard Webhooks headers; raises AuthError with a short reason, returns None when valid.
+    """Checks Standard Webhooks headers; returns None when valid. Raises AuthError("missing signature")
+    without a signature, else BadSignature with a short reason (a signature that does not verify).
 
     The timestamp must be within `tolerance` seconds of `now` in either direction (replay and clock-skew
     bound). A `whsec_` secret that is not valid base64 is skipped.
     """
     msg_id, ts, sig = (_header(headers, n) for n in ("webhook-id", "webhook-timestamp", "webhook-signature"))
-    if not (msg_id and ts and sig):
+    if not sig:
         raise AuthError("missing signature")
+    if not (msg_id and ts):
+        raise BadSignature("incomplete signature: webhook-signature needs webhook-id and webhook-timestamp")
     if not (ts.isascii() and ts.isdigit() and len(ts) <= 12):
-        raise AuthError("invalid timestamp")
+        raise BadSignature("invalid timestamp")
     if abs(now - int(ts)) > tolerance:
-        raise AuthError("timestamp outside tolerance")
+        raise BadSignature("timestamp outside tolerance")
     given: list[bytes] = []
     for token in sig.split():
         version, _, encoded = token.partition(",")
@@ -175,7 +178,7 @@ def verify_standard(
             continue
         if any(hmac.compare_digest(expected, g) for g in given):
             return
-    raise AuthError("signature mismatch")
+    raise BadSignature("signature mismatch")
 
 
 def verify_inbound(
@@ -191,8 +194,9 @@ def verify_inbound(
     The strongest scheme present decides, and a weaker one is never a fallback: `webhook-signature`
     (timestamped) first, then `X-Hub-Signature-256`, then `X-Genesys-Event-Signature` — so a replayed
     request cannot dodge the timestamp check by also carrying an untimestamped signature. Raises
-    AuthError("missing signature" | "signature mismatch" | "timestamp outside tolerance" |
-    "invalid timestamp").
+    AuthError("missing signature") when no signature header is there, and BadSignature ("signature
+    mismatch" | "timestamp outside tolerance" | "invalid timestamp" | "incomplete signature: ...")
+    when one is there but does not verify.
     """
     if _header(headers, "webhook-signature") is not None:
         verify_standard(headers, body, secrets, now, tolerance)
@@ -201,10 +205,10 @@ def verify_inbound(
     if hub is not None:
         if verify_hub(hub, body, secrets):
             return "hub"
-        raise AuthError("signature mismatch")
+        raise BadSignature("signature mismatch")
     genesys = _header(headers, GENESYS_HEADER)
     if genesys is not None:
         if verify_genesys(genesys, body, secrets):
             return "genesys"
-        raise AuthError("signature mismatch")
+        raise BadSignature("signature mismatch")
     raise AuthError("missing signature")

@@ -15,8 +15,9 @@ from ccbridge.core.signatures import signed_headers
 
 
 def message_id(job: DeliveryJob) -> str:
-    """`webhook-id`: the event id, the same on every attempt, so consumers can de-duplicate."""
-    return job.event.id if job.kind == "event" else f"deadletter-{job.id}"
+    """`webhook-id`: the event id (a registry notice's own id), the same on every attempt, so
+    consumers can de-duplicate."""
+    return job.event.id if job.kind in ("event", "registry") else f"deadletter-{job.id}"
 
 
 def mask_letter(letter: dict[str, Any]) -> dict[str, Any]:
@@ -31,6 +32,8 @@ def mask_letter(letter: dict[str, Any]) -> dict[str, Any]:
 
 
 def body_of(job: DeliveryJob) -> bytes:
+    if job.kind == "registry":  # seed 001's `{subscriptionId, state, timestamp}`, as stored
+        return orjson.dumps(job.payload if job.payload is not None else job.event.data)
     if job.kind == "deadletter":
         letter: dict[str, Any] = {
             "type": "ccbridge.deadletter",

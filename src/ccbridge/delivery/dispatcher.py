@@ -20,7 +20,7 @@ import structlog
 from ccbridge.config import DeliveryConfig
 from ccbridge.core.event import Delivered, DeliveryJob, Failed, Outcome, Retry, Subscription
 from ccbridge.core.ports import Clock, DeliveryQueue, Endpoint
-from ccbridge.core.redact import mask_text
+from ccbridge.core.redact import mask_text, mask_url
 from ccbridge.core.times import SystemClock
 from ccbridge.delivery.attempt_record import timed, with_detail
 from ccbridge.delivery.attempts import build_attempt, settlement_for
@@ -247,6 +247,16 @@ class Dispatcher:
         self._metrics.deliveries.labels(label, kind).inc()
         if state == "retry":
             self._metrics.delivery_retries.labels(kind).inc()
+            log.info(
+                "delivery retry",
+                delivery_id=job.id,
+                event_id=job.event.id,
+                subscription_id=job.subscription_id,
+                endpoint=mask_url(job.endpoint.url),
+                endpoint_type=kind,
+                attempt=job.attempt,
+                reason=mask_text(getattr(outcome, "reason", "")),
+            )
         elif state == "dead":
             self._metrics.dead_letters.labels(kind).inc()
             log.warning(
@@ -254,6 +264,8 @@ class Dispatcher:
                 delivery_id=job.id,
                 event_id=job.event.id,
                 subscription_id=job.subscription_id,
+                endpoint=mask_url(job.endpoint.url),
+                endpoint_type=kind,
                 attempt=job.attempt,
                 reason=mask_text(getattr(outcome, "reason", "")),
             )

@@ -35,7 +35,20 @@ INBOUND_SECRET = "demo-inbound-secret-7f3a9c"
 QUIET = 0.3
 #: Retries fast enough for a demo: 50 ms, then 100 ms, then give up.
 FAST_RETRY = {"maxRetries": 2, "backoffStrategy": "exponential", "initialDelayMs": 50, "maxDelayMs": 200}
-HOOKS = ("crm", "survey", "dlq", "healthy", "flaky", "broken", "inbound", "orders", "big", "legacy")
+HOOKS = (
+    "crm",
+    "survey",
+    "dlq",
+    "healthy",
+    "flaky",
+    "broken",
+    "inbound",
+    "orders",
+    "big",
+    "legacy",
+    "registry",
+)
+REGISTRY_SECRET = "demo-registry-secret"
 CONSUMERS = ("sales-a", "sales-b")
 
 
@@ -95,8 +108,8 @@ class Demo:
         response = await self.web.post("/events", content=raw, headers=headers)
         if response.status_code == 200:
             self.tally["inbound:duplicate" if response.json().get("duplicate") else "inbound:stored"] += 1
-        elif response.status_code == 401:
-            self.tally["inbound:unauthorized"] += 1
+        elif response.status_code in (401, 403):
+            self.tally["inbound:unauthorized" if response.status_code == 401 else "inbound:forbidden"] += 1
         return response
 
     async def status(self, sub_id: str) -> JSON:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ccbridge.demo.context import FAST_RETRY, INBOUND_SECRET, JSON
+from ccbridge.demo.context import FAST_RETRY, INBOUND_SECRET, JSON, REGISTRY_SECRET
 from ccbridge.errors import ConfigError
 from ccbridge.ingest import compile_ingest
 from ccbridge.ingest.testing import LegacyIssuer, orders_source
@@ -104,7 +104,13 @@ def overrides(folder: Path, hooks: dict[str, WebhookReceiver]) -> tuple[dict[str
             }
         },
         "subscriptions": declared_subscriptions(hooks),
+        "registry": {
+            "webhook_url": hooks["registry"].url,
+            "secret": REGISTRY_SECRET,
+            "state_poll_seconds": 0.05,
+        },
     }
+    hooks["registry"].secrets = [REGISTRY_SECRET]
     section = ingest_section()
     try:
         compile_ingest(section, str(folder))

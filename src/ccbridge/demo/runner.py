@@ -29,6 +29,7 @@ from ccbridge.demo import (
     scenario_ingest,
     scenario_ops,
     scenario_queue,
+    scenario_registry,
 )
 from ccbridge.demo.context import CONSUMERS, HOOKS, Demo
 from ccbridge.demo.prepare import overrides, write_files
@@ -52,6 +53,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("Client library: plan/apply, publish", scenario_client.client_side),
     ("Ingestion gateway (POST /ingest)", scenario_ingest.ingest),
     ("CXone: an agent event routed to a Signal call", scenario_cxone.agent_event_to_signal),
+    ("Seed 001: registry sync from the server", scenario_registry.registry_sync),
     ("Metrics and operations", scenario_ops.metrics),
     ("Dashboard (/ui)", scenario_dashboard.dashboard),
     ("Delivery attempts and range replay", scenario_history.history),

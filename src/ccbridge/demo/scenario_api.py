@@ -1,8 +1,8 @@
 """Steps 1-3: the token endpoint, subscriptions in both dialects, and event ingestion in both dialects.
 
 These show the API a CXone or Genesys client already speaks, including its error answers (401
-invalid_client, 422 naming every field, 409 naming the existing subscription), since client code
-relies on those shapes as much as on the happy path.
+invalid_client, 400 naming every field with a one-line `message` and a `code`, 409 naming the
+existing subscription), since client code relies on those shapes as much as on the happy path.
 """
 
 from __future__ import annotations
@@ -118,8 +118,9 @@ async def subscriptions(ctx: Demo) -> None:
     )
     fields = sorted(e.get("field") for e in bad.json().get("errors", []))
     ctx.check(
-        "bad event type and URL", "422 endpoints[0].url, eventType", f"{bad.status_code} {', '.join(fields)}"
+        "bad event type and URL", "400 endpoints[0].url, eventType", f"{bad.status_code} {', '.join(fields)}"
     )
+    ctx.check("the error's code and message", "bad.request True", _code_and_message(bad))
     again = await ctx.create({**crm_subscription(ctx), "description": "a second one"})
     ctx.check(
         "the same name again",
@@ -185,3 +186,11 @@ async def events(ctx: Demo) -> None:
         "standard ✓ genesys ✓",
         signed_ok(survey[0]) if survey else "nothing received",
     )
+
+
+def _code_and_message(answer: httpx.Response) -> str:
+    """`code` and whether `message` is one line naming a field at fault, as seed 001's client prints it."""
+    body = answer.json()
+    message = str(body.get("message", ""))
+    named = any(message.startswith(f"{e.get('field')}: ") for e in body.get("errors", []))
+    return f"{body.get('code')} {named and chr(10) not in message}"

@@ -142,7 +142,7 @@ async def inbound(ctx: Demo) -> None:
     first = await ctx.inbound(body, webhook_id="wh-demo-1")
     ctx.check("signed with X-Genesys-Event-Signature", "200 stored", _inbound_figure(first))
     forged = await ctx.inbound(body, secret="someone-elses-secret", webhook_id="wh-demo-2")
-    ctx.check("forged signature", 401, forged.status_code)
+    ctx.check("forged signature", 403, forged.status_code)
     again = await ctx.inbound(body, webhook_id="wh-demo-1")
     same = "same id" if again.json().get("id") == first.json().get("id") else "another id"
     ctx.check("the same webhook-id again", "200 duplicate, same id", f"{_inbound_figure(again)}, {same}")

@@ -38,9 +38,9 @@ async def metrics(ctx: Demo) -> None:
             f"{figure('ccbridge_events_received_total', dialect=dialect, outcome='duplicate')} duplicate"
         )
         ctx.check(f"events received ({dialect})", expected, actual)
-    inbound = ("stored", "duplicate", "unauthorized")
+    inbound = ("stored", "duplicate", "unauthorized", "forbidden")
     ctx.check(
-        "inbound webhooks: stored / duplicate / unauthorized",
+        "inbound webhooks: stored / duplicate / unsigned 401 / forged 403",
         " / ".join(str(t[f"inbound:{r}"]) for r in inbound),
         " / ".join(str(figure("ccbridge_inbound_webhooks_total", result=r)) for r in inbound),
     )

@@ -3,7 +3,11 @@
 Each line is one JSON object with exactly these keys, in this order:
 
     {"time", "actor", "operation", "subscriptionId", "status", "idempotencyKey", "requestId",
-     "prev", "hash"}
+     "message", "prev", "hash"}
+
+`message` is null for a write that landed and the one-line reason for a refused one (the `message`
+of the API's problem answer: errors never hold secrets). Lines written before `message` existed
+(the same keys without it) still verify.
 
 `prev` is the SHA-256 hex of the previous line's bytes (without its newline; 64 zeros for the first
 line). `hash` is the SHA-256 hex of the line's own bytes up to `"prev":"..."` closed with `}`,
@@ -34,7 +38,9 @@ from typing import Any, NamedTuple
 
 import orjson
 
-FIELDS = ("time", "actor", "operation", "subscriptionId", "status", "idempotencyKey", "requestId")
+FIELDS = ("time", "actor", "operation", "subscriptionId", "status", "idempotencyKey", "requestId", "message")
+EARLIER_FIELDS = FIELDS[:-1]
+"""The keys of lines written before `message` was added."""
 GENESIS = "0" * 64
 _TAIL = re.compile(rb',"hash":"([0-9a-f]{64})"\}\Z')
 _CHUNK = 4096
@@ -94,42 +100,45 @@ class AuditLog:
     async def append(
         self,
         *,
-        actor: str,
+        actor: str | None,
         operation: str,
         subscription_id: str | None,
         status: str | int,
         idempotency_key: str | None = None,
         request_id: str | None = None,
+        message: str | None = None,
     ) -> dict[str, Any]:
         """Appends one line off the event loop; returns the record as written (with `prev`, `hash`)."""
-        values = (actor, operation, subscription_id, status, idempotency_key, request_id)
+        values = (actor, operation, subscription_id, status, idempotency_key, request_id, message)
         return await asyncio.to_thread(self._write, values)
 
     def append_sync(
         self,
         *,
-        actor: str,
+        actor: str | None,
         operation: str,
         subscription_id: str | None,
         status: str | int,
         idempotency_key: str | None = None,
         request_id: str | None = None,
+        message: str | None = None,
     ) -> dict[str, Any]:
         """Blocking `append`: waits for the file lock, then writes and fsyncs one line."""
-        return self._write((actor, operation, subscription_id, status, idempotency_key, request_id))
+        return self._write((actor, operation, subscription_id, status, idempotency_key, request_id, message))
 
     def record(
         self,
         *,
-        actor: str,
+        actor: str | None,
         operation: str,
         subscription_id: str | None,
         status: str | int,
         idempotency_key: str | None = None,
         request_id: str | None = None,
+        message: str | None = None,
     ) -> None:
         """Fire-and-forget `append` for a request handler; without a running loop it writes at once."""
-        values = (actor, operation, subscription_id, status, idempotency_key, request_id)
+        values = (actor, operation, subscription_id, status, idempotency_key, request_id, message)
         _check(values)
         try:
             asyncio.get_running_loop()
@@ -175,7 +184,10 @@ def _check_line(number: int, line: bytes, prev: str) -> str | None:
         record = orjson.loads(line)
     except orjson.JSONDecodeError:
         return f"line {number} is not JSON"
-    if not isinstance(record, dict) or list(record) != [*FIELDS, "prev", "hash"]:
+    if not isinstance(record, dict) or list(record) not in (
+        [*FIELDS, "prev", "hash"],
+        [*EARLIER_FIELDS, "prev", "hash"],
+    ):
         return f"line {number} does not have the audit fields in their order"
     tail = _TAIL.search(line)
     if tail is None or _sha(line[: tail.start()] + b"}") != tail.group(1).decode():

@@ -74,7 +74,10 @@ class Metrics:
             "ccbridge_ingest_requests", "POST /ingest by result", ["result"], registry=r
         )
         self.subscription_writes = Counter(
-            "ccbridge_subscription_writes", "Subscription API writes", ["operation"], registry=r
+            "ccbridge_subscription_writes",
+            "Subscription API writes by operation and outcome (success; refused: a 4xx; failed: a 5xx)",
+            ["operation", "outcome"],
+            registry=r,
         )
         self.process_info = Gauge(
             "ccbridge_process_info",

@@ -9,9 +9,9 @@ from typing import Any
 import client_support
 import orjson
 import pytest
-from client_support import Bridge, Fault
+from client_support import Bridge, Fault, Sleeps
 
-from ccbridge.client import BridgeClient, PublishConfig, event_key, publish, publish_lines
+from ccbridge.client import BridgeClient, PublishConfig, RateLimitExhausted, event_key, publish, publish_lines
 from ccbridge.client.api import correlation
 from ccbridge.errors import ConfigError, InputError
 
@@ -119,3 +119,26 @@ async def test_batch_transport_failures_are_rejected_not_dropped(bridge: Bridge)
     assert result.published == 0 and len(result.rejected) == 1
     assert "503" in result.rejected[0].errors[0].message
     assert bridge.stored_events() == 0
+
+
+async def test_a_429_without_retry_after_waits_the_documents_5_seconds(
+    bridge: Bridge, sleeps: Sleeps
+) -> None:
+    """Seed 004 reads a missing Retry-After as 5 s: the next try waits at least that, not 0.2 s."""
+    bridge.wire.fail_next(Fault(429))
+    async with bridge.client(sleeps) as client:
+        result = await publish(client, "OrderCreated", ORDER, config=CONFIG)
+    assert result.event_id and len(bridge.wire.tries) == 2
+    assert len(sleeps.delays) == 1 and sleeps.delays[0] >= 5.0
+
+
+async def test_a_retry_after_beyond_the_budget_is_reported_with_the_wait_asked(
+    bridge: Bridge, sleeps: Sleeps
+) -> None:
+    """A Retry-After of 90 s with a 60 s budget is not waited out; the error says both figures."""
+    bridge.wire.fail_next(Fault(429, "90"))
+    async with bridge.client(sleeps, max_retry_after=60) as client:
+        with pytest.raises(RateLimitExhausted) as caught:
+            await publish(client, "OrderCreated", ORDER, config=CONFIG)
+    assert caught.value.retry_after == 90 and sleeps.delays == []
+    assert "asked to wait 90 s" in str(caught.value) and "budget of 60 s" in str(caught.value)

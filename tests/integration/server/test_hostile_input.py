@@ -442,7 +442,9 @@ def protected_routes(srv: RunningServer) -> list[tuple[str, str]]:
     """Every (method, path) of the app's own OpenAPI document (every route is documented,
     `api.docs`) but `PUBLIC`, path parameters filled in."""
     assert srv.runtime is not None
-    app = srv.runtime.app.app  # the framework's app behind the fast path
+    app: Any = srv.runtime.app
+    while not hasattr(app, "openapi"):  # the framework's app behind the request ids and the fast path
+        app = app.app
     found = []
     for path, operations in app.openapi()["paths"].items():
         filled = (

@@ -127,11 +127,11 @@ async def test_sending_the_masked_resource_back_keeps_the_real_credentials(
 
 
 async def test_a_masked_value_with_nothing_stored_is_refused(writer: httpx.AsyncClient) -> None:
-    """A create holding `***` would store it as the credential: 422 naming the field instead."""
+    """A create holding `***` would store it as the credential: 400 naming the field instead."""
     body = genesys(f"http://svc:{MASK}@127.0.0.1:9/g")
     body["deliveryConfig"]["headers"] = {"Authorization": MASK}
     answer = await writer.post(SUBS, json=body)
-    assert answer.status_code == 422
+    assert answer.status_code == 400
     fields = sorted(e["field"] for e in answer.json()["errors"])
     assert fields == ["deliveryConfig.headers.Authorization", "deliveryConfig.url"]
 

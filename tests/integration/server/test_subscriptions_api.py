@@ -58,7 +58,7 @@ async def test_validation_names_every_field_at_fault(api: httpx.AsyncClient) -> 
         },
     )
     response = await api.post(BASE, json=body)
-    assert response.status_code == 422
+    assert response.status_code == 400
     assert response.headers["content-type"] == "application/problem+json"
     fields = {e["field"] for e in response.json()["errors"]}
     assert fields >= {
@@ -76,12 +76,12 @@ async def test_endpoint_count_limits(api: httpx.AsyncClient) -> None:
     """Zero endpoints and eleven endpoints are both refused naming `endpoints`."""
     for endpoints in ([], [{"url": f"https://e{i}.example.com", "type": "webhook"} for i in range(11)]):
         response = await api.post(BASE, json=cxone_subscription(endpoints=endpoints))
-        assert response.status_code == 422
+        assert response.status_code == 400
         assert response.json()["errors"][0]["field"] == "endpoints"
 
 
 async def test_invalid_filters_are_rejected_at_creation(api: httpx.AsyncClient) -> None:
-    """A bad triple operator, a bad expression and a bad pattern are 422s naming the filter."""
+    """A bad triple operator, a bad expression and a bad pattern are 400s naming the filter."""
     bad = [
         cxone_subscription(filters=[{"field": "a", "operator": "resembles", "value": "x"}]),
         genesys_subscription(filter="data.channel == "),
@@ -89,7 +89,7 @@ async def test_invalid_filters_are_rejected_at_creation(api: httpx.AsyncClient) 
     ]
     for body in bad:
         response = await api.post(BASE, json=body)
-        assert response.status_code == 422, response.text
+        assert response.status_code == 400, response.text
         field = response.json()["errors"][0]["field"]
         assert field.startswith(("filters", "filter", "pattern")), field
 
@@ -103,14 +103,14 @@ async def test_duplicate_name_is_409_with_existing_id(api: httpx.AsyncClient) ->
 
 
 async def test_idempotency_key_replays_and_detects_a_changed_body(api: httpx.AsyncClient) -> None:
-    """Same key and body: the stored answer, nothing new; same key, other body: 422."""
+    """Same key and body: the stored answer, nothing new; same key, other body: 400."""
     headers = {"Idempotency-Key": "create-1"}
     first = await api.post(BASE, json=cxone_subscription(), headers=headers)
     second = await api.post(BASE, json=cxone_subscription(), headers=headers)
     assert first.status_code == second.status_code == 201
     assert first.json() == second.json()
     other = await api.post(BASE, json=cxone_subscription(name="other"), headers=headers)
-    assert other.status_code == 422
+    assert other.status_code == 400
     assert (await api.get(BASE)).json()["total"] == 1
 
 
@@ -144,7 +144,7 @@ async def test_delete_then_404(api: httpx.AsyncClient) -> None:
 
 
 async def test_supplied_secret_must_be_whsec() -> None:
-    """A supplied secret of the wrong form is a 422 on `secret`; a valid one is kept."""
+    """A supplied secret of the wrong form is a 400 on `secret`; a valid one is kept."""
     async with running_server() as srv:
         token = await srv.token()
         async with httpx.AsyncClient(
@@ -153,7 +153,7 @@ async def test_supplied_secret_must_be_whsec() -> None:
             bad = await api.post(BASE, json=cxone_subscription(secret="hunter2"))
             good_secret = "whsec_" + "A" * 32
             good = await api.post(BASE, json=cxone_subscription(secret=good_secret))
-    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "secret"
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "secret"
     assert "hunter2" not in bad.text
     assert good.json()["secret"] == good_secret
 
@@ -169,5 +169,27 @@ async def test_subscription_quota() -> None:
                 assert (await api.post(BASE, json=cxone_subscription(name=f"s{i}"))).status_code == 201
             third = await api.post(BASE, json=cxone_subscription(name="s3"))
             total = (await api.get(BASE)).json()["total"]
-    assert third.status_code == 422
+    assert third.status_code == 400
     assert total == 2
+
+
+async def test_a_seed_client_reads_400_with_message_and_code(api: httpx.AsyncClient) -> None:
+    """Seed 001's client prints `message` of a 400 for an unsupported event type; `code` is
+    `bad.request`, and the problem+json fields are all still there."""
+    response = await api.post(BASE, json=cxone_subscription(eventType="contact.exploded"))
+    body = response.json()
+    assert response.status_code == 400 and body["status"] == 400
+    assert body["code"] == "bad.request"
+    assert body["message"].startswith("eventType: ")
+    assert body["errors"][0]["field"] == "eventType" and body["title"] and body["detail"]
+    missing = await api.get(f"{BASE}/no-such-id")
+    assert missing.status_code == 404 and missing.json()["code"] == "not.found"
+    assert missing.json()["message"]
+
+
+async def test_framework_validation_answers_400_on_the_documents_routes(api: httpx.AsyncClient) -> None:
+    """A path parameter of the wrong kind (a dead-letter id that is not a number) is a 400 naming it."""
+    response = await api.get("/api/v2/eventbridge/deadletters/not-a-number")
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "bad.request"
+    assert response.json()["errors"][0]["field"] == "letter_id"

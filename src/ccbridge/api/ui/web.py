@@ -167,7 +167,7 @@ def error_handlers(dashboard: Dashboard) -> dict[Any, Any]:
 
     async def bridge(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, BridgeError)
-        status, title = answer_for(exc)
+        status, title, _ = answer_for(exc)
         if status >= 500:
             log.warning("dashboard request failed", path=request.url.path, error_type=type(exc).__name__)
         detail = str(exc) if status < 500 else "the request could not be completed"

@@ -129,4 +129,15 @@ CREATE TABLE replay_marks (
 );
 """,
     ),
+    (
+        40,
+        """
+-- the last state told to the registry per subscription (core.registry); a row goes with its subscription
+CREATE TABLE registry_states (
+    subscription_id text PRIMARY KEY,
+    state           text NOT NULL,
+    changed_ts      double precision NOT NULL
+);
+""",
+    ),
 )

@@ -41,6 +41,7 @@ from ccbridge.core.ports import (
     Router,
     Settlement,
 )
+from ccbridge.core.registry import DELETED
 from ccbridge.core.times import IDEMPOTENCY_WINDOW, RECENT_WINDOW, SystemClock, iso, iso_or_none
 from ccbridge.errors import ConflictError, FieldError, NotFoundError, Overloaded, QuotaExceeded, Unavailable
 from ccbridge.stores import records
@@ -48,6 +49,7 @@ from ccbridge.stores.postgres.batching import GroupCommitter
 from ccbridge.stores.postgres.deadletter_removal import PostgresDeadLetterRemoval
 from ccbridge.stores.postgres.history import PostgresHistory, record_attempts
 from ccbridge.stores.postgres.migrations import apply_migrations, check_schema_name
+from ccbridge.stores.postgres.registry import PostgresRegistryOutbox
 
 log = structlog.get_logger("ccbridge.store")
 
@@ -72,7 +74,7 @@ _E_COLUMNS = records.EVENT_COLUMNS_OF_E
 _SETTLE = records.SETTLE_COLUMNS.format(*(f"${n}" for n in range(1, 10)))
 
 
-class PostgresStore(PostgresDeadLetterRemoval, PostgresHistory):
+class PostgresStore(PostgresDeadLetterRemoval, PostgresHistory, PostgresRegistryOutbox):
     """The `Store` port on PostgreSQL. `url` is a `postgresql://` DSN; `schema`, when given, is created
     if missing and used as the search path (tests give each their own); `clock` drives every schedule."""
 
@@ -423,6 +425,8 @@ class PostgresStore(PostgresDeadLetterRemoval, PostgresHistory):
                 now,
             )
             await self._write_idempotent(conn, idem)
+            await self._queue_registry(conn, sub.id, "active", now)
+        self._registry_wake()
         return sub
 
     async def update_subscription(self, sub: Subscription, idem: IdempotentRecord | None = None) -> None:
@@ -443,6 +447,8 @@ class PostgresStore(PostgresDeadLetterRemoval, PostgresHistory):
             if _rowcount(status) == 0:
                 raise NotFoundError(f"no subscription with id {sub.id}")
             await self._write_idempotent(conn, idem)
+            await self._queue_registry(conn, sub.id, await self._told_state(conn, sub.id), now)
+        self._registry_wake()
 
     async def delete_subscription(self, sub_id: str) -> bool:
         now = self._now()
@@ -455,6 +461,8 @@ class PostgresStore(PostgresDeadLetterRemoval, PostgresHistory):
                 now,
                 sub_id,
             )
+            await self._queue_registry(conn, sub_id, DELETED, now)
+        self._registry_wake()
         return True
 
     async def get_subscription(self, sub_id: str) -> Subscription | None:

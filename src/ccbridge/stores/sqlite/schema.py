@@ -116,3 +116,12 @@ CREATE TABLE IF NOT EXISTS replay_marks (
     PRIMARY KEY (job_id, event_id, subscription_id, endpoint_url)
 ) WITHOUT ROWID;
 """
+
+REGISTRY_SCHEMA = """
+-- the last state told to the registry per subscription (core.registry); a row goes with its subscription
+CREATE TABLE IF NOT EXISTS registry_states (
+    subscription_id TEXT PRIMARY KEY,
+    state           TEXT NOT NULL,
+    changed_ts      REAL NOT NULL
+);
+"""

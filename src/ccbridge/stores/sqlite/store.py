@@ -34,12 +34,14 @@ from ccbridge.core.ports import (
     Router,
     Settlement,
 )
+from ccbridge.core.registry import DELETED
 from ccbridge.core.times import IDEMPOTENCY_WINDOW, RECENT_WINDOW, SystemClock, iso, iso_or_none
 from ccbridge.errors import ConflictError, FieldError, NotFoundError, Overloaded, QuotaExceeded, Unavailable
 from ccbridge.stores import records
 from ccbridge.stores.sqlite.deadletter_removal import SqliteDeadLetterRemoval
 from ccbridge.stores.sqlite.history import SqliteHistory, record_attempts
-from ccbridge.stores.sqlite.schema import HISTORY_SCHEMA, SCHEMA
+from ccbridge.stores.sqlite.registry import SqliteRegistryOutbox
+from ccbridge.stores.sqlite.schema import HISTORY_SCHEMA, REGISTRY_SCHEMA, SCHEMA
 from ccbridge.stores.sqlite.writer import SerialExecutor, connect
 
 OVERLOADED_RETRY_AFTER = 5.0  # seconds: a floor for a refused caller's retry
@@ -48,7 +50,7 @@ OVERLOADED_RETRY_AFTER = 5.0  # seconds: a floor for a refused caller's retry
 _SETTLE = records.SETTLE_COLUMNS.format(*"?" * 9)
 
 
-class SqliteStore(SqliteDeadLetterRemoval, SqliteHistory):
+class SqliteStore(SqliteDeadLetterRemoval, SqliteHistory, SqliteRegistryOutbox):
     """The `Store` port on SQLite; `clock` drives every schedule and window, so tests can move time."""
 
     def __init__(
@@ -86,6 +88,7 @@ class SqliteStore(SqliteDeadLetterRemoval, SqliteHistory):
         try:
             conn.executescript(SCHEMA)
             conn.executescript(HISTORY_SCHEMA)
+            conn.executescript(REGISTRY_SCHEMA)
             self._reload(conn)
         finally:
             conn.close()
@@ -295,10 +298,13 @@ class SqliteStore(SqliteDeadLetterRemoval, SqliteHistory):
                 (sub.id, sub.name, records.subscription_to_doc(sub), now, now),
             )
             self._write_idempotent(conn, idem)
+            self._queue_registry(conn, sub.id, "active", now)
             self._commit_subs(conn, {**self._subs, sub.id: sub})
             return sub
 
-        return await self._writer.submit(job)
+        created: Subscription = await self._writer.submit(job)
+        self._registry_wake()
+        return created
 
     async def update_subscription(self, sub: Subscription, idem: IdempotentRecord | None = None) -> None:
         now = self._now()
@@ -316,9 +322,11 @@ class SqliteStore(SqliteDeadLetterRemoval, SqliteHistory):
             if cur.rowcount == 0:
                 raise NotFoundError(f"no subscription with id {sub.id}")
             self._write_idempotent(conn, idem)
+            self._queue_registry(conn, sub.id, self._told_state(conn, sub.id), now)
             self._commit_subs(conn, {**self._subs, sub.id: sub})
 
         await self._writer.submit(job)
+        self._registry_wake()
 
     async def delete_subscription(self, sub_id: str) -> bool:
         now = self._now()
@@ -339,9 +347,13 @@ class SqliteStore(SqliteDeadLetterRemoval, SqliteHistory):
             )
             self._commit_subs(conn, {k: v for k, v in self._subs.items() if k != sub_id})
             self._pending -= cancelled
+            self._queue_registry(conn, sub_id, DELETED, now)
             return True
 
-        return await self._writer.submit(job)
+        deleted: bool = await self._writer.submit(job)
+        if deleted:
+            self._registry_wake()
+        return deleted
 
     async def get_subscription(self, sub_id: str) -> Subscription | None:
         await self._catch_up()

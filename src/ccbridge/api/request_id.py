@@ -1,0 +1,51 @@
+"""`X-Request-Id` on every answer: the caller's own when it sent a usable one, else a fresh UUID.
+
+The id ties an answer to the server's audit line of the same request (`api.audit`), and a client's
+log to both. It is kept in the ASGI scope under `SCOPE_KEY` for the handlers. A given id is used only
+when it is 1 to 255 printable ASCII characters (it goes into logs and a header); any other value is
+replaced by a minted one rather than refused, since the id is for tracing, not for the request.
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ccbridge.core.ids import uuid4_str
+
+HEADER = "X-Request-Id"
+SCOPE_KEY = "ccbridge.request_id"
+MAX_LENGTH = 255
+
+
+def usable(value: str | None) -> bool:
+    return value is not None and 0 < len(value) <= MAX_LENGTH and value.isascii() and value.isprintable()
+
+
+def request_id(request: Request) -> str | None:
+    """The id of `request`, as the middleware chose it (None outside the middleware)."""
+    value = request.scope.get(SCOPE_KEY)
+    return value if isinstance(value, str) else None
+
+
+class RequestIds:
+    """ASGI middleware: picks the request's id and adds it to the answer's headers."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = Headers(scope=scope).get(HEADER)
+        chosen = given if given is not None and usable(given) else uuid4_str()
+        scope[SCOPE_KEY] = chosen
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)[HEADER] = chosen
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
