@@ -112,7 +112,7 @@ async def agent_event_to_signal(ctx: Demo) -> None:
     field = (refused.json().get("errors") or [{}])[0].get("field")
     ctx.check(
         "a connector that is not configured is refused",
-        "422 endpoints[0].url",
+        "400 endpoints[0].url",
         f"{refused.status_code} {field}",
     )
 

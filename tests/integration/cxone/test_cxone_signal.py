@@ -220,11 +220,11 @@ async def test_an_ended_contact_becomes_a_dead_letter_with_the_reason(
 
 
 async def test_a_subscription_naming_an_unconfigured_connector_is_refused(api: httpx.AsyncClient) -> None:
-    """422 naming endpoints[0].url and the configured connectors; nothing is created."""
+    """400 naming endpoints[0].url and the configured connectors; nothing is created."""
     answer = await api.post(
         "/api/v2/eventbridge/subscriptions", json=subscription("cxone://cx-other/signal?contactId=data.id")
     )
-    assert answer.status_code == 422
+    assert answer.status_code == 400
     errors = answer.json()["errors"]
     assert errors[0]["field"] == "endpoints[0].url"
     assert "cx-other" in errors[0]["message"] and "cx-test" in errors[0]["message"]
@@ -244,9 +244,9 @@ async def test_a_subscription_naming_an_unconfigured_connector_is_refused(api: h
 async def test_a_malformed_signal_url_is_refused_with_the_reason(
     api: httpx.AsyncClient, url: str, words: str
 ) -> None:
-    """Each malformed signal URL is a 422 on endpoints[0].url saying what is wrong."""
+    """Each malformed signal URL is a 400 on endpoints[0].url saying what is wrong."""
     answer = await api.post("/api/v2/eventbridge/subscriptions", json=subscription(url))
-    assert answer.status_code == 422
+    assert answer.status_code == 400
     error = answer.json()["errors"][0]
     assert error["field"] == "endpoints[0].url" and words in error["message"]
 
@@ -269,7 +269,7 @@ async def test_the_genesys_dialect_takes_cxone_signal_too(api: httpx.AsyncClient
         "deliveryConfig": {"deliveryType": "cxone-signal", "url": URL.replace("cx-test", "nope")},
     }
     refused = await api.post("/api/v2/eventbridge/subscriptions", json=wrong)
-    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "deliveryConfig.url"
+    assert refused.status_code == 400 and refused.json()["errors"][0]["field"] == "deliveryConfig.url"
 
 
 async def test_the_openapi_document_names_the_type(api: httpx.AsyncClient) -> None:
