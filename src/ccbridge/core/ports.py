@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from ccbridge.core.endpoint_health import Admission, AttemptResult, BreakerPolicy, HealthRecord
 from ccbridge.core.event import DeliveryJob, EndpointSpec, Event, Outcome, Subscription
 from ccbridge.core.times import IDEMPOTENCY_WINDOW
 
@@ -321,6 +322,53 @@ class WriteHealth(Protocol):
         ...
 
 
+class EndpointHealth(Protocol):
+    """Each endpoint's circuit breaker and rate limiter, shared by every process on the store.
+
+    An endpoint is (`subscription_id`, `url`); the states and transitions are
+    `core.endpoint_health`'s, applied atomically (two processes recording at once both count).
+    Times are the store clock's. When a change lets an endpoint's deliveries go again (a breaker
+    closes, an operator enables it) or ends them (it is disabled), its pending, unleased deliveries
+    are made due now in the same commit, so they resume (or become dead letters) without waiting
+    out the schedule they were given while it was open."""
+
+    async def endpoint_health(self, subscription_id: str | None = None) -> list[HealthRecord]:
+        """The stored records (of one subscription, or all); endpoints without one are healthy."""
+        ...
+
+    async def admit_delivery(
+        self, subscription_id: str, url: str, owner: str, probe_lease: float
+    ) -> tuple[Admission, float | None]:
+        """Whether a delivery may be sent now: "send", "probe" (it is the one probe, held by `owner`
+        for `probe_lease` seconds), "wait" (with until when) or "disabled"."""
+        ...
+
+    async def record_attempt(
+        self,
+        subscription_id: str,
+        url: str,
+        owner: str,
+        result: AttemptResult,
+        error: str | None,
+        policy: BreakerPolicy,
+    ) -> HealthRecord | None:
+        """Count one attempt's result; returns the record as stored, or None when it did not change."""
+        ...
+
+    async def set_endpoint_enabled(self, subscription_id: str, url: str, enabled: bool) -> HealthRecord:
+        """An operator's enable (closed, counts reset) or disable."""
+        ...
+
+    async def mark_disabled_notified(self, subscription_id: str, url: str, disabled_at: float) -> None:
+        """The `ccbridge.endpoint.disabled` event of the disable at `disabled_at` is stored."""
+        ...
+
+    async def take_rate_slot(self, key: str, per_second: float) -> float:
+        """Take a slot of the rate limiter `key` now (0.0 returned), or say in how many seconds the
+        next one is free (nothing taken). Slots are `1/per_second` apart across every process."""
+        ...
+
+
 class Store(
     EventLog,
     IdempotencyRecords,
@@ -330,6 +378,7 @@ class Store(
     DeadLetterStore,
     Housekeeping,
     WriteHealth,
+    EndpointHealth,
     Protocol,
 ):
     """A whole backend: every job above plus its lifecycle. Only `bootstrap.py` and the contract
@@ -347,6 +396,13 @@ class Store(
 
 
 class ApiStore(
-    EventLog, IdempotencyRecords, SubscriptionStore, DeliveryReports, DeadLetterStore, WriteHealth, Protocol
+    EventLog,
+    IdempotencyRecords,
+    SubscriptionStore,
+    DeliveryReports,
+    DeadLetterStore,
+    WriteHealth,
+    EndpointHealth,
+    Protocol,
 ):
     """What the API's routes use: everything but the delivery queue and housekeeping."""

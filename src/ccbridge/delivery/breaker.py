@@ -1,0 +1,216 @@
+"""The dispatcher's side of endpoint health: each endpoint's circuit breaker and rate limit.
+
+The state lives in the store (`EndpointHealth`, transitions in `core.endpoint_health`), so every
+process sees one breaker and one rate per endpoint. This process keeps a view of the stored records,
+read again every `REFRESH_SECONDS` and after each of its own writes, so the hot path costs nothing:
+a delivery to an endpoint the view shows closed is sent without asking the store, and a success on
+an endpoint with no failures writes nothing. Only endpoints in trouble, and rate-limited ones, cost
+a store write per delivery.
+
+What a delivery waits for is settled as a deferral: re-queued for the time it can go, with its
+attempt count unchanged (a wait spends no attempt, so nothing is dead-lettered for it meanwhile):
+
+* over its endpoint's `rateLimitPerSecond` — until the next free slot. Deferrals of one endpoint
+  are spread one slot apart, so a backlog drains at the rate without being leased again each slot.
+* while the breaker is open — until the next probe. A failed attempt that leaves the breaker open
+  (the one that opened it, or a failed probe) is deferred likewise: it is counted by the breaker,
+  not against the delivery's retries.
+
+A disabled endpoint's deliveries become dead letters ("endpoint disabled: ..."): kept, listed and
+replayable (`ccbridge deadletters replay --subscription S`) once an operator enables it. Waiting
+instead would leave them stuck for as long as nobody looks, holding the pending limit for everyone.
+
+Store trouble never holds a delivery back: if the store cannot answer for the breaker or the rate,
+the delivery is sent (logged), as it would be without them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import structlog
+
+from ccbridge.core.endpoint_health import STATE_VALUES, AttemptResult, BreakerPolicy, HealthRecord
+from ccbridge.core.event import Delivered, DeliveryJob, EndpointSpec, Failed, Outcome, Subscription
+from ccbridge.core.operational import endpoint_disabled_event
+from ccbridge.core.ports import EndpointHealth, EventLog, Settlement
+from ccbridge.core.redact import mask_text, mask_url
+from ccbridge.observability.metrics import Metrics
+
+log = structlog.get_logger("ccbridge.delivery")
+REFRESH_SECONDS = 1.0
+Key = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """What to do with a delivery instead of sending it: `settlement` (a deferral) or `outcome`
+    (a dead letter, for a disabled endpoint)."""
+
+    settlement: Settlement | None = None
+    outcome: Outcome | None = None
+
+
+def deferral(job: DeliveryJob, until: float, reason: str, status: int | None = None) -> Settlement:
+    """Re-queue `job` for `until` without spending an attempt."""
+    return Settlement(job.id, "retry", job.attempt - 1, status=status, error=reason, next_attempt_at=until)
+
+
+def endpoint_spec(sub: Subscription, job: DeliveryJob) -> EndpointSpec | None:
+    """The subscription's own spec of the job's endpoint (which carries its rate limit)."""
+    return next((e for e in sub.endpoints if e.url == job.endpoint.url and e.type == job.endpoint.type), None)
+
+
+def result_of(outcome: Outcome) -> AttemptResult:
+    if isinstance(outcome, Delivered):
+        return "ok"
+    return "gone" if outcome.status == 410 else "failed"
+
+
+class EndpointGuard:
+    """Breaker and rate limit for one dispatcher (`owner`); `breaker_enabled` False keeps the rate
+    limits only."""
+
+    def __init__(
+        self,
+        health: EndpointHealth,
+        events: EventLog,
+        policy: BreakerPolicy,
+        owner: str,
+        metrics: Metrics,
+        now: Callable[[], float],
+        breaker_enabled: bool = True,
+    ) -> None:
+        self._health = health
+        self._events = events
+        self._policy = policy
+        self._owner = owner
+        self._metrics = metrics
+        self._now = now
+        self._breaker = breaker_enabled
+        self._view: dict[Key, HealthRecord] = {}
+        self._refreshed = -REFRESH_SECONDS  # monotonic seconds
+        self._spread: dict[str, float] = {}  # rate key -> the latest slot a deferral was given
+
+    async def refresh(self, force: bool = False) -> None:
+        """Read the stored records again (at most every `REFRESH_SECONDS` unless `force`), and store
+        the event of any automatic disable not yet announced (a process that died between the
+        disable and its event leaves that to the next one)."""
+        if not force and time.monotonic() - self._refreshed < REFRESH_SECONDS:
+            return
+        self._refreshed = time.monotonic()
+        try:
+            records = await self._health.endpoint_health()
+        except Exception as exc:
+            log.warning(
+                "endpoint health unreadable", error=mask_text(str(exc)), error_type=type(exc).__name__
+            )
+            return
+        self._view = {(r.subscription_id, r.url): r for r in records}
+        for record in records:
+            self._show(record)
+            if record.state == "disabled" and not record.notified:
+                await self._announce(record)
+
+    async def hold(self, job: DeliveryJob, sub: Subscription) -> Hold | None:
+        """None: send it now. Otherwise what to do instead (wait, or dead-letter)."""
+        key = (job.subscription_id, job.endpoint.url)
+        record = self._view.get(key)
+        probe = False
+        if self._breaker and record is not None and record.state != "closed":
+            try:
+                verdict, until = await self._health.admit_delivery(
+                    key[0], key[1], self._owner, self._policy.probe_lease_seconds
+                )
+            except Exception as exc:
+                log.warning("breaker unreadable", error=mask_text(str(exc)), error_type=type(exc).__name__)
+                verdict, until = "send", None
+            if verdict == "disabled":
+                return Hold(outcome=Failed(f"endpoint disabled ({record.disabled_by or 'operator'})"))
+            if verdict == "wait":
+                self._metrics.deliveries_deferred.labels("breaker_open").inc()
+                return Hold(
+                    deferral(job, until or self._now(), "waiting: the endpoint's circuit breaker is open")
+                )
+            probe = verdict == "probe"
+        spec = endpoint_spec(sub, job)
+        if probe or spec is None or spec.rate_limit_per_second is None:
+            return None  # a probe goes alone (one at a time), so the rate cannot be passed by it
+        return await self._rate(job, spec.rate_limit_per_second)
+
+    async def _rate(self, job: DeliveryJob, per_second: float) -> Hold | None:
+        key = f"{job.subscription_id} {job.endpoint.url}"
+        try:
+            wait = await self._health.take_rate_slot(key, per_second)
+        except Exception as exc:
+            log.warning("rate limiter unreadable", error=mask_text(str(exc)), error_type=type(exc).__name__)
+            return None
+        if wait <= 0:
+            return None
+        now = self._now()
+        until = max(now + wait, self._spread.get(key, 0.0) + 1.0 / per_second)
+        self._spread[key] = until
+        self._metrics.deliveries_deferred.labels("rate_limit").inc()
+        return Hold(deferral(job, until, f"waiting: rateLimitPerSecond {per_second:g}"))
+
+    async def settled(self, job: DeliveryJob, outcome: Outcome) -> Hold | None:
+        """Count a sent attempt's outcome. None: settle it as the retry policy says; otherwise a
+        deferral (the breaker is open after it) or a dead letter's outcome (the endpoint is now
+        disabled)."""
+        if not self._breaker:
+            return None
+        key = (job.subscription_id, job.endpoint.url)
+        result = result_of(outcome)
+        known = self._view.get(key)
+        if result == "ok" and (known is None or (known.state == "closed" and known.failures == 0)):
+            return None  # the hot path: nothing to write
+        error = None if isinstance(outcome, Delivered) else mask_text(outcome.reason)
+        try:
+            record = await self._health.record_attempt(
+                key[0], key[1], self._owner, result, error, self._policy
+            )
+        except Exception as exc:
+            log.warning("breaker not updated", error=mask_text(str(exc)), error_type=type(exc).__name__)
+            return None
+        if record is None:
+            return None
+        self._view[key] = record
+        self._show(record)
+        if record.state == "closed" or result == "ok":
+            if known is not None and known.state != "closed" and record.state == "closed":
+                log.info("endpoint breaker closed", subscription_id=key[0], endpoint=mask_url(key[1]))
+            return None
+        if record.state == "open":
+            if known is None or known.state != "open":
+                log.warning("endpoint breaker opened", subscription_id=key[0], endpoint=mask_url(key[1]))
+            status = None if isinstance(outcome, Delivered) else outcome.status
+            reason = f"waiting: the endpoint's circuit breaker is open (last error: {error})"
+            return Hold(deferral(job, record.next_probe_at or self._now(), reason, status))
+        if not record.notified:
+            await self._announce(record, job.endpoint.type)
+        status = None if isinstance(outcome, Delivered) else outcome.status
+        return Hold(outcome=Failed(f"endpoint disabled ({record.disabled_by}): {error}", status))
+
+    def _show(self, record: HealthRecord) -> None:
+        self._metrics.endpoint_breaker_state.labels(record.subscription_id, mask_url(record.url)).set(
+            STATE_VALUES[record.state]
+        )
+
+    async def _announce(self, record: HealthRecord, endpoint_type: str | None = None) -> None:
+        """Store the `ccbridge.endpoint.disabled` event (once: its idempotency key), then mark it done."""
+        if record.disabled_at is None:
+            return
+        try:
+            await self._events.append_event(endpoint_disabled_event(record, endpoint_type, self._now()))
+            await self._health.mark_disabled_notified(record.subscription_id, record.url, record.disabled_at)
+        except Exception as exc:  # the next refresh tries again
+            log.warning("endpoint disabled event not stored", error=mask_text(str(exc)))
+            return
+        log.warning(
+            "endpoint disabled",
+            subscription_id=record.subscription_id,
+            endpoint=mask_url(record.url),
+            by=record.disabled_by,
+        )
