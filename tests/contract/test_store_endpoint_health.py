@@ -48,7 +48,9 @@ async def test_consecutive_failures_open_the_breaker_and_a_success_resets_them(
     assert record.next_probe_at == clock.t + 10
 
 
-async def test_one_probe_at_a_time_with_backoff_and_a_success_closes(store: Store, clock: ManualClock) -> None:
+async def test_one_probe_at_a_time_with_backoff_and_a_success_closes(
+    store: Store, clock: ManualClock
+) -> None:
     """An open breaker admits nothing until the probe is due, then exactly one probe; a failed probe
     doubles the wait, a successful one closes the breaker."""
     await fail(store, 3)
@@ -78,7 +80,9 @@ async def test_a_probe_held_by_a_crashed_owner_is_given_again_after_its_lease(
     assert (await store.admit_delivery("s1", URL, "w2", 30))[0] == "probe"
 
 
-async def test_failing_past_the_limit_disables_and_410_disables_at_once(store: Store, clock: ManualClock) -> None:
+async def test_failing_past_the_limit_disables_and_410_disables_at_once(
+    store: Store, clock: ManualClock
+) -> None:
     """Failures over `disable_after_seconds` disable the endpoint, unannounced until marked; a
     410 disables another at once; attempts on a disabled endpoint change nothing."""
     await fail(store, 3)
@@ -106,7 +110,9 @@ async def test_an_operator_enables_and_disables(store: Store) -> None:
     assert (await store.admit_delivery("s1", URL, "w1", 30))[0] == "disabled"
 
 
-async def test_closing_the_breaker_makes_its_waiting_deliveries_due_now(store: Store, clock: ManualClock) -> None:
+async def test_closing_the_breaker_makes_its_waiting_deliveries_due_now(
+    store: Store, clock: ManualClock
+) -> None:
     """Deliveries deferred to a later probe are due at once when the breaker closes, and only that
     endpoint's."""
     await store.create_subscription(subscription("s1", "s", endpoints=2), 10)

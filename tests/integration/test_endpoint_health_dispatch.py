@@ -137,7 +137,9 @@ async def test_failing_past_the_limit_disables_the_endpoint_and_announces_it(
     async with WebhookReceiver() as failing, WebhookReceiver() as ops:
         failing.behave(status=500)
         await store.create_subscription(sample_subscription("s1", "hook", urls=[failing.url], secret=""), 10)
-        watcher = sample_subscription("s2", "ops", urls=[ops.url], secret="", type_="ccbridge.endpoint.disabled")
+        watcher = sample_subscription(
+            "s2", "ops", urls=[ops.url], secret="", type_="ccbridge.endpoint.disabled"
+        )
         await store.create_subscription(watcher, 10)
         for n in range(3):
             await store.append_event(sample_event(n))
@@ -168,7 +170,9 @@ async def test_410_gone_disables_at_once(store: SqliteStore, clock: ManualClock)
     async with WebhookReceiver() as gone, WebhookReceiver() as ops:
         gone.behave(status=410)
         await store.create_subscription(sample_subscription("s1", "hook", urls=[gone.url], secret=""), 10)
-        watcher = sample_subscription("s2", "ops", urls=[ops.url], secret="", type_="ccbridge.endpoint.disabled")
+        watcher = sample_subscription(
+            "s2", "ops", urls=[ops.url], secret="", type_="ccbridge.endpoint.disabled"
+        )
         await store.create_subscription(watcher, 10)
         await store.append_event(sample_event(1))
         worker = Worker(store, clock)

@@ -37,7 +37,7 @@ from ccbridge.errors import FieldError, InputError, NotFoundError
 ONE = "/api/v2/eventbridge/subscriptions/{subscription_id}"
 ADDRESSED = (*docs.READS, 404)
 LIST = docs.Doc("A subscription's endpoints and their health", schemas.EndpointHealthList, errors=ADDRESSED)
-SWITCH = docs.Doc("Enable or disable one endpoint", schemas.EndpointHealth, errors=(*ADDRESSED, 400))
+SWITCH = docs.Doc("Enable or disable one endpoint", schemas.EndpointHealth, errors=(*ADDRESSED, 422))
 ROTATE = docs.Doc("Rotate the subscription's signing secret", schemas.SecretRotated, errors=(*ADDRESSED, 503))
 TEST = docs.Doc(
     "Send a test event to the subscription's endpoints",

@@ -127,6 +127,13 @@ def _register_optional() -> None:
     app.add_typer(subscriptions.subscriptions_app, name="subscriptions")
     app.command("publish")(publish.publish)
     app.add_typer(audit.audit_app, name="audit")
+    _register_endpoints()
+
+
+def _register_endpoints() -> None:
+    from ccbridge.cli.endpoints import endpoints_app
+
+    app.add_typer(endpoints_app, name="endpoints")
 
 
 _register_optional()
