@@ -23,6 +23,7 @@ from ccbridge.demo import (
     scenario_api,
     scenario_client,
     scenario_delivery,
+    scenario_health,
     scenario_ingest,
     scenario_ops,
     scenario_queue,
@@ -48,6 +49,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("Client library: plan/apply, publish", scenario_client.client_side),
     ("Ingestion gateway (POST /ingest)", scenario_ingest.ingest),
     ("Metrics and operations", scenario_ops.metrics),
+    ("Endpoint health: breaker, 410, rotation, test event", scenario_health.health),
 )
 #: No step needs more than a few seconds; past this it is hanging, and the run moves on.
 STEP_TIMEOUT = 20.0

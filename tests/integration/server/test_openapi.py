@@ -12,7 +12,13 @@ from server_payloads import CXONE_EVENT, GENESYS_EVENT, cxone_subscription, gene
 
 SUBS = "/api/v2/eventbridge/subscriptions"
 EVENTS = "/api/v2/eventbridge/events"
-WITHOUT_BODY = {("post", "/api/v2/eventbridge/deadletters/{letter_id}/replay")}
+WITHOUT_BODY = {
+    ("post", "/api/v2/eventbridge/deadletters/{letter_id}/replay"),
+    ("post", "/api/v2/eventbridge/subscriptions/{subscription_id}/endpoints/{index}/enable"),
+    ("post", "/api/v2/eventbridge/subscriptions/{subscription_id}/endpoints/{index}/disable"),
+    ("post", "/api/v2/eventbridge/subscriptions/{subscription_id}/secret/rotate"),
+    ("post", "/api/v2/eventbridge/subscriptions/{subscription_id}/test"),
+}
 PLAIN_JSON_ERRORS = {"/api/v2/oauth/token", "/oauth/token", "/readyz"}  # RFC 6749 errors; {status}
 Document = dict[str, Any]
 
