@@ -159,14 +159,18 @@ def operator_set(
 
 
 def rate_slot(tat: float | None, now: float, per_second: float) -> tuple[float, float]:
-    """The rate limiter (GCRA without burst: deliveries evenly spaced, `1/per_second` apart).
+    """The rate limiter: GCRA (the generic cell rate algorithm), slots `1/per_second` apart.
 
-    `tat` is the stored theoretical arrival time (None at first). Returns (the new `tat`, how long
-    to wait): a wait of 0 means a slot was taken now; otherwise nothing was taken and the `tat` is
-    returned unchanged."""
+    `tat` is the stored theoretical arrival time (None at first). A slot is taken when `tat` is at
+    most half an interval ahead of `now` (the tolerance absorbs a waiting delivery coming due a
+    little early, which would otherwise lose its slot); each taken slot moves `tat` one interval on
+    from `max(tat, now)`, so the long-run rate is exact and any one-second window holds at most
+    `per_second + 1`. Returns (the new `tat`, how long to wait): a wait of 0 means a slot was taken
+    now; otherwise nothing was taken and `tat` is returned unchanged."""
     interval = 1.0 / per_second
+    tolerance = interval / 2
     start = now if tat is None else max(tat, now)
-    if start - now <= 1e-9:
+    if start - now <= tolerance + 1e-9:
         return start + interval, 0.0
     assert tat is not None
-    return tat, start - now
+    return tat, start - tolerance - now

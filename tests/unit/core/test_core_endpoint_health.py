@@ -38,8 +38,13 @@ def test_while_a_probe_is_in_flight_others_wait_for_its_lease() -> None:
 
 @pytest.mark.parametrize(
     ("tat", "now", "expected"),
-    [(None, 10.0, (10.25, 0.0)), (10.25, 10.0, (10.25, 0.25)), (10.25, 11.0, (11.25, 0.0))],
+    [
+        (None, 10.0, (10.25, 0.0)),
+        (10.25, 10.0, (10.25, 0.125)),
+        (10.1, 10.0, (10.35, 0.0)),
+        (10.25, 11.0, (11.25, 0.0)),
+    ],
 )
 def test_rate_slots_are_evenly_spaced(tat: float | None, now: float, expected: tuple[float, float]) -> None:
-    """At 4 a second, slots are 0.25 s apart; a wait takes nothing."""
+    """At 4 a second, slots are 0.25 s apart, taken up to half an interval early; a wait takes nothing."""
     assert rate_slot(tat, now, 4) == pytest.approx(expected)
