@@ -153,17 +153,17 @@ async def test_failures_recorded_at_once_by_two_instances_all_count(make_store: 
 async def test_rate_slots_are_shared_between_instances(
     make_store: Callable[[], Store], clock: ManualClock
 ) -> None:
-    """At 2 a second, one slot is free now for both instances together; the next one half a second
-    on (taken up to a quarter second early)."""
+    """At 2 a second, each call reserves the next slot, half a second apart for both instances
+    together; a slot less than a quarter second ahead counts as now."""
     a, b = make_store(), make_store()
     await a.open()
     await b.open()
     try:
         waits = await asyncio.gather(*(s.take_rate_slot("s1 u", 2) for s in (a, b, a, b)))
-        assert sorted(waits) == [0.0, 0.25, 0.25, 0.25]
-        clock.advance(0.25)
-        assert await b.take_rate_slot("s1 u", 2) == 0.0
-        assert await a.take_rate_slot("s1 u", 2) == pytest.approx(0.5)
+        assert sorted(waits) == [0.0, 0.5, 1.0, 1.5]
+        clock.advance(1.8)
+        assert await b.take_rate_slot("s1 u", 2) == 0.0  # the slot at 2.0 is 0.2 s ahead
+        assert await a.take_rate_slot("s1 u", 2) == pytest.approx(0.7)
         assert await a.take_rate_slot("other", 2) == 0.0
     finally:
         await a.close()

@@ -159,18 +159,17 @@ def operator_set(
 
 
 def rate_slot(tat: float | None, now: float, per_second: float) -> tuple[float, float]:
-    """The rate limiter: GCRA (the generic cell rate algorithm), slots `1/per_second` apart.
+    """The rate limiter: GCRA (the generic cell rate algorithm) with reservations, slots
+    `1/per_second` apart.
 
-    `tat` is the stored theoretical arrival time (None at first). A slot is taken when `tat` is at
-    most half an interval ahead of `now` (the tolerance absorbs a waiting delivery coming due a
-    little early, which would otherwise lose its slot); each taken slot moves `tat` one interval on
-    from `max(tat, now)`, so the long-run rate is exact and any one-second window holds at most
-    `per_second + 1`. Returns (the new `tat`, how long to wait): a wait of 0 means a slot was taken
-    now; otherwise nothing was taken and `tat` is returned unchanged."""
+    `tat` is the stored theoretical arrival time: the next free slot (None at first). Every call
+    reserves a slot, `max(tat, now)`, and moves `tat` one interval past it; the caller sends at its
+    slot. Returns (the new `tat`, seconds until the reserved slot: 0 when it is now, or less than
+    half an interval ahead, a tolerance for a delivery coming due a little early). Since each slot
+    is one interval after the previous, the long-run rate is exact and any one-second window holds
+    at most `per_second + 1` slots; a send made late (a busy process) may land in the next slot's
+    second. A reserved slot nobody uses (its process died) is simply lost."""
     interval = 1.0 / per_second
-    tolerance = interval / 2
-    start = now if tat is None else max(tat, now)
-    if start - now <= tolerance + 1e-9:
-        return start + interval, 0.0
-    assert tat is not None
-    return tat, start - tolerance - now
+    slot = now if tat is None else max(tat, now)
+    wait = slot - now
+    return slot + interval, 0.0 if wait <= interval / 2 + 1e-9 else wait

@@ -364,8 +364,8 @@ class EndpointHealth(Protocol):
         ...
 
     async def take_rate_slot(self, key: str, per_second: float) -> float:
-        """Take a slot of the rate limiter `key` now (0.0 returned), or say in how many seconds the
-        next one is free (nothing taken). Slots are `1/per_second` apart across every process."""
+        """Reserve the next slot of the rate limiter `key`; returns in how many seconds it is (0.0:
+        now). Slots are `1/per_second` apart across every process (`core.endpoint_health.rate_slot`)."""
         ...
 
 

@@ -10,8 +10,10 @@ a store write per delivery.
 What a delivery waits for is settled as a deferral: re-queued for the time it can go, with its
 attempt count unchanged (a wait spends no attempt, so nothing is dead-lettered for it meanwhile):
 
-* over its endpoint's `rateLimitPerSecond` — until the next free slot. Deferrals of one endpoint
-  are spread one slot apart, so a backlog drains at the rate without being leased again each slot.
+* over its endpoint's `rateLimitPerSecond` — until the slot reserved for it in the store (the
+  next free one, across every process). It is then sent without taking another, so a backlog
+  drains at the rate, each delivery leased twice at most. A delivery that another process leases
+  (this one stopped) reserves a new slot there; the one reserved here goes unused.
 * while the breaker is open — until the next probe. A failed attempt that leaves the breaker open
   (the one that opened it, or a failed probe) is deferred likewise: it is counted by the breaker,
   not against the delivery's retries.
@@ -41,6 +43,7 @@ from ccbridge.observability.metrics import Metrics
 
 log = structlog.get_logger("ccbridge.delivery")
 REFRESH_SECONDS = 1.0
+RESERVATION_KEPT_SECONDS = 300.0
 Key = tuple[str, str]
 
 
@@ -92,7 +95,7 @@ class EndpointGuard:
         self._breaker = breaker_enabled
         self._view: dict[Key, HealthRecord] = {}
         self._refreshed = -REFRESH_SECONDS  # monotonic seconds
-        self._spread: dict[str, float] = {}  # rate key -> the latest slot a deferral was given
+        self._reserved: dict[int, float] = {}  # delivery id -> the rate slot reserved for it
 
     async def refresh(self, force: bool = False) -> None:
         """Read the stored records again (at most every `REFRESH_SECONDS` unless `force`), and store
@@ -101,6 +104,7 @@ class EndpointGuard:
         if not force and time.monotonic() - self._refreshed < REFRESH_SECONDS:
             return
         self._refreshed = time.monotonic()
+        self._forget_reservations()
         try:
             records = await self._health.endpoint_health()
         except Exception as exc:
@@ -141,19 +145,32 @@ class EndpointGuard:
         return await self._rate(job, spec.rate_limit_per_second)
 
     async def _rate(self, job: DeliveryJob, per_second: float) -> Hold | None:
-        key = f"{job.subscription_id} {job.endpoint.url}"
+        """Send at the delivery's reserved slot: reserve one the first time (deferring it there when
+        it is later), and send without another when it comes due at its slot."""
+        now = self._now()
+        reserved = self._reserved.pop(job.id, None)
+        if reserved is not None:
+            if reserved - now <= 0.5 / per_second:
+                return None
+            self._reserved[job.id] = reserved  # woken early (a breaker closed): back to its slot
+            return Hold(deferral(job, reserved, f"waiting: rateLimitPerSecond {per_second:g}"))
         try:
-            wait = await self._health.take_rate_slot(key, per_second)
+            wait = await self._health.take_rate_slot(f"{job.subscription_id} {job.endpoint.url}", per_second)
         except Exception as exc:
             log.warning("rate limiter unreadable", error=mask_text(str(exc)), error_type=type(exc).__name__)
             return None
         if wait <= 0:
             return None
-        now = self._now()
-        until = max(now + wait, self._spread.get(key, 0.0) + 1.0 / per_second)
-        self._spread[key] = until
+        self._reserved[job.id] = now + wait
         self._metrics.deliveries_deferred.labels("rate_limit").inc()
-        return Hold(deferral(job, until, f"waiting: rateLimitPerSecond {per_second:g}"))
+        return Hold(deferral(job, now + wait, f"waiting: rateLimitPerSecond {per_second:g}"))
+
+    def _forget_reservations(self) -> None:
+        """Reservations whose delivery did not come back to this process (another took it, its
+        subscription went) are dropped a while after their slot, so they do not accumulate."""
+        stale = self._now() - RESERVATION_KEPT_SECONDS
+        for delivery_id in [d for d, slot in self._reserved.items() if slot < stale]:
+            del self._reserved[delivery_id]
 
     async def settled(self, job: DeliveryJob, outcome: Outcome) -> Hold | None:
         """Count a sent attempt's outcome. None: settle it as the retry policy says; otherwise a

@@ -40,11 +40,14 @@ def test_while_a_probe_is_in_flight_others_wait_for_its_lease() -> None:
     ("tat", "now", "expected"),
     [
         (None, 10.0, (10.25, 0.0)),
-        (10.25, 10.0, (10.25, 0.125)),
+        (10.25, 10.0, (10.5, 0.25)),
         (10.1, 10.0, (10.35, 0.0)),
         (10.25, 11.0, (11.25, 0.0)),
     ],
 )
-def test_rate_slots_are_evenly_spaced(tat: float | None, now: float, expected: tuple[float, float]) -> None:
-    """At 4 a second, slots are 0.25 s apart, taken up to half an interval early; a wait takes nothing."""
+def test_rate_slots_are_reserved_evenly_spaced(
+    tat: float | None, now: float, expected: tuple[float, float]
+) -> None:
+    """At 4 a second, each call reserves the next slot, 0.25 s after the previous; one less than
+    half an interval ahead counts as now; after idling the next slot is now."""
     assert rate_slot(tat, now, 4) == pytest.approx(expected)

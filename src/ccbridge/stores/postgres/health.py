@@ -137,6 +137,5 @@ class PostgresEndpointHealth:
             )
             stored = await conn.fetchval("SELECT tat FROM rate_slots WHERE key = $1 FOR UPDATE", key)
             tat, wait = rate_slot(float(stored), now, per_second)
-            if wait == 0.0:
-                await conn.execute("UPDATE rate_slots SET tat = $2 WHERE key = $1", key, tat)
+            await conn.execute("UPDATE rate_slots SET tat = $2 WHERE key = $1", key, tat)
         return wait

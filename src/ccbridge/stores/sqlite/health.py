@@ -132,12 +132,10 @@ class SqliteEndpointHealth:
         def job(conn: sqlite3.Connection) -> float:
             row = conn.execute("SELECT tat FROM rate_slots WHERE key = ?", (key,)).fetchone()
             tat, wait = rate_slot(None if row is None else float(row[0]), now, per_second)
-            if wait == 0.0:
-                conn.execute(
-                    "INSERT INTO rate_slots(key, tat) VALUES (?, ?)"
-                    " ON CONFLICT(key) DO UPDATE SET tat = excluded.tat",
-                    (key, tat),
-                )
+            conn.execute(
+                "INSERT INTO rate_slots(key, tat) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET tat = excluded.tat",
+                (key, tat),
+            )
             return wait
 
         return await self._writer.submit(job)
