@@ -27,7 +27,7 @@ async def fail(store: Store, n: int, owner: str = "w1", error: str = "HTTP 503")
 
 async def test_an_endpoint_without_failures_has_no_record_and_is_admitted(store: Store) -> None:
     """A healthy endpoint costs nothing: no record, and a success on it writes none."""
-    assert await store.admit_delivery("s1", URL, "w1", 30) == ("send", None)
+    assert await store.admit_delivery("s1", URL, "w1", POLICY) == ("send", None)
     assert await store.record_attempt("s1", URL, "w1", "ok", None, POLICY) is None
     assert await store.endpoint_health() == []
 
@@ -54,19 +54,19 @@ async def test_one_probe_at_a_time_with_backoff_and_a_success_closes(
     """An open breaker admits nothing until the probe is due, then exactly one probe; a failed probe
     doubles the wait, a successful one closes the breaker."""
     await fail(store, 3)
-    verdict, until = await store.admit_delivery("s1", URL, "w1", 30)
+    verdict, until = await store.admit_delivery("s1", URL, "w1", POLICY)
     assert (verdict, until) == ("wait", clock.t + 10)
     clock.advance(10)
-    assert (await store.admit_delivery("s1", URL, "w1", 30))[0] == "probe"
-    assert (await store.admit_delivery("s1", URL, "w2", 30))[0] == "wait"
+    assert (await store.admit_delivery("s1", URL, "w1", POLICY))[0] == "probe"
+    assert (await store.admit_delivery("s1", URL, "w2", POLICY))[0] == "wait"
     await fail(store, 1, owner="w1")
     [record] = await store.endpoint_health()
     assert record.state == "open" and record.next_probe_at == clock.t + 20
     clock.advance(20)
-    assert (await store.admit_delivery("s1", URL, "w2", 30))[0] == "probe"
+    assert (await store.admit_delivery("s1", URL, "w2", POLICY))[0] == "probe"
     closed = await store.record_attempt("s1", URL, "w2", "ok", None, POLICY)
     assert closed is not None and closed.state == "closed" and closed.failures == 0
-    assert (await store.admit_delivery("s1", URL, "w1", 30))[0] == "send"
+    assert (await store.admit_delivery("s1", URL, "w1", POLICY))[0] == "send"
 
 
 async def test_a_probe_held_by_a_crashed_owner_is_given_again_after_its_lease(
@@ -75,9 +75,9 @@ async def test_a_probe_held_by_a_crashed_owner_is_given_again_after_its_lease(
     """The probe is held for its lease only, so a prober that died does not stop probing."""
     await fail(store, 3)
     clock.advance(10)
-    assert (await store.admit_delivery("s1", URL, "w1", 30))[0] == "probe"
+    assert (await store.admit_delivery("s1", URL, "w1", POLICY))[0] == "probe"
     clock.advance(31)
-    assert (await store.admit_delivery("s1", URL, "w2", 30))[0] == "probe"
+    assert (await store.admit_delivery("s1", URL, "w2", POLICY))[0] == "probe"
 
 
 async def test_failing_past_the_limit_disables_and_410_disables_at_once(
@@ -90,7 +90,7 @@ async def test_failing_past_the_limit_disables_and_410_disables_at_once(
     await fail(store, 1)
     [record] = await store.endpoint_health()
     assert (record.state, record.disabled_by, record.notified) == ("disabled", "breaker", False)
-    assert await store.admit_delivery("s1", URL, "w1", 30) == ("disabled", None)
+    assert await store.admit_delivery("s1", URL, "w1", POLICY) == ("disabled", None)
     assert await store.record_attempt("s1", URL, "w1", "ok", None, POLICY) is None
     assert record.disabled_at is not None
     await store.mark_disabled_notified("s1", URL, record.disabled_at)
@@ -107,7 +107,7 @@ async def test_an_operator_enables_and_disables(store: Store) -> None:
     assert (enabled.state, enabled.failures) == ("closed", 0)
     disabled = await store.set_endpoint_enabled("s1", URL, False)
     assert (disabled.state, disabled.disabled_by, disabled.notified) == ("disabled", "operator", True)
-    assert (await store.admit_delivery("s1", URL, "w1", 30))[0] == "disabled"
+    assert (await store.admit_delivery("s1", URL, "w1", POLICY))[0] == "disabled"
 
 
 async def test_closing_the_breaker_makes_its_waiting_deliveries_due_now(
@@ -125,7 +125,7 @@ async def test_closing_the_breaker_makes_its_waiting_deliveries_due_now(
     await fail(store, 3)
     assert await store.next_due() == clock.t + 500
     clock.advance(10)
-    assert (await store.admit_delivery("s1", URL, "w1", 30))[0] == "probe"
+    assert (await store.admit_delivery("s1", URL, "w1", POLICY))[0] == "probe"
     await store.record_attempt("s1", URL, "w1", "ok", None, POLICY)
     [due] = await store.lease("w1", 10, 30)
     assert due.endpoint.url == URL and due.attempt == 1
@@ -168,3 +168,21 @@ async def test_rate_slots_are_shared_between_instances(
     finally:
         await a.close()
         await b.close()
+
+
+async def test_a_wait_commits_the_deliverys_deferral_with_the_breakers_answer(
+    store: Store, clock: ManualClock
+) -> None:
+    """Told to wait, the leased delivery is re-queued for the probe in the same commit (its lease
+    given back, its attempt count as given), so a close right after wakes it."""
+    await store.create_subscription(subscription("s1", "s"), 10)
+    await store.append_event(event(1))
+    [job] = await store.lease("d1", 10, 30)
+    await fail(store, 3)
+    waiting = Settlement(job.id, "retry", 0, error="waiting")
+    verdict, until = await store.admit_delivery("s1", URL, "g1", POLICY, waiting, "d1")
+    assert (verdict, until) == ("wait", clock.t + 10)
+    assert await store.next_due() == clock.t + 10
+    await store.set_endpoint_enabled("s1", URL, True)
+    [again] = await store.lease("d2", 10, 30)
+    assert again.id == job.id and again.attempt == 1

@@ -52,7 +52,10 @@ class Worker:
         self.store = store
         self.metrics = Metrics()
         config = DeliveryConfig(allowed_networks=["127.0.0.0/8"], lease_seconds=30, poll_interval_ms=20)
-        guard = EndpointGuard(store, store, policy, "guard-test", self.metrics, clock.now)
+        # the breaker view read again at every cycle: each phase starts with the shared state seen
+        guard = EndpointGuard(
+            store, store, policy, f"guard-{id(self)}", self.metrics, clock.now, refresh_seconds=0
+        )
         self.dispatcher = Dispatcher(
             store,
             {"webhook": WebhookEndpoint(NetworkPolicy(allowed_networks=["127.0.0.0/8"]))},
@@ -149,6 +152,9 @@ async def test_failing_past_the_limit_disables_the_endpoint_and_announces_it(
             await settle_down(clock, worker)
             clock.advance(1000)  # the probe fails 1000 s after the first failure
             await settle_down(clock, worker)
+            # a delivery leased while the probe was out waits out the probe's lease at most
+            clock.advance(POLICY.probe_lease_seconds)
+            await settle_down(clock, worker)
             await ops.wait_for(1)
             counts = await store.delivery_counts("s1")
             [record] = await store.endpoint_health("s1")
@@ -221,3 +227,41 @@ async def test_the_rate_limit_holds_across_two_processes(tmp_path: Path, clock: 
     assert seen[0] == 1 and all(n <= second + 1 for second, n in enumerate(seen))
     assert seen[-1] == 4 and counts.delivered == 4
     assert sum(w.deferred("rate_limit") for w in workers) >= 3
+
+
+async def test_two_processes_share_one_breaker_and_probe_once_between_them(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """Two dispatchers on one file: their failures open one breaker, and when the probe is due only
+    one delivery is sent between them; its success closes the breaker for both."""
+    a, b = open_store(tmp_path, clock), open_store(tmp_path, clock)
+    await a.open()
+    await b.open()
+    async with WebhookReceiver() as receiver:
+        receiver.behave(status=503)
+        await a.create_subscription(sample_subscription("s1", "hook", urls=[receiver.url], secret=""), 10)
+        for n in range(8):
+            await a.append_event(sample_event(n))
+        workers = [Worker(a, clock), Worker(b, clock)]
+        for w in workers:
+            w.dispatcher.start()
+        try:
+            await settle_down(clock, *workers)
+            [record] = await b.endpoint_health("s1")
+            first = len(receiver.received)
+            clock.advance(10)
+            await settle_down(clock, *workers)
+            probed = len(receiver.received)
+            receiver.behave(status=200)
+            clock.advance(20)
+            await settle_down(clock, *workers)
+            counts = await a.delivery_counts("s1")
+            [closed] = await a.endpoint_health("s1")
+        finally:
+            for w in workers:
+                await w.dispatcher.stop(grace=1)
+            await a.close()
+            await b.close()
+    assert record.state == "open" and first == 8
+    assert probed == first + 1
+    assert closed.state == "closed" and (counts.delivered, counts.dead_lettered) == (8, 0)

@@ -73,22 +73,27 @@ Admission = Literal["send", "probe", "wait", "disabled"]
 
 
 def admit(
-    record: HealthRecord | None, owner: str, now: float, probe_lease: float
+    record: HealthRecord | None, owner: str, now: float, policy: BreakerPolicy
 ) -> tuple[Admission, float | None, HealthRecord | None]:
     """May a delivery to this endpoint be sent now? Returns (what to do, until when to wait for
     "wait", the record to store when it changed). An open breaker whose probe is due lets one
-    delivery through and holds the probe for `probe_lease` seconds."""
+    delivery through and holds the probe for `policy.probe_lease_seconds`. While a probe is out,
+    the others wait until the next probe would be due if it failed (a success wakes them sooner)."""
     if record is None or record.state == "closed":
         return "send", None, None
     if record.state == "disabled":
         return "disabled", None, None
     due = record.next_probe_at or now
-    probing = record.probe_until is not None and record.probe_until > now
-    if due <= now and not probing:
-        taken = replace(record, probe_owner=owner, probe_until=now + probe_lease, updated_at=now)
+    held = record.probe_until if record.probe_until is not None and record.probe_until > now else None
+    if due <= now and held is None:
+        taken = replace(
+            record, probe_owner=owner, probe_until=now + policy.probe_lease_seconds, updated_at=now
+        )
         return "probe", None, taken
-    wait = record.probe_until if probing and record.probe_until is not None and due <= now else due
-    return "wait", max(wait, now), None
+    if due > now:
+        return "wait", due, None
+    assert held is not None
+    return "wait", min(held, now + policy.probe_delay(record.failed_probes + 1)), None
 
 
 def after_attempt(

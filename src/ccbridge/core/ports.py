@@ -337,10 +337,20 @@ class EndpointHealth(Protocol):
         ...
 
     async def admit_delivery(
-        self, subscription_id: str, url: str, owner: str, probe_lease: float
+        self,
+        subscription_id: str,
+        url: str,
+        owner: str,
+        policy: BreakerPolicy,
+        waiting: Settlement | None = None,
+        lease_owner: str = "",
     ) -> tuple[Admission, float | None]:
         """Whether a delivery may be sent now: "send", "probe" (it is the one probe, held by `owner`
-        for `probe_lease` seconds), "wait" (with until when) or "disabled"."""
+        for `policy.probe_lease_seconds`), "wait" (with until when) or "disabled".
+
+        On "wait", `waiting` (the delivery's deferral, held by `lease_owner`) is committed in the same
+        transaction with `next_attempt_at` set to the answer: so a breaker that closes meanwhile
+        either is seen here or wakes the deferred delivery, never neither."""
         ...
 
     async def record_attempt(
@@ -351,8 +361,12 @@ class EndpointHealth(Protocol):
         result: AttemptResult,
         error: str | None,
         policy: BreakerPolicy,
+        waiting: Settlement | None = None,
+        lease_owner: str = "",
     ) -> HealthRecord | None:
-        """Count one attempt's result; returns the record as stored, or None when it did not change."""
+        """Count one attempt's result; returns the record as stored, or None when it did not change.
+        When the breaker is open after it, `waiting` is committed with it, for the next probe (as in
+        `admit_delivery`)."""
         ...
 
     async def set_endpoint_enabled(self, subscription_id: str, url: str, enabled: bool) -> HealthRecord:

@@ -5,7 +5,9 @@ process sees one breaker and one rate per endpoint. This process keeps a view of
 read again every `REFRESH_SECONDS` and after each of its own writes, so the hot path costs nothing:
 a delivery to an endpoint the view shows closed is sent without asking the store, and a success on
 an endpoint with no failures writes nothing. Only endpoints in trouble, and rate-limited ones, cost
-a store write per delivery.
+a store write per delivery. The price: a breaker another process opened (or an operator switched)
+takes effect here within `REFRESH_SECONDS`; until then this process sends as before, and what it
+records (a failure) counts on the shared breaker.
 
 What a delivery waits for is settled as a deferral: re-queued for the time it can go, with its
 attempt count unchanged (a wait spends no attempt, so nothing is dead-lettered for it meanwhile):
@@ -30,7 +32,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import structlog
 
@@ -49,11 +51,13 @@ Key = tuple[str, str]
 
 @dataclass(frozen=True, slots=True)
 class Hold:
-    """What to do with a delivery instead of sending it: `settlement` (a deferral) or `outcome`
-    (a dead letter, for a disabled endpoint)."""
+    """What to do with a delivery instead of sending it: `settlement` (a deferral; `committed` when
+    the store already wrote it with the breaker's answer) or `outcome` (a dead letter, for a
+    disabled endpoint)."""
 
     settlement: Settlement | None = None
     outcome: Outcome | None = None
+    committed: bool = False
 
 
 def deferral(job: DeliveryJob, until: float, reason: str, status: int | None = None) -> Settlement:
@@ -85,6 +89,7 @@ class EndpointGuard:
         metrics: Metrics,
         now: Callable[[], float],
         breaker_enabled: bool = True,
+        refresh_seconds: float = REFRESH_SECONDS,
     ) -> None:
         self._health = health
         self._events = events
@@ -94,14 +99,15 @@ class EndpointGuard:
         self._now = now
         self._breaker = breaker_enabled
         self._view: dict[Key, HealthRecord] = {}
-        self._refreshed = -REFRESH_SECONDS  # monotonic seconds
+        self._refresh_every = refresh_seconds
+        self._refreshed = -refresh_seconds  # monotonic seconds
         self._reserved: dict[int, float] = {}  # delivery id -> the rate slot reserved for it
 
     async def refresh(self, force: bool = False) -> None:
         """Read the stored records again (at most every `REFRESH_SECONDS` unless `force`), and store
         the event of any automatic disable not yet announced (a process that died between the
         disable and its event leaves that to the next one)."""
-        if not force and time.monotonic() - self._refreshed < REFRESH_SECONDS:
+        if not force and time.monotonic() - self._refreshed < self._refresh_every:
             return
         self._refreshed = time.monotonic()
         self._forget_reservations()
@@ -118,15 +124,17 @@ class EndpointGuard:
             if record.state == "disabled" and not record.notified:
                 await self._announce(record)
 
-    async def hold(self, job: DeliveryJob, sub: Subscription) -> Hold | None:
-        """None: send it now. Otherwise what to do instead (wait, or dead-letter)."""
+    async def hold(self, job: DeliveryJob, sub: Subscription, lease_owner: str) -> Hold | None:
+        """None: send it now. Otherwise what to do instead (wait, or dead-letter). `lease_owner`
+        holds the job's lease (a deferral the store writes itself is settled in its name)."""
         key = (job.subscription_id, job.endpoint.url)
         record = self._view.get(key)
         probe = False
         if self._breaker and record is not None and record.state != "closed":
+            waiting = deferral(job, 0.0, "waiting: the endpoint's circuit breaker is open")
             try:
                 verdict, until = await self._health.admit_delivery(
-                    key[0], key[1], self._owner, self._policy.probe_lease_seconds
+                    key[0], key[1], self._owner, self._policy, waiting, lease_owner
                 )
             except Exception as exc:
                 log.warning("breaker unreadable", error=mask_text(str(exc)), error_type=type(exc).__name__)
@@ -135,9 +143,7 @@ class EndpointGuard:
                 return Hold(outcome=Failed(f"endpoint disabled ({record.disabled_by or 'operator'})"))
             if verdict == "wait":
                 self._metrics.deliveries_deferred.labels("breaker_open").inc()
-                return Hold(
-                    deferral(job, until or self._now(), "waiting: the endpoint's circuit breaker is open")
-                )
+                return Hold(replace(waiting, next_attempt_at=until), committed=True)
             probe = verdict == "probe"
         spec = endpoint_spec(sub, job)
         if probe or spec is None or spec.rate_limit_per_second is None:
@@ -172,7 +178,7 @@ class EndpointGuard:
         for delivery_id in [d for d, slot in self._reserved.items() if slot < stale]:
             del self._reserved[delivery_id]
 
-    async def settled(self, job: DeliveryJob, outcome: Outcome) -> Hold | None:
+    async def settled(self, job: DeliveryJob, outcome: Outcome, lease_owner: str) -> Hold | None:
         """Count a sent attempt's outcome. None: settle it as the retry policy says; otherwise a
         deferral (the breaker is open after it) or a dead letter's outcome (the endpoint is now
         disabled)."""
@@ -184,9 +190,12 @@ class EndpointGuard:
         if result == "ok" and (known is None or (known.state == "closed" and known.failures == 0)):
             return None  # the hot path: nothing to write
         error = None if isinstance(outcome, Delivered) else mask_text(outcome.reason)
+        status = None if isinstance(outcome, Delivered) else outcome.status
+        reason = f"waiting: the endpoint's circuit breaker is open (last error: {error})"
+        waiting = None if result == "ok" else deferral(job, 0.0, reason, status)
         try:
             record = await self._health.record_attempt(
-                key[0], key[1], self._owner, result, error, self._policy
+                key[0], key[1], self._owner, result, error, self._policy, waiting, lease_owner
             )
         except Exception as exc:
             log.warning("breaker not updated", error=mask_text(str(exc)), error_type=type(exc).__name__)
@@ -202,12 +211,10 @@ class EndpointGuard:
         if record.state == "open":
             if known is None or known.state != "open":
                 log.warning("endpoint breaker opened", subscription_id=key[0], endpoint=mask_url(key[1]))
-            status = None if isinstance(outcome, Delivered) else outcome.status
-            reason = f"waiting: the endpoint's circuit breaker is open (last error: {error})"
-            return Hold(deferral(job, record.next_probe_at or self._now(), reason, status))
+            assert waiting is not None
+            return Hold(replace(waiting, next_attempt_at=record.next_probe_at), committed=True)
         if not record.notified:
             await self._announce(record, job.endpoint.type)
-        status = None if isinstance(outcome, Delivered) else outcome.status
         return Hold(outcome=Failed(f"endpoint disabled ({record.disabled_by}): {error}", status))
 
     def _show(self, record: HealthRecord) -> None:

@@ -19,11 +19,11 @@ import structlog
 
 from ccbridge.config import DeliveryConfig
 from ccbridge.core.event import Delivered, DeliveryJob, Failed, Outcome, Retry, Subscription
-from ccbridge.core.ports import Clock, DeliveryQueue, Endpoint, Settlement
+from ccbridge.core.ports import Clock, DeliveryQueue, Endpoint
 from ccbridge.core.redact import mask_text
 from ccbridge.core.times import SystemClock
 from ccbridge.delivery.attempts import build_attempt, settlement_for
-from ccbridge.delivery.breaker import EndpointGuard
+from ccbridge.delivery.breaker import EndpointGuard, Hold
 from ccbridge.delivery.settler import SettleBatcher
 from ccbridge.errors import Unavailable
 from ccbridge.observability.metrics import Metrics
@@ -212,7 +212,9 @@ class Dispatcher:
                     self._waiting.discard(job.id)
                     if sent is not None:
                         self._record(job, sent, "retry")
-                    await self._settler.settle(deferred)
+                    if not deferred.committed:
+                        assert deferred.settlement is not None
+                        await self._settler.settle(deferred.settlement)
                     return
                 assert sent is not None
                 outcome = sent
@@ -224,22 +226,22 @@ class Dispatcher:
 
     async def _guarded(
         self, job: DeliveryJob, sub: Subscription, endpoint: Endpoint
-    ) -> tuple[Outcome | None, Settlement | None]:
+    ) -> tuple[Outcome | None, Hold | None]:
         """The attempt, past the endpoint's breaker and rate limit (`delivery.breaker`): (the outcome
         to settle as usual, None), or (what was sent if anything, a deferral: it waits, its attempt
         unspent). A disabled endpoint's outcome is a `Failed` naming why."""
         guard = self._guard
         if guard is None or job.kind != "event":
             return await self._attempt(job, sub, endpoint), None
-        hold = await guard.hold(job, sub)
+        hold = await guard.hold(job, sub, self.owner)
         sent = None
         if hold is None:
             sent = await self._attempt(job, sub, endpoint)
-            hold = await guard.settled(job, sent)
+            hold = await guard.settled(job, sent, self.owner)
             if hold is None:
                 return sent, None
         if hold.settlement is not None:
-            return sent, hold.settlement
+            return sent, hold
         return hold.outcome, None
 
     async def _attempt(self, job: DeliveryJob, sub: Subscription, endpoint: Endpoint) -> Outcome:

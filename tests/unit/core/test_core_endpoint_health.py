@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from ccbridge.core.endpoint_health import BreakerPolicy, HealthRecord, admit, after_attempt, rate_slot
@@ -30,10 +32,12 @@ def test_a_failure_of_someone_elses_send_does_not_move_the_probe() -> None:
     assert stray is not None and (stray.next_probe_at, stray.failed_probes, stray.failures) == (50.0, 0, 3)
 
 
-def test_while_a_probe_is_in_flight_others_wait_for_its_lease() -> None:
-    """A due probe already held makes the rest wait until its lease ends."""
+def test_while_a_probe_is_in_flight_others_wait_for_the_next_probe_or_its_lease() -> None:
+    """A due probe already held makes the rest wait until the next probe would be due if it failed
+    (its backoff), or until the probe's lease ends if that is sooner."""
     held = HealthRecord(*KEY, state="open", next_probe_at=10.0, probe_owner="a", probe_until=40.0)
-    assert admit(held, "b", 20.0, 30)[:2] == ("wait", 40.0)
+    assert admit(held, "b", 20.0, POLICY)[:2] == ("wait", 30.0)
+    assert admit(replace(held, failed_probes=3), "b", 20.0, POLICY)[:2] == ("wait", 40.0)
 
 
 @pytest.mark.parametrize(

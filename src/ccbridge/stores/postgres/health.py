@@ -19,9 +19,18 @@ from ccbridge.core.endpoint_health import (
     operator_set,
     rate_slot,
 )
+from ccbridge.core.ports import Settlement
+from ccbridge.stores import records
 from ccbridge.stores.health_rows import WAKE_SQL, health_from_doc, health_to_doc, wakes
 
 _WAKE = WAKE_SQL.format("$1", "$2", "$3")
+_SETTLE = records.SETTLE_COLUMNS.format(*(f"${n}" for n in range(1, 10)))
+
+
+async def _defer(conn: Any, waiting: Settlement, now: float, lease_owner: str) -> None:
+    await conn.execute(
+        f"UPDATE deliveries SET {_SETTLE}", *records.settlement_params(waiting, now, lease_owner)
+    )
 
 
 async def _locked(conn: Any, sub_id: str, url: str) -> HealthRecord | None:
@@ -73,15 +82,21 @@ class PostgresEndpointHealth:
         return [health_from_doc(r[0]) for r in rows]
 
     async def admit_delivery(
-        self, subscription_id: str, url: str, owner: str, probe_lease: float
+        self,
+        subscription_id: str,
+        url: str,
+        owner: str,
+        policy: BreakerPolicy,
+        waiting: Settlement | None = None,
+        lease_owner: str = "",
     ) -> tuple[Admission, float | None]:
         now = self._now()
         async with self._conn(write=True) as conn:
-            verdict, until, changed = admit(
-                await _locked(conn, subscription_id, url), owner, now, probe_lease
-            )
+            verdict, until, changed = admit(await _locked(conn, subscription_id, url), owner, now, policy)
             if changed is not None:
                 await self._store_health(conn, None, changed)
+            if verdict == "wait" and waiting is not None:
+                await _defer(conn, replace(waiting, next_attempt_at=until), now, lease_owner)
         return verdict, until
 
     async def record_attempt(
@@ -92,6 +107,8 @@ class PostgresEndpointHealth:
         result: AttemptResult,
         error: str | None,
         policy: BreakerPolicy,
+        waiting: Settlement | None = None,
+        lease_owner: str = "",
     ) -> HealthRecord | None:
         now = self._now()
         woke = False
@@ -109,6 +126,10 @@ class PostgresEndpointHealth:
             after = after_attempt(before, (subscription_id, url), owner, result, error, policy, now)
             if after is not None:
                 woke = await self._store_health(conn, before, after)
+                if after.state == "open" and waiting is not None:
+                    await _defer(
+                        conn, replace(waiting, next_attempt_at=after.next_probe_at or now), now, lease_owner
+                    )
         if woke:
             self._notify()
         return after

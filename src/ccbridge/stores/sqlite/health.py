@@ -19,10 +19,17 @@ from ccbridge.core.endpoint_health import (
     operator_set,
     rate_slot,
 )
+from ccbridge.core.ports import Settlement
+from ccbridge.stores import records
 from ccbridge.stores.health_rows import WAKE_SQL, health_from_doc, health_to_doc, wakes
 from ccbridge.stores.sqlite.writer import SerialExecutor
 
 _WAKE = WAKE_SQL.format("?1", "?2", "?3")
+_SETTLE = records.SETTLE_COLUMNS.format(*"?" * 9)
+
+
+def _defer(conn: sqlite3.Connection, waiting: Settlement, now: float, lease_owner: str) -> None:
+    conn.execute(f"UPDATE deliveries SET {_SETTLE}", records.settlement_params(waiting, now, lease_owner))
 
 
 def _read(conn: sqlite3.Connection, sub_id: str, url: str) -> HealthRecord | None:
@@ -65,14 +72,22 @@ class SqliteEndpointHealth:
         return await self._reader.submit(job)
 
     async def admit_delivery(
-        self, subscription_id: str, url: str, owner: str, probe_lease: float
+        self,
+        subscription_id: str,
+        url: str,
+        owner: str,
+        policy: BreakerPolicy,
+        waiting: Settlement | None = None,
+        lease_owner: str = "",
     ) -> tuple[Admission, float | None]:
         now = self._now()
 
         def job(conn: sqlite3.Connection) -> tuple[Admission, float | None]:
-            verdict, until, changed = admit(_read(conn, subscription_id, url), owner, now, probe_lease)
+            verdict, until, changed = admit(_read(conn, subscription_id, url), owner, now, policy)
             if changed is not None:
                 self._store_health(conn, None, changed)
+            if verdict == "wait" and waiting is not None:
+                _defer(conn, replace(waiting, next_attempt_at=until), now, lease_owner)
             return verdict, until
 
         return await self._writer.submit(job)
@@ -85,6 +100,8 @@ class SqliteEndpointHealth:
         result: AttemptResult,
         error: str | None,
         policy: BreakerPolicy,
+        waiting: Settlement | None = None,
+        lease_owner: str = "",
     ) -> HealthRecord | None:
         now = self._now()
         woke = False
@@ -95,6 +112,10 @@ class SqliteEndpointHealth:
             after = after_attempt(before, (subscription_id, url), owner, result, error, policy, now)
             if after is not None:
                 woke = self._store_health(conn, before, after)
+                if after.state == "open" and waiting is not None:
+                    _defer(
+                        conn, replace(waiting, next_attempt_at=after.next_probe_at or now), now, lease_owner
+                    )
             return after
 
         record = await self._writer.submit(job)
