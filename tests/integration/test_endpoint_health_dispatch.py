@@ -74,11 +74,17 @@ class Worker:
 
 
 async def quiescent(clock: ManualClock, *workers: Worker) -> bool:
-    """Nothing in flight anywhere and nothing due at the clock's instant."""
-    if any(w.sample("ccbridge_deliveries_in_flight") for w in workers):
+    """Nothing in flight anywhere and nothing due at the clock's instant. In flight is read again
+    after the store: a lease committed just before `next_due` hides its rows from it, and the
+    dispatcher's taking them on (which the second read sees) is queued before that read's answer."""
+
+    def idle() -> bool:
+        return not any(w.sample("ccbridge_deliveries_in_flight") for w in workers)
+
+    if not idle():
         return False
     due = await workers[0].store.next_due()
-    return due is None or due > clock.now()
+    return (due is None or due > clock.now()) and idle()
 
 
 async def settle_down(clock: ManualClock, *workers: Worker) -> None:

@@ -102,6 +102,7 @@ class EndpointGuard:
         self._refresh_every = refresh_seconds
         self._refreshed = -refresh_seconds  # monotonic seconds
         self._reserved: dict[int, float] = {}  # delivery id -> the rate slot reserved for it
+        self._announced: set[tuple[str, str, float]] = set()  # disables this process announced
 
     async def refresh(self, force: bool = False) -> None:
         """Read the stored records again (at most every `REFRESH_SECONDS` unless `force`), and store
@@ -224,12 +225,15 @@ class EndpointGuard:
 
     async def _announce(self, record: HealthRecord, endpoint_type: str | None = None) -> None:
         """Store the `ccbridge.endpoint.disabled` event (once: its idempotency key), then mark it done."""
-        if record.disabled_at is None:
+        announced = (record.subscription_id, record.url, record.disabled_at)
+        if record.disabled_at is None or announced in self._announced:
             return
+        self._announced.add(announced)  # here: its idempotency key makes a repeat elsewhere harmless
         try:
             await self._events.append_event(endpoint_disabled_event(record, endpoint_type, self._now()))
             await self._health.mark_disabled_notified(record.subscription_id, record.url, record.disabled_at)
         except Exception as exc:  # the next refresh tries again
+            self._announced.discard(announced)
             log.warning("endpoint disabled event not stored", error=mask_text(str(exc)))
             return
         log.warning(
