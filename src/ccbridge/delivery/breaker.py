@@ -225,8 +225,10 @@ class EndpointGuard:
 
     async def _announce(self, record: HealthRecord, endpoint_type: str | None = None) -> None:
         """Store the `ccbridge.endpoint.disabled` event (once: its idempotency key), then mark it done."""
+        if record.disabled_at is None:
+            return
         announced = (record.subscription_id, record.url, record.disabled_at)
-        if record.disabled_at is None or announced in self._announced:
+        if announced in self._announced:
             return
         self._announced.add(announced)  # here: its idempotency key makes a repeat elsewhere harmless
         try:
