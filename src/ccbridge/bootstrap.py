@@ -20,11 +20,14 @@ from ccbridge.api.tokens import TokenService
 from ccbridge.api.ui import start_dashboard, stop_dashboard
 from ccbridge.config import Config, resolve_path
 from ccbridge.connectors import cxone
+from ccbridge.core.endpoint_health import BreakerPolicy
 from ccbridge.core.event import EndpointSpec
+from ccbridge.core.ids import uuid4_str
 from ccbridge.core.ports import DeliveryQueue, Endpoint
 from ccbridge.core.registry import registry_subscription
 from ccbridge.core.routing import SubscriptionRouter
 from ccbridge.core.times import SystemClock
+from ccbridge.delivery.breaker import EndpointGuard
 from ccbridge.delivery.dispatcher import Dispatcher
 from ccbridge.delivery.registry import RegistryQueue, StateWatch
 from ccbridge.delivery.replayer import Replayer
@@ -83,6 +86,20 @@ def _endpoints(config: Config, auths: dict[str, cxone.CxoneAuth] | None = None) 
     }
 
 
+def _guard(config: Config, store: SqliteStore | PostgresStore, metrics: Metrics) -> EndpointGuard:
+    """Endpoint health (`delivery.breaker`, `rateLimitPerSecond`) on the dispatcher's own store."""
+    b = config.delivery.breaker
+    policy = BreakerPolicy(
+        failures=b.failures,
+        probe_initial_seconds=b.probe_initial_seconds,
+        probe_max_seconds=b.probe_max_seconds,
+        disable_after_seconds=b.disable_after_seconds,
+        probe_lease_seconds=config.delivery.lease_seconds,
+    )
+    owner = f"guard-{uuid4_str()[:12]}"
+    return EndpointGuard(store, store, policy, owner, metrics, SystemClock().now, b.enabled)
+
+
 def make_store(config: Config) -> SqliteStore | PostgresStore:
     """The store `store.url` names, by its scheme (unopened)."""
     if config.store.kind == "postgres":
@@ -139,7 +156,9 @@ def build(config: Config, *, freeze_heap: bool = False) -> Runtime:
     queue, watch = _registry(config, store)
     dispatcher = None
     if config.delivery.enabled:
-        dispatcher = Dispatcher(queue, _endpoints(config, auths), config.delivery, metrics)
+        dispatcher = Dispatcher(
+            queue, _endpoints(config, auths), config.delivery, metrics, guard=_guard(config, store, metrics)
+        )
         store.add_listener(dispatcher.notify)
 
     housekeeper = Housekeeper(store, config.store.retention_days)

@@ -125,3 +125,19 @@ CREATE TABLE IF NOT EXISTS registry_states (
     changed_ts      REAL NOT NULL
 );
 """
+
+HEALTH_SCHEMA = """
+-- each endpoint's circuit breaker (`core.endpoint_health.HealthRecord` as JSON), and the rate
+-- limiters' theoretical arrival times (`core.endpoint_health.rate_slot`)
+CREATE TABLE IF NOT EXISTS endpoint_health (
+    subscription_id TEXT NOT NULL,
+    url             TEXT NOT NULL,
+    doc             TEXT NOT NULL,
+    updated_ts      REAL NOT NULL,
+    PRIMARY KEY (subscription_id, url)
+);
+CREATE TABLE IF NOT EXISTS rate_slots (
+    key TEXT PRIMARY KEY,
+    tat REAL NOT NULL
+);
+"""
