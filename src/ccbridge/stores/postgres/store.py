@@ -45,6 +45,7 @@ from ccbridge.core.times import IDEMPOTENCY_WINDOW, RECENT_WINDOW, SystemClock, 
 from ccbridge.errors import ConflictError, FieldError, NotFoundError, Overloaded, QuotaExceeded, Unavailable
 from ccbridge.stores import records
 from ccbridge.stores.postgres.batching import GroupCommitter
+from ccbridge.stores.postgres.connector_leases import PostgresConnectorLeases
 from ccbridge.stores.postgres.migrations import apply_migrations, check_schema_name
 
 log = structlog.get_logger("ccbridge.store")
@@ -70,7 +71,7 @@ _E_COLUMNS = records.EVENT_COLUMNS_OF_E
 _SETTLE = records.SETTLE_COLUMNS.format(*(f"${n}" for n in range(1, 10)))
 
 
-class PostgresStore:
+class PostgresStore(PostgresConnectorLeases):
     """The `Store` port on PostgreSQL. `url` is a `postgresql://` DSN; `schema`, when given, is created
     if missing and used as the search path (tests give each their own); `clock` drives every schedule."""
 

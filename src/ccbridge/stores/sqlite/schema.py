@@ -70,3 +70,14 @@ CREATE TABLE IF NOT EXISTS idempotency (
     PRIMARY KEY (scope, key)
 );
 """
+
+CONNECTOR_SCHEMA = """
+-- one row per connector name: the lease that lets one process run it, and its last status
+CREATE TABLE IF NOT EXISTS connector_leases (
+    name       TEXT PRIMARY KEY,
+    owner      TEXT,
+    expires_at REAL,
+    status     TEXT NOT NULL DEFAULT '{}',
+    updated_ts REAL NOT NULL
+);
+"""

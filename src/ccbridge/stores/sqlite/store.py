@@ -37,7 +37,8 @@ from ccbridge.core.ports import (
 from ccbridge.core.times import IDEMPOTENCY_WINDOW, RECENT_WINDOW, SystemClock, iso, iso_or_none
 from ccbridge.errors import ConflictError, FieldError, NotFoundError, Overloaded, QuotaExceeded, Unavailable
 from ccbridge.stores import records
-from ccbridge.stores.sqlite.schema import SCHEMA
+from ccbridge.stores.sqlite.connector_leases import SqliteConnectorLeases
+from ccbridge.stores.sqlite.schema import CONNECTOR_SCHEMA, SCHEMA
 from ccbridge.stores.sqlite.writer import SerialExecutor, connect
 
 OVERLOADED_RETRY_AFTER = 5.0  # seconds: a floor for a refused caller's retry
@@ -46,7 +47,7 @@ OVERLOADED_RETRY_AFTER = 5.0  # seconds: a floor for a refused caller's retry
 _SETTLE = records.SETTLE_COLUMNS.format(*"?" * 9)
 
 
-class SqliteStore:
+class SqliteStore(SqliteConnectorLeases):
     """The `Store` port on SQLite; `clock` drives every schedule and window, so tests can move time."""
 
     def __init__(
@@ -83,6 +84,7 @@ class SqliteStore:
         conn = connect(self.path)
         try:
             conn.executescript(SCHEMA)
+            conn.executescript(CONNECTOR_SCHEMA)
             self._reload(conn)
         finally:
             conn.close()
