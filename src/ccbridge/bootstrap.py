@@ -3,6 +3,7 @@ adapters; everything else receives them."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -17,6 +18,9 @@ from ccbridge.api.app import create_app
 from ccbridge.api.services import Services
 from ccbridge.api.tokens import TokenService
 from ccbridge.config import Config, resolve_path
+from ccbridge.connectors.base import Connector
+from ccbridge.connectors.runner import ConnectorRunner
+from ccbridge.connectors.sink import StoreSink
 from ccbridge.core.ports import Endpoint
 from ccbridge.core.routing import SubscriptionRouter
 from ccbridge.core.times import SystemClock
@@ -107,6 +111,8 @@ def build(config: Config, *, freeze_heap: bool = False) -> Runtime:
         store.add_listener(dispatcher.notify)
 
     housekeeper = Housekeeper(store, config.store.retention_days)
+    connectors = build_connectors(config)
+    runner = connector_runner(store, connectors)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -117,6 +123,8 @@ def build(config: Config, *, freeze_heap: bool = False) -> Runtime:
         housekeeper.start()
         if gateway is not None:
             await gateway.start()
+        if runner is not None:
+            runner.start()
         services.readiness.ready = True
         if freeze_heap:
             freeze_startup_heap()
@@ -124,6 +132,8 @@ def build(config: Config, *, freeze_heap: bool = False) -> Runtime:
             yield
         finally:
             services.readiness.ready = False
+            if runner is not None:
+                await runner.stop()
             await housekeeper.stop()
             if dispatcher is not None:
                 await dispatcher.stop()
@@ -135,3 +145,24 @@ def build(config: Config, *, freeze_heap: bool = False) -> Runtime:
 
     app = create_app(services, lifespan, extra_routers=extra, fast_routes=fast)
     return Runtime(config, services, store, dispatcher, app)
+
+
+def build_connectors(config: Config) -> list[Connector]:
+    """One connector per `connectors.genesys[i]` (and `connectors.cxone[i]`); raises ConfigError
+    naming the key when one cannot run (an unknown region, more topics than 20 channels hold)."""
+    from ccbridge.connectors.genesys import GenesysConnector
+
+    found: list[Connector] = []
+    for i, genesys in enumerate(config.connectors.genesys):
+        found.append(GenesysConnector(genesys, f"connectors.genesys[{i}]"))
+    return found
+
+
+def connector_runner(
+    store: SqliteStore | PostgresStore, connectors: list[Connector]
+) -> ConnectorRunner | None:
+    """The runner holding each connector's lease in `store` (None without connectors)."""
+    if not connectors:
+        return None
+    sources = {c.name: f"{c.kind}/{c.name}" for c in connectors}
+    return ConnectorRunner(store, connectors, StoreSink(store, time.time, sources))

@@ -368,8 +368,6 @@ class ConnectorLeases(Protocol):
         ...
 
 
-
-
 class Store(
     EventLog,
     IdempotencyRecords,

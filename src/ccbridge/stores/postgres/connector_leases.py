@@ -57,7 +57,7 @@ class PostgresConnectorLeases:
                 name,
                 owner,
             )
-            return renewed == 1
+            return bool(renewed == 1)
 
     async def release_connector(self, name: str, owner: str, status: dict[str, Any] | None = None) -> None:
         now = self._now()
@@ -80,6 +80,3 @@ class PostgresConnectorLeases:
             ConnectorLease(r["name"], r["owner"], r["expires_at"], orjson.loads(r["status"]), r["updated_ts"])
             for r in rows
         ]
-
-
-
