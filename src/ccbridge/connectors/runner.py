@@ -37,7 +37,6 @@ import structlog
 from ccbridge.connectors.base import Connector, EventSink
 from ccbridge.core.ids import uuid4_str
 from ccbridge.core.ports import ConnectorLeases
-from ccbridge.errors import BridgeError
 
 log = structlog.get_logger("ccbridge.connectors")
 
@@ -101,7 +100,7 @@ class ConnectorRunner:
         while not self._stopping.is_set():
             try:
                 held = await self.leases.acquire_connector(connector.name, self.owner, self.lease_seconds)
-            except BridgeError as exc:
+            except Exception as exc:
                 log.warning("connector_lease_unavailable", connector=connector.name, error=str(exc))
                 held = False
             if held:
@@ -142,7 +141,7 @@ class ConnectorRunner:
     async def _previous_cover(self, name: str) -> float | None:
         try:
             rows = {lease.name: lease for lease in await self.leases.connector_leases()}
-        except BridgeError:
+        except Exception:
             return None
         until = rows[name].status.get("coveredUntil") if name in rows else None
         return float(until) if isinstance(until, int | float) else None
@@ -167,7 +166,7 @@ class ConnectorRunner:
             return await self.leases.renew_connector(
                 connector.name, self.owner, self.lease_seconds, await self._status(connector)
             )
-        except BridgeError as exc:
+        except Exception as exc:
             log.warning("connector_lease_renewal_failed", connector=connector.name, error=str(exc))
             return None
 
@@ -181,8 +180,10 @@ class ConnectorRunner:
         elif not task.cancelled() and task.exception() is not None:
             error = task.exception()
             log.error("connector_failed", connector=connector.name, error_type=type(error).__name__)
-        with contextlib.suppress(BridgeError):
+        try:
             await self.leases.release_connector(connector.name, self.owner, await self._status(connector))
+        except Exception as exc:
+            log.warning("connector_lease_release_failed", connector=connector.name, error=str(exc))
         log.info("connector_lease_released", connector=connector.name, owner=self.owner)
 
 

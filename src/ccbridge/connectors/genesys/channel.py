@@ -4,9 +4,10 @@ Order of opening: create the channel (`POST /api/v2/notifications/channels` -> `
 expires}`), connect its WebSocket, then subscribe (`PUT .../channels/{id}/subscriptions` with
 `[{"id": topic}, ...]`), so nothing published after the subscription can arrive before the socket
 reads. The reader task hands every notification to `on_notification` (which stores it, retrying
-until it can: a read message is never dropped) and reports what ends the socket's usefulness to
+until it can, and answers False only when the connector stops first) and reports what ends the socket's usefulness to
 `events`: `closing` (the service warned it will close the socket), `dropped` (the socket closed or
-failed), `dead` (nothing, not even a heartbeat, for `heartbeat_timeout` seconds).
+failed), `dead` (nothing, not even a heartbeat, for `heartbeat_timeout` seconds). `last_alive` moves only
+once what arrived before it is stored, so a gap reported from it covers any message not stored.
 """
 
 from __future__ import annotations
@@ -133,7 +134,7 @@ async def subscribe(http: GenesysHttp, api_url: str, bearer: str, channel: Chann
 async def read(
     channel: Channel,
     heartbeat_timeout: float,
-    on_notification: Callable[[Channel, messages.Notification], Awaitable[None]],
+    on_notification: Callable[[Channel, messages.Notification], Awaitable[bool]],
     now: Callable[[], float],
 ) -> None:
     """The reader task's body: every message until the socket closes or goes silent."""
@@ -148,14 +149,15 @@ async def read(
                 await channel.events.put((channel, "dead"))
             return
         if frame.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
-            channel.last_alive = now()
             message = messages.parse(frame.data)
-            if isinstance(message, messages.Closing):
-                await channel.events.put((channel, "closing"))
-            elif isinstance(message, messages.Notification):
-                await on_notification(channel, message)
+            if isinstance(message, messages.Notification):
+                if not await on_notification(channel, message):
+                    return  # stopping before it could be stored: the channel's cover ends before it
                 channel.messages += 1
                 channel.last_message_at = now()
+            elif isinstance(message, messages.Closing):
+                await channel.events.put((channel, "closing"))
+            channel.last_alive = now()  # after storing: everything up to here is safe
             continue
         if frame.type in (aiohttp.WSMsgType.PING, aiohttp.WSMsgType.PONG):
             channel.last_alive = now()

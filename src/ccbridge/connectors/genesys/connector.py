@@ -144,8 +144,9 @@ class GenesysConnector:
                     self._now,
                 )
                 async with asyncio.TaskGroup() as tasks:
+                    handler = self._handler(sink, stop)
                     for group in self.groups:
-                        tasks.create_task(self._keep(group, session, http, self._auth, sink, stop))
+                        tasks.create_task(self._keep(group, session, http, self._auth, handler, stop))
         finally:
             self._running = False
 
@@ -155,7 +156,7 @@ class GenesysConnector:
         session: aiohttp.ClientSession,
         http: GenesysHttp,
         auth: ClientCredentials,
-        sink: EventSink,
+        handler: Handler,
         stop: asyncio.Event,
     ) -> None:
         """Keep `group` subscribed until `stop`; then close its channel and report an open gap."""
@@ -164,16 +165,16 @@ class GenesysConnector:
         try:
             while not stop.is_set():
                 if need_new:
-                    if not await self._replace(group, session, http, auth, sink, events):
+                    if not await self._replace(group, session, http, auth, handler, events):
                         group.backing_off = True
                         await _pause(stop, wait)
                         wait = min(wait * 2, self._backoff[1])
                         continue
                     group.backing_off, need_new, wait = False, False, self._backoff[0]
                 need_new = await self._watch(group, http, auth, events, stop)
-        finally:  # a clean stop: the window until the next holder subscribes is the runner's to report
+        finally:  # the window until the next holder subscribes is the runner's to report, from the
+            # last frame read and stored (what was still in flight is inside that gap)
             if group.current is not None:
-                group.current.last_alive = self._now()
                 self._coverage()
                 await group.current.close()
                 group.current = None
@@ -184,7 +185,7 @@ class GenesysConnector:
         session: aiohttp.ClientSession,
         http: GenesysHttp,
         auth: ClientCredentials,
-        sink: EventSink,
+        handler: Handler,
         events: asyncio.Queue[tuple[Channel, str]],
     ) -> bool:
         """Open and subscribe a new channel, then close the old one; False (after logging) when it failed."""
@@ -199,14 +200,14 @@ class GenesysConnector:
         except BridgeError as exc:
             return self._failed(exc)
         channel.reader = asyncio.get_running_loop().create_task(
-            read(channel, self.config.heartbeat_timeout_seconds, self._handler(sink), self._now)
+            read(channel, self.config.heartbeat_timeout_seconds, handler, self._now)
         )
         old, group.current = group.current, channel
         if old is not None:
             await old.close()
         if group.down_since is not None:
             start, group.down_since = group.down_since, None
-            await self._gap(sink, group, start, channel.subscribed_at or self._now())
+            await self._gap(handler.sink, group, start, channel.subscribed_at or self._now())
         self._last_error = None
         log.info(
             "genesys_channel_subscribed", connector=self.name, channel=channel.id, topics=len(group.topics)
@@ -259,38 +260,21 @@ class GenesysConnector:
         channel.expires_at = self._now() + channel.lifetime
         return True
 
-    def _handler(self, sink: EventSink) -> Callable[[Channel, messages.Notification], Any]:
-        async def handle(channel: Channel, message: messages.Notification) -> None:
-            topic = self._types.get(message.topic) or typed(message.topic)
-            metadata = {"genesysTopic": message.topic, "genesysChannel": channel.id}
-            if topic.ids:
-                metadata["genesysIds"] = ",".join(topic.ids)
-            if isinstance(correlation := message.metadata.get("CorrelationId"), str):
-                metadata["genesysCorrelationId"] = correlation
-            wait = self._backoff[0]
-            while True:
-                try:
-                    created = await sink.deliver(
-                        connector=self.name,
-                        event_type=topic.event_type,
-                        data=message.body,
-                        platform_id=message.platform_id,
-                        metadata=metadata,
-                    )
-                    break
-                except Retryable as exc:  # the store cannot take it now: keep it and try again
-                    self._last_error = f"storing a notification: {exc}"
-                    await self._sleep(max(wait, exc.retry_after or 0.0))
-                    wait = min(wait * 2, self._backoff[1])
-            self._stored += created
-            self._duplicates += not created
-            self._last_message_at = self._now()
-
-        return handle
+    def _handler(self, sink: EventSink, stop: asyncio.Event) -> Handler:
+        return Handler(self, sink, stop)
 
     async def _gap(self, sink: EventSink, group: _Group, start: float, end: float) -> None:
+        """Store the gap, retrying while the store cannot take it (until the connector stops)."""
         names = [t.name for t in group.topics]
-        await sink.gap(connector=self.name, topics=names, start=start, end=end)
+        wait = self._backoff[0]
+        while True:
+            try:
+                await sink.gap(connector=self.name, topics=names, start=start, end=end)
+                break
+            except Retryable as exc:
+                self._last_error = f"storing a gap: {exc}"
+                await self._sleep(max(wait, exc.retry_after or 0.0))
+                wait = min(wait * 2, self._backoff[1])
         self._gaps += 1
         self._last_gap = {"from": iso(start), "to": iso(end), "topics": len(names)}
         log.warning("genesys_gap", connector=self.name, start=iso(start), end=iso(end), topics=len(names))
@@ -313,3 +297,45 @@ async def _next(
         return getting.result()
     getting.cancel()
     return None if stop.is_set() else (None, DEADLINE)
+
+
+class Handler:
+    """Stores each notification through the sink, retrying while the store cannot take it; False
+    when it still cannot once `stop` is set (the message is then inside the gap the next holder
+    reports, since the channel's cover ends before it)."""
+
+    def __init__(self, connector: GenesysConnector, sink: EventSink, stop: asyncio.Event) -> None:
+        self.connector = connector
+        self.sink = sink
+        self.stop = stop
+
+    async def __call__(self, channel: Channel, message: messages.Notification) -> bool:
+        c = self.connector
+        topic = c._types.get(message.topic) or typed(message.topic)
+        metadata = {"genesysTopic": message.topic, "genesysChannel": channel.id}
+        if topic.ids:
+            metadata["genesysIds"] = ",".join(topic.ids)
+        if isinstance(correlation := message.metadata.get("CorrelationId"), str):
+            metadata["genesysCorrelationId"] = correlation
+        wait = c._backoff[0]
+        while True:
+            try:
+                created = await self.sink.deliver(
+                    connector=c.name,
+                    event_type=topic.event_type,
+                    data=message.body,
+                    platform_id=message.platform_id,
+                    metadata=metadata,
+                )
+                break
+            except Retryable as exc:  # the store cannot take it now: keep it and try again
+                c._last_error = f"storing a notification: {exc}"
+                if self.stop.is_set():
+                    log.warning("genesys_message_not_stored", connector=c.name, topic=message.topic)
+                    return False
+                await _pause(self.stop, max(wait, exc.retry_after or 0.0))
+                wait = min(wait * 2, c._backoff[1])
+        c._stored += created
+        c._duplicates += not created
+        c._last_message_at = c._now()
+        return True
