@@ -112,7 +112,7 @@ async def test_two_runners_never_both_run_a_connector(schema: str) -> None:
 
         async def stored() -> bool:
             rows = await _rows(schema, "SELECT type FROM {s}.events")
-            return (
+            return bool(
                 sum(r["type"] == QUEUE_TOPIC for r in rows) == 3
                 and sum(r["type"] == GAP_TYPE for r in rows) >= 1
             )
