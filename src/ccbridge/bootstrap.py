@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
-from ccbridge.api import inbound
+from ccbridge.api import inbound, sources
 from ccbridge.api import ingest as ingest_route
 from ccbridge.api.app import create_app
 from ccbridge.api.services import Services
@@ -98,6 +98,8 @@ def build(config: Config, *, freeze_heap: bool = False) -> Runtime:
         services.audit = AuditLog(resolve_path(config, config.audit.path))
     gateway = None
     extra = [inbound.build_router(services)]
+    if config.connectors.aws_eventbridge is not None:
+        extra.append(sources.build_router(services, config.connectors.aws_eventbridge))
     fast: dict[tuple[str, str], Any] = {}
     if ingest is not None:
         gateway = IngestGateway(ingest, store.append_event, SystemClock())
