@@ -218,3 +218,10 @@ class BridgeClient:
     async def purge_dead_letters(self, older_than_days: int) -> int:
         reply = await self.call("DELETE", DEADLETTERS, params={"olderThanDays": older_than_days})
         return int(reply.body.get("purged", 0)) if isinstance(reply.body, dict) else 0
+
+    # --- connectors -------------------------------------------------------------------------------
+
+    async def list_connectors(self) -> list[dict[str, Any]]:
+        """`GET /api/v2/connectors`: each configured connector's state (scope subscriptions:read)."""
+        body = (await self.call("GET", "/api/v2/connectors")).body
+        return list(body.get("entities", [])) if isinstance(body, dict) else []
