@@ -22,6 +22,7 @@ from rich.console import Console
 from ccbridge.demo import (
     scenario_api,
     scenario_client,
+    scenario_connectors,
     scenario_delivery,
     scenario_ingest,
     scenario_ops,
@@ -48,6 +49,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("Client library: plan/apply, publish", scenario_client.client_side),
     ("Ingestion gateway (POST /ingest)", scenario_ingest.ingest),
     ("Metrics and operations", scenario_ops.metrics),
+    ("Connectors: Genesys notifications, EventBridge envelopes", scenario_connectors.connectors),
 )
 #: No step needs more than a few seconds; past this it is hanging, and the run moves on.
 STEP_TIMEOUT = 20.0
