@@ -83,7 +83,9 @@ def make_store(config: Config) -> SqliteStore | PostgresStore:
 
 def compile_files(config: Config) -> CompiledIngest | None:
     """What loading the config cannot check: the files `ingest` names (keys, schemas) read and its
-    patterns compiled. Raises one ConfigError listing every problem, each naming its key."""
+    patterns compiled, and the connectors built (a region or a topic count they cannot serve).
+    Raises one ConfigError listing every problem, each naming its key."""
+    build_connectors(config)
     return None if config.ingest is None else compile_ingest(config.ingest, config.base_dir)
 
 

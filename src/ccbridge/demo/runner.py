@@ -49,7 +49,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("Client library: plan/apply, publish", scenario_client.client_side),
     ("Ingestion gateway (POST /ingest)", scenario_ingest.ingest),
     ("Metrics and operations", scenario_ops.metrics),
-    ("Connectors: Genesys notifications, EventBridge envelopes", scenario_connectors.connectors),
+    ("Connectors: Genesys, EventBridge", scenario_connectors.connectors),
 )
 #: No step needs more than a few seconds; past this it is hanging, and the run moves on.
 STEP_TIMEOUT = 20.0

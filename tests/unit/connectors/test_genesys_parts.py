@@ -122,3 +122,18 @@ def test_long_platform_ids_are_hashed_into_the_key() -> None:
     """Idempotency keys stay short whatever the platform id."""
     assert idempotency_key("gc", "p-1") == "connector:gc:p-1"
     assert len(idempotency_key("gc", "x" * 1000)) < 100
+
+
+def test_check_config_refuses_a_connector_it_cannot_run(tmp_path: Any) -> None:
+    """What `check-config` runs (bootstrap.compile_files) names an unknown region by its key."""
+    from ccbridge.bootstrap import compile_files
+    from ccbridge.config import load_config
+
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "auth: {clients: [{id: c, secret: s-0123456789abcdef}]}\n"
+        "connectors:\n  genesys:\n    - {name: g, region: mars-1, client_id: i, client_secret: s, topics: [v2.x]}\n"
+    )
+    with pytest.raises(ConfigError) as error:
+        compile_files(load_config(path))
+    assert error.value.path == "connectors.genesys[0].region"
