@@ -183,3 +183,58 @@ async def _events(folder: Any) -> list[Any]:
 
     with sqlite3.connect(folder / "store.db") as conn:
         return conn.execute("SELECT type, data FROM events ORDER BY seq").fetchall()
+
+
+class Probe:
+    """A connector that only records whether it is running (for the runner's own rules)."""
+
+    kind = "probe"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.running = False
+        self.runs = 0
+
+    async def run(self, sink: EventSink, stop: asyncio.Event) -> None:
+        self.running, self.runs = True, self.runs + 1
+        try:
+            await stop.wait()
+        finally:
+            self.running = False
+
+    def status(self) -> dict[str, Any]:
+        return {"state": "connected" if self.running else "stopped"}
+
+
+async def test_a_refused_renewal_stops_the_connector_at_once(tmp_path: Any) -> None:
+    """When another owner took the lease (this one's expired by the store's clock), the next renewal
+    is refused and the connector is stopped; the runner then waits for the lease to be free."""
+    from ccbridge.stores.sqlite import SqliteStore
+    from ccbridge.testing.clock import ManualClock
+
+    clock = ManualClock()
+    store = SqliteStore(str(tmp_path / "store.db"), SubscriptionRouter(), clock=clock)
+    await store.open()
+    probe = Probe("p")
+    runner = ConnectorRunner(
+        store, [probe], StoreSink(store, clock.now), owner="mine", lease_seconds=3, renew_seconds=0.1
+    )
+    runner.start()
+    try:
+        assert await wait_until(lambda: _true(probe.running))
+        clock.advance(10)  # the lease expires by the store's clock; another replica takes it
+        assert await store.acquire_connector("p", "theirs", 3600)
+        assert await wait_until(lambda: _true(not probe.running))
+        [lease] = await store.connector_leases()
+        assert lease.owner == "theirs" and probe.runs == 1 and "p" not in runner.holding
+        await store.release_connector("p", "theirs")
+        assert await wait_until(lambda: _true(probe.running))  # free again: this runner takes it back
+        assert probe.runs == 2
+    finally:
+        await runner.stop()
+        await store.close()
+    assert not probe.running
+
+
+async def _true(value: bool) -> bool:
+    return value
