@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
-from ccbridge.api import inbound
+from ccbridge.api import inbound, sources
 from ccbridge.api import ingest as ingest_route
 from ccbridge.api.app import create_app
 from ccbridge.api.services import Services
@@ -20,6 +20,9 @@ from ccbridge.api.tokens import TokenService
 from ccbridge.api.ui import start_dashboard, stop_dashboard
 from ccbridge.config import Config, resolve_path
 from ccbridge.connectors import cxone
+from ccbridge.connectors.base import Connector
+from ccbridge.connectors.runner import ConnectorRunner
+from ccbridge.connectors.sink import StoreSink
 from ccbridge.core.endpoint_health import BreakerPolicy
 from ccbridge.core.event import EndpointSpec
 from ccbridge.core.ids import uuid4_str
@@ -129,7 +132,9 @@ def _registry(config: Config, store: SqliteStore | PostgresStore) -> tuple[Deliv
 
 def compile_files(config: Config) -> CompiledIngest | None:
     """What loading the config cannot check: the files `ingest` names (keys, schemas) read and its
-    patterns compiled. Raises one ConfigError listing every problem, each naming its key."""
+    patterns compiled, and the connectors built (a region or a topic count they cannot serve).
+    Raises one ConfigError listing every problem, each naming its key."""
+    build_connectors(config)
     return None if config.ingest is None else compile_ingest(config.ingest, config.base_dir)
 
 
@@ -146,6 +151,8 @@ def build(config: Config, *, freeze_heap: bool = False) -> Runtime:
         services.audit = AuditLog(resolve_path(config, config.audit.path))
     gateway = None
     extra = [inbound.build_router(services)]
+    if config.connectors.aws_eventbridge is not None:
+        extra.append(sources.build_router(services, config.connectors.aws_eventbridge))
     fast: dict[tuple[str, str], Any] = {}
     if ingest is not None:
         gateway = IngestGateway(ingest, store.append_event, SystemClock())
@@ -164,6 +171,8 @@ def build(config: Config, *, freeze_heap: bool = False) -> Runtime:
     housekeeper = Housekeeper(store, config.store.retention_days)
     replayer = Replayer(store)
     services.wake_replays = replayer.wake
+    connectors = build_connectors(config, auths)
+    runner = connector_runner(store, connectors)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -178,6 +187,8 @@ def build(config: Config, *, freeze_heap: bool = False) -> Runtime:
             watch.start()
         if gateway is not None:
             await gateway.start()
+        if runner is not None:
+            runner.start()
         services.readiness.ready = True
         if freeze_heap:
             freeze_startup_heap()
@@ -186,6 +197,8 @@ def build(config: Config, *, freeze_heap: bool = False) -> Runtime:
         finally:
             services.readiness.ready = False
             await stop_dashboard(dashboard)
+            if runner is not None:
+                await runner.stop()
             await housekeeper.stop()
             await replayer.stop()
             if watch is not None:
@@ -202,3 +215,26 @@ def build(config: Config, *, freeze_heap: bool = False) -> Runtime:
 
     app = create_app(services, lifespan, extra_routers=extra, fast_routes=fast)
     return Runtime(config, services, store, dispatcher, app, auths)
+
+
+def build_connectors(config: Config, auths: dict[str, cxone.CxoneAuth] | None = None) -> list[Connector]:
+    """One connector per `connectors.genesys[i]` (and `connectors.cxone[i]`); raises ConfigError
+    naming the key when one cannot run (an unknown region, more topics than 20 channels hold)."""
+    from ccbridge.connectors.genesys import GenesysConnector
+
+    found: list[Connector] = []
+    for i, genesys in enumerate(config.connectors.genesys):
+        found.append(GenesysConnector(genesys, f"connectors.genesys[{i}]"))
+    if auths is not None:
+        found.extend(cxone.build(entry, auths[entry.name]) for entry in config.connectors.cxone)
+    return found
+
+
+def connector_runner(
+    store: SqliteStore | PostgresStore, connectors: list[Connector]
+) -> ConnectorRunner | None:
+    """The runner holding each connector's lease in `store` (None without connectors)."""
+    if not connectors:
+        return None
+    sources = {c.name: f"{c.kind}/{c.name}" for c in connectors}
+    return ConnectorRunner(store, connectors, StoreSink(store, time.time, sources))

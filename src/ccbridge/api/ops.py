@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from ccbridge.api import docs, schemas
+from ccbridge.api.connectors import connector_entities
 from ccbridge.api.http import json_response
 from ccbridge.api.services import Services
 
@@ -38,6 +39,7 @@ class OpsRoutes:
         """The store's backlog is read per scrape: it is the one figure no counter in memory knows."""
         metrics = self.services.metrics
         metrics.observe_backlog(await self.services.store.backlog(), self.services.now())
+        metrics.observe_connectors(await connector_entities(self.services))
         return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
 

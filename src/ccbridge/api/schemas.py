@@ -512,3 +512,75 @@ class ReplayJob(BaseModel):
 
 class ReplayJobList(BaseModel):
     items: list[ReplayJob]
+
+
+# --- connectors and the Amazon EventBridge source ---------------------------------------------------
+
+
+class EventBridgeDetail(BaseModel):
+    """What Genesys' EventBridge integration puts in `detail`."""
+
+    topicName: str | None = None
+    version: str | None = None
+    eventBody: JSON = Field(description="becomes the stored event's data")
+    metadata: JSON | None = None
+
+
+class EventBridgeEnvelope(BaseModel):
+    """An Amazon EventBridge event as an API destination sends it."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    version: str | None = None
+    id: str = Field(
+        min_length=1, max_length=200, description="the idempotency key: a redelivery is stored once"
+    )
+    detail_type: str = Field(alias="detail-type", min_length=1, max_length=256, description="the event type")
+    source: str = Field(min_length=1)
+    account: str | None = None
+    time: str = Field(description="RFC 3339")
+    region: str | None = None
+    resources: list[str] | None = None
+    detail: EventBridgeDetail
+
+
+class EventBridgeBody(RootModel[EventBridgeEnvelope | list[EventBridgeEnvelope]]):
+    """One envelope, or a JSON array of them (at most 100)."""
+
+
+class EventBridgeAccepted(BaseModel):
+    id: str = Field(description="the stored event's id (the first one's for a redelivery)")
+    duplicate: bool
+    eventBridgeId: str
+
+
+class EventBridgeBatchAccepted(BaseModel):
+    results: list[EventBridgeAccepted]
+
+
+class EventBridgeAnswer(RootModel[EventBridgeAccepted | EventBridgeBatchAccepted]):
+    """One envelope's result, or `{results: [...]}` (in order) for a batch."""
+
+
+class ConnectorStatus(BaseModel):
+    """One configured connector, as its lease holder last reported it (any replica answers)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    kind: str
+    state: str = Field(description="connecting | connected | backoff | stopped | unowned")
+    connected: bool
+    owner: str | None = Field(None, description="the process holding the lease")
+    leaseExpiresAt: str | None = None
+    updatedAt: str | None = None
+    channels: list[JSON] | None = None
+    sessions: list[JSON] | None = None
+    tokenExpiresAt: str | None = None
+    lastMessageAt: str | None = None
+    lastGap: JSON | None = None
+
+
+class ConnectorList(BaseModel):
+    entities: list[ConnectorStatus]
+    total: int

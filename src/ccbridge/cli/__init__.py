@@ -121,12 +121,13 @@ def test_pattern(
 
 def _register_optional() -> None:
     """Commands of the client side and dead letters live in their own modules."""
-    from ccbridge.cli import audit, deadletters, publish, subscriptions
+    from ccbridge.cli import audit, connectors, deadletters, publish, subscriptions
 
     deadletters.register(deadletters_app, load)
     app.add_typer(subscriptions.subscriptions_app, name="subscriptions")
     app.command("publish")(publish.publish)
     app.add_typer(audit.audit_app, name="audit")
+    app.add_typer(connectors.register(load), name="connectors")
     from ccbridge.cli import history, replay
 
     app.add_typer(history.events_app, name="events")

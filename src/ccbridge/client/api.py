@@ -299,3 +299,10 @@ class BridgeClient:
     async def send_test_event(self, subscription_id: str) -> dict[str, Any]:
         """Store a `ccbridge.test` event for the subscription's endpoints; answers its id."""
         return dict((await self.call("POST", f"{SUBSCRIPTIONS}/{subscription_id}/test")).body)
+
+    # --- connectors -------------------------------------------------------------------------------
+
+    async def list_connectors(self) -> list[dict[str, Any]]:
+        """`GET /api/v2/connectors`: each configured connector's state (scope subscriptions:read)."""
+        body = (await self.call("GET", "/api/v2/connectors")).body
+        return list(body.get("entities", [])) if isinstance(body, dict) else []

@@ -636,6 +636,52 @@ class EndpointHealth(Protocol):
     async def take_rate_slot(self, key: str, per_second: float) -> float:
         """Reserve the next slot of the rate limiter `key`; returns in how many seconds it is (0.0:
         now). Slots are `1/per_second` apart across every process (`core.endpoint_health.rate_slot`)."""
+
+
+# --- connector leases ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorLease:
+    """One connector's row: who runs it until when, and the status its runner last reported.
+
+    `owner` and `expires_at` are None once released; `status` is the JSON the connector's
+    `status()` gave at the owner's latest renewal or release (empty before the first one), so any
+    replica can answer the status route. `updated_at` is when the row last changed (epoch seconds)."""
+
+    name: str
+    owner: str | None
+    expires_at: float | None
+    status: dict[str, Any]
+    updated_at: float
+
+
+class ConnectorLeases(Protocol):
+    """One lease per connector name, so across replicas exactly one process runs a connector.
+
+    Times are the store clock's epoch seconds. A lease is held while `now < expires_at`; an expired
+    lease is anyone's to take. `acquire` and `renew` are atomic compare-and-set writes: two callers
+    racing for a free lease never both get True."""
+
+    async def acquire_connector(self, name: str, owner: str, ttl: float) -> bool:
+        """Take `name` for `owner` until now + `ttl` when nobody holds it (free, released or expired)
+        or `owner` already does; True when `owner` holds it on return."""
+        ...
+
+    async def renew_connector(
+        self, name: str, owner: str, ttl: float, status: dict[str, Any] | None = None
+    ) -> bool:
+        """Extend `owner`'s unexpired lease to now + `ttl`, storing `status` when given; False (and
+        nothing written) when `owner` no longer holds it: it must stop the connector at once."""
+        ...
+
+    async def release_connector(self, name: str, owner: str, status: dict[str, Any] | None = None) -> None:
+        """Give the lease up (next taker need not wait for expiry), storing `status` when given;
+        nothing happens when `owner` does not hold it."""
+        ...
+
+    async def connector_leases(self) -> list[ConnectorLease]:
+        """Every connector row, by name."""
         ...
 
 
@@ -653,6 +699,7 @@ class Store(
     ReplayJobs,
     RegistryOutbox,
     EndpointHealth,
+    ConnectorLeases,
     Protocol,
 ):
     """A whole backend: every job above plus its lifecycle. Only `bootstrap.py` and the contract
@@ -681,6 +728,7 @@ class ApiStore(
     ReplayJobs,
     RegistryOutbox,
     EndpointHealth,
+    ConnectorLeases,
     Protocol,
 ):
     """What the API's routes use: everything but the delivery queue and housekeeping."""

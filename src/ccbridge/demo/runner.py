@@ -22,6 +22,7 @@ from rich.console import Console
 from ccbridge.demo import (
     scenario_api,
     scenario_client,
+    scenario_connectors,
     scenario_cxone,
     scenario_dashboard,
     scenario_delivery,
@@ -59,6 +60,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("Dashboard (/ui)", scenario_dashboard.dashboard),
     ("Delivery attempts and range replay", scenario_history.history),
     ("Endpoint health: breaker, 410, rotation, test event", scenario_health.health),
+    ("Connectors: Genesys, EventBridge", scenario_connectors.connectors),
 )
 #: No step needs more than a few seconds; past this it is hanging, and the run moves on.
 STEP_TIMEOUT = 20.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -87,6 +88,7 @@ class Metrics:
         )
         self.identify(0)
         self._add_endpoint_health(r)
+        self._connector_metrics()
 
     def identify(self, worker: int) -> None:
         """Label this registry with the current process and its worker number (`serve --workers`):
@@ -123,3 +125,39 @@ class Metrics:
             ["reason"],
             registry=r,
         )
+
+    # --- connectors -------------------------------------------------------------------------------
+
+    def _connector_metrics(self) -> None:
+        """Gauges read at scrape time from the connectors' stored status (whichever replica holds each):
+        messages and gaps count since the current holder took the connector's lease."""
+        labels = ["connector", "kind"]
+        r = self.registry
+        self.connector_connected = Gauge(
+            "ccbridge_connector_connected",
+            "1 when every topic or session of the connector is live",
+            labels,
+            registry=r,
+        )
+        self.connector_messages = Gauge(
+            "ccbridge_connector_messages",
+            "Platform events stored by the connector's current holder",
+            labels,
+            registry=r,
+        )
+        self.connector_gaps = Gauge(
+            "ccbridge_connector_gaps",
+            "Gaps (windows without a live subscription) its current holder reported",
+            labels,
+            registry=r,
+        )
+
+    def observe_connectors(self, entities: list[dict[str, Any]]) -> None:
+        """Each connector as `GET /api/v2/connectors` renders it."""
+        for gauge in (self.connector_connected, self.connector_messages, self.connector_gaps):
+            gauge.clear()
+        for entity in entities:
+            labels = (str(entity["name"]), str(entity["kind"]))
+            self.connector_connected.labels(*labels).set(1 if entity.get("connected") else 0)
+            self.connector_messages.labels(*labels).set(float(entity.get("messages") or 0))
+            self.connector_gaps.labels(*labels).set(float(entity.get("gaps") or 0))

@@ -158,4 +158,17 @@ CREATE TABLE rate_slots (
 );
 """,
     ),
+    (
+        10,
+        """
+-- one row per connector name: the lease that lets one replica run it, and its last status
+CREATE TABLE connector_leases (
+    name       text PRIMARY KEY,
+    owner      text,
+    expires_at double precision,
+    status     text NOT NULL DEFAULT '{}',
+    updated_ts double precision NOT NULL
+);
+""",
+    ),
 )

@@ -46,6 +46,7 @@ from ccbridge.core.times import IDEMPOTENCY_WINDOW, RECENT_WINDOW, SystemClock, 
 from ccbridge.errors import ConflictError, FieldError, NotFoundError, Overloaded, QuotaExceeded, Unavailable
 from ccbridge.stores import records
 from ccbridge.stores.postgres.batching import GroupCommitter
+from ccbridge.stores.postgres.connector_leases import PostgresConnectorLeases
 from ccbridge.stores.postgres.deadletter_removal import PostgresDeadLetterRemoval
 from ccbridge.stores.postgres.health import PostgresEndpointHealth
 from ccbridge.stores.postgres.history import PostgresHistory, record_attempts
@@ -76,7 +77,11 @@ _SETTLE = records.SETTLE_COLUMNS.format(*(f"${n}" for n in range(1, 10)))
 
 
 class PostgresStore(
-    PostgresDeadLetterRemoval, PostgresHistory, PostgresRegistryOutbox, PostgresEndpointHealth
+    PostgresDeadLetterRemoval,
+    PostgresHistory,
+    PostgresRegistryOutbox,
+    PostgresEndpointHealth,
+    PostgresConnectorLeases,
 ):
     """The `Store` port on PostgreSQL. `url` is a `postgresql://` DSN; `schema`, when given, is created
     if missing and used as the search path (tests give each their own); `clock` drives every schedule."""

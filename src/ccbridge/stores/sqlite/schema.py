@@ -141,3 +141,14 @@ CREATE TABLE IF NOT EXISTS rate_slots (
     tat REAL NOT NULL
 );
 """
+
+CONNECTOR_SCHEMA = """
+-- one row per connector name: the lease that lets one process run it, and its last status
+CREATE TABLE IF NOT EXISTS connector_leases (
+    name       TEXT PRIMARY KEY,
+    owner      TEXT,
+    expires_at REAL,
+    status     TEXT NOT NULL DEFAULT '{}',
+    updated_ts REAL NOT NULL
+);
+"""

@@ -38,11 +38,18 @@ from ccbridge.core.registry import DELETED
 from ccbridge.core.times import IDEMPOTENCY_WINDOW, RECENT_WINDOW, SystemClock, iso, iso_or_none
 from ccbridge.errors import ConflictError, FieldError, NotFoundError, Overloaded, QuotaExceeded, Unavailable
 from ccbridge.stores import records
+from ccbridge.stores.sqlite.connector_leases import SqliteConnectorLeases
 from ccbridge.stores.sqlite.deadletter_removal import SqliteDeadLetterRemoval
 from ccbridge.stores.sqlite.health import SqliteEndpointHealth
 from ccbridge.stores.sqlite.history import SqliteHistory, record_attempts
 from ccbridge.stores.sqlite.registry import SqliteRegistryOutbox
-from ccbridge.stores.sqlite.schema import HEALTH_SCHEMA, HISTORY_SCHEMA, REGISTRY_SCHEMA, SCHEMA
+from ccbridge.stores.sqlite.schema import (
+    CONNECTOR_SCHEMA,
+    HEALTH_SCHEMA,
+    HISTORY_SCHEMA,
+    REGISTRY_SCHEMA,
+    SCHEMA,
+)
 from ccbridge.stores.sqlite.writer import SerialExecutor, connect
 
 OVERLOADED_RETRY_AFTER = 5.0  # seconds: a floor for a refused caller's retry
@@ -51,7 +58,9 @@ OVERLOADED_RETRY_AFTER = 5.0  # seconds: a floor for a refused caller's retry
 _SETTLE = records.SETTLE_COLUMNS.format(*"?" * 9)
 
 
-class SqliteStore(SqliteDeadLetterRemoval, SqliteHistory, SqliteRegistryOutbox, SqliteEndpointHealth):
+class SqliteStore(
+    SqliteDeadLetterRemoval, SqliteHistory, SqliteRegistryOutbox, SqliteEndpointHealth, SqliteConnectorLeases
+):
     """The `Store` port on SQLite; `clock` drives every schedule and window, so tests can move time."""
 
     def __init__(
@@ -91,6 +100,7 @@ class SqliteStore(SqliteDeadLetterRemoval, SqliteHistory, SqliteRegistryOutbox, 
             conn.executescript(HISTORY_SCHEMA)
             conn.executescript(REGISTRY_SCHEMA)
             conn.executescript(HEALTH_SCHEMA)
+            conn.executescript(CONNECTOR_SCHEMA)
             self._reload(conn)
         finally:
             conn.close()
