@@ -57,10 +57,15 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class EndpointSpec:
-    """Where a subscription delivers: a URL and how to reach it."""
+    """Where a subscription delivers: a URL, how to reach it, and its own retries.
+
+    `retry` is this target's retry settings when it has its own (seed 002's fan-out gives each
+    gRPC consumer its own); None means the subscription's `retry`.
+    """
 
     url: str
     type: EndpointType = "webhook"
+    retry: RetrySpec | None = None
 
 
 @dataclass(frozen=True, slots=True)
