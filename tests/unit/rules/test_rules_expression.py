@@ -156,3 +156,40 @@ def test_deep_nesting_is_refused() -> None:
     """Parentheses or `!` nested past the limit are a PatternError, not a RecursionError."""
     with pytest.raises(PatternError, match="nested deeper than 64 levels at column 65"):
         expression_to_pattern("(" * 100 + "data.a == 1" + ")" * 100)
+
+
+def test_contains_compiles_to_an_escaped_wildcard() -> None:
+    """Seed 002's "wrapupcode contains \"Sale\"" is one `wildcard` leaf, its `*` and `\\` escaped."""
+    assert expression_to_pattern("data.wrapupcode.name contains 'Sale'") == {
+        "data": {"wrapupcode": {"name": [{"wildcard": "*Sale*"}]}}
+    }
+    assert expression_to_pattern("x contains 'a*b\\\\c'") == {"x": [{"wildcard": "*a\\*b\\\\c*"}]}
+    assert expression_to_pattern("!(x contains 'a')") == {"x": [{"anything-but": {"wildcard": "*a*"}}]}
+    assert expression_to_pattern("x contains 7") == {"x": [7]}
+
+
+@pytest.mark.parametrize(
+    ("expr", "event", "expected"),
+    [
+        ("data.wrapupcode.name contains 'Sale'", doc(wrapupcode={"name": "Big Sale"}), True),
+        ("data.wrapupcode.name contains 'Sale'", doc(wrapupcode={"name": "Upsell"}), False),
+        ("data.wrapupcode.name contains 'Sale'", doc(wrapupcode={}), False),
+        ("data.tags contains 'vip'", doc(tags=["new", "vip"]), True),
+        ("data.tags contains 'vip'", doc(tags=["new"]), False),
+        ("data.codes contains 3", doc(codes=[1, 3]), True),
+        ("data.codes contains 3", doc(codes=[1, 2]), False),
+        ("data.codes contains 3", doc(codes="3"), False),
+        ("data.name contains 'a*b'", doc(name="xa*by"), True),
+        ("data.name contains 'a*b'", doc(name="axxb"), False),
+        ("!(data.name contains 'Sale')", doc(name="Upsell"), True),
+        ("!(data.name contains 'Sale')", doc(name="Sale"), False),
+        ("!(data.name contains 'Sale')", doc(), False),
+        (
+            "data.duration > 120 && data.wrapupcode.name contains 'Sale'",
+            doc(duration=300, wrapupcode={"name": "Sale"}),
+            True,
+        ),
+    ],
+)
+def test_contains_semantics(expr: str, event: dict[str, Any], expected: bool) -> None:
+    assert holds(expr, event) is expected

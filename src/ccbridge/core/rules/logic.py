@@ -39,6 +39,12 @@ class AnyOf:
 Expr = Cond | All | AnyOf
 
 
+def substring_wildcard(text: str) -> dict[str, str]:
+    """The `wildcard` operator that holds for a string containing `text` (its `*` and `\\` escaped)."""
+    escaped = text.replace("\\", "\\\\").replace("*", "\\*")
+    return {"wildcard": f"*{escaped}*" if escaped else "*"}
+
+
 def to_pattern(expr: Expr) -> dict[str, Any]:
     """The event pattern that holds exactly when `expr` does; `All(())` gives `{}` (always true)."""
     expr = _simplify(expr)
