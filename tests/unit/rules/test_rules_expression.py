@@ -193,3 +193,23 @@ def test_contains_compiles_to_an_escaped_wildcard() -> None:
 )
 def test_contains_semantics(expr: str, event: dict[str, Any], expected: bool) -> None:
     assert holds(expr, event) is expected
+
+
+@pytest.mark.parametrize(
+    ("expr", "event", "expected"),
+    [
+        ("data.a > 5 && (data.a < 9 || data.b == 1)", doc(a=2, b=1), False),
+        ("data.a > 5 && (data.a < 9 || data.b == 1)", doc(a=7), True),
+        ("data.a > 5 && (data.a < 9 || data.b == 1)", doc(a=12, b=1), True),
+        ("data.a > 5 && (data.a < 9 || data.b == 1)", doc(a=12, b=2), False),
+        ("(data.a == 'x' || data.b == 1) && (data.a == 'y' || data.c == 2)", doc(a="x", c=2), True),
+        ("(data.a == 'x' || data.b == 1) && (data.a == 'y' || data.c == 2)", doc(a="y", b=1), True),
+        ("(data.a == 'x' || data.b == 1) && (data.a == 'y' || data.c == 2)", doc(a="x", b=1), False),
+    ],
+)
+def test_a_condition_beside_an_or_naming_its_field_keeps_its_meaning(
+    expr: str, event: dict[str, Any], expected: bool
+) -> None:
+    """A `$or` branch naming a field replaces the outer condition on it (event-ruler), so the
+    compiler must never put such a condition beside the `$or`: it is AND-ed into each branch."""
+    assert holds(expr, event) is expected

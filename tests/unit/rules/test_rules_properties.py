@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from ccbridge.rules import RuleSet, compile_pattern, expression_to_pattern, reference_matches
 
-KEYS = ["a", "b", "c"]
+KEYS = ["a", "b", "c", "a.b", "b.c"]
+"""Dotted keys too: AWS joins keys with dots, so `a.b` is the path a, b in patterns and events."""
 STRINGS = ["", "a", "ab", "abc", "b", "A", "AB", "a*b", "a\\b", "x.png", "X.PNG", "straße", "STRASSE"]
 ADDRESSES = ["10.0.0.1", "10.0.1.5", "010.0.0.1", "2001:db8::1", "2001:db9::", "::1"]
 NUMBERS: list[int | float] = [0, 1, -1, 1.5, 2, 300, 300.0, 10**20, 1e20, -2.5, 0.1]
@@ -133,6 +134,7 @@ LITERALS = ["'a'", '"b"', "'a*b'", "1", "2.5", "-1", "true", "false", "null"]
 VALUES: dict[str, Any] = {"'a'": "a", '"b"': "b", "'a*b'": "a*b", "1": 1, "2.5": 2.5, "-1": -1}
 VALUES.update({"true": True, "false": False, "null": None})
 FLIP = {"==": "!=", "!=": "==", ">": "<=", ">=": "<", "<": ">=", "<=": ">", "in": "not in", "not in": "in"}
+FLIP.update({"contains": "not contains", "not contains": "contains"})
 
 Node = tuple[Any, ...]
 
@@ -140,7 +142,7 @@ Node = tuple[Any, ...]
 @st.composite
 def comparisons(draw: st.DrawFn) -> Node:
     path = draw(st.sampled_from(PATHS))
-    op = draw(st.sampled_from(["==", "!=", ">", ">=", "<", "<=", "in"]))
+    op = draw(st.sampled_from(["==", "!=", ">", ">=", "<", "<=", "in", "contains"]))
     if op == "in":
         kind = draw(st.sampled_from([["'a'", '"b"', "'a*b'"], ["1", "2.5", "-1"], ["true", "false", "null"]]))
         return ("cmp", path, op, draw(st.lists(st.sampled_from(kind), min_size=1, max_size=3, unique=True)))
@@ -161,6 +163,8 @@ EXPRESSIONS = st.recursive(
 def render(node: Node) -> str:
     if node[0] == "cmp":
         _, path, op, literals = node
+        if op == "contains":
+            return f"{path} contains {literals[0]}"
         return f"{path} in [{', '.join(literals)}]" if op == "in" else f"{path} {op} {literals[0]}"
     if node[0] == "!":
         return f"!({render(node[1])})"
@@ -192,6 +196,10 @@ def same(a: Any, b: Any) -> bool:
 
 
 def compare(v: Any, op: str, literals: list[Any]) -> bool:
+    if op in ("contains", "not contains"):
+        x = literals[0]
+        found = x in v if isinstance(x, str) and isinstance(v, str) else not isinstance(x, str) and same(v, x)
+        return found if op == "contains" else not found
     if op in ("==", "in"):
         return any(same(v, x) for x in literals)
     if op in ("!=", "not in"):
