@@ -104,6 +104,22 @@ INVALID: list[tuple[str, Any, str]] = [
         "a: Null prefix/suffix not allowed",
     ),
     ("cidr not a string", {"a": [{"cidr": 10}]}, "cidr needs a string"),
+    (
+        "wildcard too complex for AWS",
+        {"resources": [{"wildcard": "*:*:*:*:*:event-bus/*"}]},
+        "resources: Rule is too complex - try using fewer wildcard characters or fewer repeating "
+        "character sequences after a wildcard character",
+    ),
+    (
+        "wildcards of one field are measured together",
+        {"d": {"$or": [{"x": [{"wildcard": "*a*a*"}]}, {"x": [{"wildcard": "*a*b*"}], "y": ["1"]}]}},
+        "d.x: Rule is too complex",
+    ),
+    (
+        "anything-but wildcards count too",
+        {"a": [{"anything-but": {"wildcard": ["*ab*ab*ab*"]}}]},
+        "a: Rule is too complex",
+    ),
     ("$or not an array", {"$or": {"a": ["x"]}}, "$or: $or must be an array of patterns, got object"),
     ("$or empty", {"$or": []}, "$or: empty array"),
     (

@@ -38,8 +38,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from ccbridge.core.rules.complexity import MAX_COMPLEXITY, TOO_COMPLEX, complexity, wildcards_of
 from ccbridge.core.rules.errors import PatternError, format_path
 from ccbridge.core.rules.machine import Machine
+from ccbridge.core.rules.matchers import Wildcard
 from ccbridge.core.rules.operators import json_type, parse_leaf
 from ccbridge.core.rules.order import Condition
 
@@ -160,7 +162,22 @@ def compile_pattern(pattern: object) -> CompiledPattern:
         raise PatternError("", f"a pattern must be a JSON object, got {json_type(pattern)}")
     root = _Node()
     _parse_object(pattern, (), [], root)
-    return CompiledPattern(pattern, _dedupe(_expand(root)))
+    alternatives = _dedupe(_expand(root))
+    _check_wildcards(alternatives)
+    return CompiledPattern(pattern, alternatives)
+
+
+def _check_wildcards(alternatives: tuple[Alternative, ...]) -> None:
+    """Refuse, as AWS does, wildcards that would keep too many partial matches alive at once
+    (`complexity.py`); a field's wildcards are measured together, over every alternative."""
+    by_path: dict[tuple[str, ...], list[Wildcard]] = {}
+    for alternative in alternatives:
+        for c in alternative:
+            if found := wildcards_of(c.leaf.matchers):
+                by_path.setdefault(c.path, []).extend(found)
+    for path, wildcards in by_path.items():
+        if complexity(wildcards) > MAX_COMPLEXITY:
+            raise PatternError(".".join(path), TOO_COMPLEX)
 
 
 @lru_cache(maxsize=2048)
