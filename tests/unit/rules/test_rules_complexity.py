@@ -16,7 +16,14 @@ def measure(*texts: str) -> int:
 
 @pytest.mark.parametrize(
     "text",
-    ["*", "*.png", "*Sale*", "arn:aws:events:*:*:event-bus/*", "arn:aws:s3:::bucket/*/*.png", "user*@example.com"],
+    [
+        "*",
+        "*.png",
+        "*Sale*",
+        "arn:aws:events:*:*:event-bus/*",
+        "arn:aws:s3:::bucket/*/*.png",
+        "user*@example.com",
+    ],
 )
 def test_usual_wildcards_are_accepted(text: str) -> None:
     assert measure(text) <= MAX_COMPLEXITY

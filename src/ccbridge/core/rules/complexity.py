@@ -70,7 +70,7 @@ def complexity(wildcards: Iterable[Wildcard], cap: int = MAX_COMPLEXITY) -> int:
     machines = [m for m in machines if _STAR in m]
     if not machines:
         return 0
-    alphabet = sorted({t for m in machines for t in m if t != _STAR}) + [256]  # 256: any other byte
+    alphabet = [*sorted({t for m in machines for t in m if t != _STAR}), 256]  # 256: any other byte
 
     def closure(states: Iterable[tuple[int, int]]) -> frozenset[tuple[int, int]]:
         done: set[tuple[int, int]] = set()
