@@ -12,6 +12,7 @@ from ccbridge.core.ports import ApiStore, WriteHealth
 from ccbridge.ingest import IngestGateway
 from ccbridge.observability.audit import AuditLog
 from ccbridge.observability.metrics import Metrics
+from ccbridge.observability.tracing import NoTracing, Tracing
 
 
 @dataclass
@@ -43,3 +44,4 @@ class Services:
     audit: AuditLog | None = None
     ingest: IngestGateway | None = None
     readiness: Readiness = field(default_factory=Readiness)
+    tracing: Tracing = field(default_factory=NoTracing)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 import uuid
 from collections import Counter
@@ -19,13 +20,15 @@ import structlog
 
 from ccbridge.config import DeliveryConfig
 from ccbridge.core.event import Delivered, DeliveryJob, Failed, Outcome, Retry, Subscription
-from ccbridge.core.ports import Clock, DeliveryQueue, Endpoint
-from ccbridge.core.redact import mask_text
+from ccbridge.core.ports import Attempt, Clock, DeliveryQueue, Endpoint
+from ccbridge.core.redact import mask_text, mask_url
 from ccbridge.core.times import SystemClock
 from ccbridge.delivery.attempts import build_attempt, settlement_for
 from ccbridge.delivery.settler import SettleBatcher
 from ccbridge.errors import Unavailable
+from ccbridge.observability.logging import bind_delivery
 from ccbridge.observability.metrics import Metrics
+from ccbridge.observability.tracing import NoTracing, Tracing
 
 log = structlog.get_logger("ccbridge.delivery")
 LEASE_BATCH = 128
@@ -41,7 +44,9 @@ class Dispatcher:
         config: DeliveryConfig,
         metrics: Metrics,
         clock: Clock | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
+        self._tracing: Tracing = tracing or NoTracing()
         self._store = store
         self._endpoints = endpoints
         self._config = config
@@ -191,6 +196,7 @@ class Dispatcher:
         return sem
 
     async def _deliver(self, job: DeliveryJob) -> None:
+        bind_delivery(job)  # this task's own context: every line below names the attempt
         sub = self._store.cached_subscription(job.subscription_id)
         kind = job.endpoint.type
         started = time.perf_counter()
@@ -206,6 +212,7 @@ class Dispatcher:
         self._metrics.delivery_seconds.labels(kind).observe(time.perf_counter() - started)
         settlement = settlement_for(job, sub, outcome, self._now())
         self._record(job, outcome, settlement.state)
+        log.debug("delivery attempt", outcome=settlement.state, status=getattr(outcome, "status", None))
         await self._settler.settle(settlement)
 
     async def _attempt(self, job: DeliveryJob, sub: Subscription, endpoint: Endpoint) -> Outcome:
@@ -224,7 +231,7 @@ class Dispatcher:
         finally:
             self._waiting.discard(job.id)
         try:
-            return await endpoint.send(attempt)
+            return await self._send(endpoint, attempt)
         except Exception as exc:  # an adapter's bug must not strand the delivery
             log.error(
                 "endpoint raised",
@@ -235,6 +242,30 @@ class Dispatcher:
             return Retry(f"the endpoint raised {type(exc).__name__}: {exc}")
         finally:
             semaphore.release()
+
+    async def _send(self, endpoint: Endpoint, attempt: Attempt) -> Outcome:
+        """The send in a `delivery attempt` span continuing the event's trace; the consumer is sent
+        the span's traceparent (or, not tracing, the event's own, already in the headers)."""
+        job = attempt.job
+        with self._tracing.span(
+            "delivery attempt",
+            parent=job.event.metadata.get("traceparent"),
+            attributes={
+                "ccbridge.event_id": job.event.id,
+                "ccbridge.subscription_id": job.subscription_id,
+                "ccbridge.endpoint_type": job.endpoint.type,
+                "ccbridge.endpoint": mask_url(job.endpoint.url),
+                "ccbridge.attempt": job.attempt,
+            },
+        ) as span:
+            if (traced := span.traceparent()) is not None:
+                headers = {k: v for k, v in attempt.headers.items() if k.lower() != "traceparent"}
+                attempt = dataclasses.replace(attempt, headers={**headers, "traceparent": traced})
+            outcome = await endpoint.send(attempt)
+            span.set("ccbridge.outcome", type(outcome).__name__)
+            if (status := getattr(outcome, "status", None)) is not None:
+                span.set("ccbridge.status", status)
+            return outcome
 
     def _record(self, job: DeliveryJob, outcome: Outcome, state: str) -> None:
         kind = job.endpoint.type
