@@ -92,6 +92,7 @@ def build(config: Config, *, freeze_heap: bool = False, span_exporter: Any = Non
     ingest = compile_files(config)
     store = make_store(config)
     metrics = Metrics()
+    store.observe_commit_batches(metrics.store_commit_batch_size.observe)
     tracing = build_tracing(config.tracing, span_exporter)
     services = Services(config=config, store=store, tokens=TokenService(config.auth, b""), metrics=metrics)
     services.tracing = tracing

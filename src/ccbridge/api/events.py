@@ -14,6 +14,7 @@ from ccbridge.api import docs, schemas
 from ccbridge.api.guard import EVENTS, authorize
 from ccbridge.api.http import json_response, read_json
 from ccbridge.api.idempotency import read_key
+from ccbridge.api.latency import timed
 from ccbridge.api.services import Services
 from ccbridge.api.tracing import store_traced
 from ccbridge.core.accept import accept
@@ -101,7 +102,7 @@ def make_publish(services: Services) -> Callable[[Request], Awaitable[Response]]
             ack(result.event), 201 if result.created else 200, headers={"X-Correlation-Id": correlation}
         )
 
-    return publish
+    return timed(services.metrics.ingest_ack_seconds, PATH, publish)
 
 
 def build_router(services: Services) -> APIRouter:

@@ -19,6 +19,7 @@ from ccbridge.api import docs, schemas
 from ccbridge.api.events import correlation_id
 from ccbridge.api.http import json_response, parse_json, read_body
 from ccbridge.api.idempotency import MAX_KEY_LENGTH
+from ccbridge.api.latency import timed
 from ccbridge.api.services import Services
 from ccbridge.api.tracing import store_traced
 from ccbridge.core.accept import accept
@@ -102,5 +103,6 @@ class InboundRoute:
 
 def build_router(services: Services) -> APIRouter:
     router = APIRouter(tags=["inbound"])
-    docs.add(router, "POST", "/events", InboundRoute(services).receive, RECEIVE)
+    receive = timed(services.metrics.ingest_ack_seconds, "/events", InboundRoute(services).receive)
+    docs.add(router, "POST", "/events", receive, RECEIVE)
     return router

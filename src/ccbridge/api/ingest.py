@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from ccbridge.api import docs, schemas
 from ccbridge.api.http import json_response, read_body
+from ccbridge.api.latency import timed
 from ccbridge.api.services import Services
 from ccbridge.core.jsonbody import require_json_media
 from ccbridge.core.tracecontext import valid_traceparent
@@ -51,7 +52,7 @@ def make_ingest(
             result.body, result.status_code, headers={"X-Correlation-Id": result.event.correlation_id}
         )
 
-    return ingest
+    return timed(services.metrics.ingest_ack_seconds, PATH, ingest)
 
 
 def build_router(handler: Callable[[Request], Awaitable[Response]]) -> APIRouter:

@@ -22,12 +22,12 @@ from ccbridge.config import DeliveryConfig
 from ccbridge.core.event import Delivered, DeliveryJob, Failed, Outcome, Retry, Subscription
 from ccbridge.core.ports import Attempt, Clock, DeliveryQueue, Endpoint
 from ccbridge.core.redact import mask_text, mask_url
-from ccbridge.core.times import SystemClock
+from ccbridge.core.times import SystemClock, epoch_of
 from ccbridge.delivery.attempts import build_attempt, settlement_for
 from ccbridge.delivery.settler import SettleBatcher
 from ccbridge.errors import Unavailable
 from ccbridge.observability.logging import bind_delivery
-from ccbridge.observability.metrics import Metrics
+from ccbridge.observability.metrics import Metrics, status_class
 from ccbridge.observability.tracing import NoTracing, Tracing
 
 log = structlog.get_logger("ccbridge.delivery")
@@ -212,7 +212,7 @@ class Dispatcher:
         self._metrics.delivery_seconds.labels(kind).observe(time.perf_counter() - started)
         settlement = settlement_for(job, sub, outcome, self._now())
         self._record(job, outcome, settlement.state)
-        log.debug("delivery attempt", outcome=settlement.state, status=getattr(outcome, "status", None))
+        self._observe(job, outcome, settlement.state)
         await self._settler.settle(settlement)
 
     async def _attempt(self, job: DeliveryJob, sub: Subscription, endpoint: Endpoint) -> Outcome:
@@ -242,6 +242,20 @@ class Dispatcher:
             return Retry(f"the endpoint raised {type(exc).__name__}: {exc}")
         finally:
             semaphore.release()
+
+    def _observe(self, job: DeliveryJob, outcome: Outcome, state: str) -> None:
+        """Issue 18's per-endpoint and ingest-to-delivery figures, and the attempt's debug line."""
+        status = getattr(outcome, "status", None)
+        label = "delivered" if isinstance(outcome, Delivered) else ("retry" if state == "retry" else "failed")
+        endpoint = mask_url(job.endpoint.url)
+        self._metrics.endpoint_deliveries.labels(endpoint, status_class(status), label).inc()
+        if isinstance(outcome, Delivered) and job.kind == "event":
+            received = epoch_of(job.event.received_at)
+            if received is not None:
+                self._metrics.ingest_to_delivery_seconds.labels(job.endpoint.type).observe(
+                    max(0.0, self._now() - received)
+                )
+        log.debug("delivery attempt", outcome=state, status=status)
 
     async def _send(self, endpoint: Endpoint, attempt: Attempt) -> Outcome:
         """The send in a `delivery attempt` span continuing the event's trace; the consumer is sent

@@ -129,6 +129,7 @@ class PostgresStore:
         async with self._conn() as conn:
             await self._sync_subscriptions(conn)
         self._appender = GroupCommitter(self._append_batch)
+        self._appender.on_batch = getattr(self, "_commit_observer", None)
         self._appender.start()
 
     @property
@@ -142,6 +143,12 @@ class PostgresStore:
                 "write_jobs": appender.jobs,
             }
         )
+
+    def observe_commit_batches(self, observe: Callable[[int], None]) -> None:
+        """`observe(n)` after each group commit of `n` event appends (set before or after `open`)."""
+        self._commit_observer = observe
+        if self._appender is not None:
+            self._appender.on_batch = observe
 
     async def close(self) -> None:
         if self._refreshing is not None:

@@ -108,6 +108,10 @@ class SqliteStore:
     def stats(self) -> dict[str, int]:
         return {"write_batches": self._writer.batches, "write_jobs": self._writer.jobs}
 
+    def observe_commit_batches(self, observe: Callable[[int], None]) -> None:
+        """`observe(n)` after each write transaction of `n` jobs (the writer's group commit)."""
+        self._writer.on_batch = observe
+
     def _reload(self, conn: sqlite3.Connection) -> None:
         """What the writer keeps in memory, read again from the file."""
         self._load_subscriptions(conn)
