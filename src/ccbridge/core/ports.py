@@ -321,6 +321,15 @@ class WriteHealth(Protocol):
         ...
 
 
+class ReadHealth(Protocol):
+    """Whether the store answers at all, for readiness (`GET /readyz`)."""
+
+    async def read_problem(self, within: float = 2.0) -> str | None:
+        """Why the store does not answer now (unreachable, not answering within `within` seconds),
+        or None when one trivial query came back. Costs that one query; never raises."""
+        ...
+
+
 class Store(
     EventLog,
     IdempotencyRecords,
@@ -330,6 +339,7 @@ class Store(
     DeadLetterStore,
     Housekeeping,
     WriteHealth,
+    ReadHealth,
     Protocol,
 ):
     """A whole backend: every job above plus its lifecycle. Only `bootstrap.py` and the contract
@@ -347,6 +357,13 @@ class Store(
 
 
 class ApiStore(
-    EventLog, IdempotencyRecords, SubscriptionStore, DeliveryReports, DeadLetterStore, WriteHealth, Protocol
+    EventLog,
+    IdempotencyRecords,
+    SubscriptionStore,
+    DeliveryReports,
+    DeadLetterStore,
+    WriteHealth,
+    ReadHealth,
+    Protocol,
 ):
     """What the API's routes use: everything but the delivery queue and housekeeping."""

@@ -46,6 +46,7 @@ from ccbridge.errors import ConflictError, FieldError, NotFoundError, Overloaded
 from ccbridge.stores import records
 from ccbridge.stores.postgres.batching import GroupCommitter
 from ccbridge.stores.postgres.migrations import apply_migrations, check_schema_name
+from ccbridge.stores.postgres.probe import PostgresReadProbe
 
 log = structlog.get_logger("ccbridge.store")
 
@@ -70,7 +71,7 @@ _E_COLUMNS = records.EVENT_COLUMNS_OF_E
 _SETTLE = records.SETTLE_COLUMNS.format(*(f"${n}" for n in range(1, 10)))
 
 
-class PostgresStore:
+class PostgresStore(PostgresReadProbe):
     """The `Store` port on PostgreSQL. `url` is a `postgresql://` DSN; `schema`, when given, is created
     if missing and used as the search path (tests give each their own); `clock` drives every schedule."""
 

@@ -37,6 +37,7 @@ from ccbridge.core.ports import (
 from ccbridge.core.times import IDEMPOTENCY_WINDOW, RECENT_WINDOW, SystemClock, iso, iso_or_none
 from ccbridge.errors import ConflictError, FieldError, NotFoundError, Overloaded, QuotaExceeded, Unavailable
 from ccbridge.stores import records
+from ccbridge.stores.sqlite.probe import SqliteReadProbe
 from ccbridge.stores.sqlite.schema import SCHEMA
 from ccbridge.stores.sqlite.writer import SerialExecutor, connect
 
@@ -46,7 +47,7 @@ OVERLOADED_RETRY_AFTER = 5.0  # seconds: a floor for a refused caller's retry
 _SETTLE = records.SETTLE_COLUMNS.format(*"?" * 9)
 
 
-class SqliteStore:
+class SqliteStore(SqliteReadProbe):
     """The `Store` port on SQLite; `clock` drives every schedule and window, so tests can move time."""
 
     def __init__(
