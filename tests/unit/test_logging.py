@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+from collections.abc import Iterator
 
+import pytest
 import structlog
 
 from ccbridge.config.load import parse_config
@@ -14,6 +16,13 @@ from ccbridge.core.event import DeliveryJob, EndpointSpec, Event
 from ccbridge.observability.logging import bind_delivery, configure
 
 EVENT = Event("evt-1", "contact.created", "s", "t", {}, "cxone", "corr-9", "t")
+
+
+@pytest.fixture(autouse=True)
+def _unconfigured_afterwards() -> Iterator[None]:
+    """Later tests in this process expect structlog unconfigured, as the server leaves it."""
+    yield
+    structlog.reset_defaults()
 
 
 class Terminal(io.StringIO):
@@ -60,3 +69,16 @@ def test_log_is_the_logging_section_under_issue_18s_name() -> None:
     assert (merged.logging.level, merged.logging.format) == ("error", "console")
     assert parse_config({}).logging.format == "auto"
     assert parse_config({}, env={"CCBRIDGE_LOG__LEVEL": "error"}).logging.level == "error"
+
+
+def test_debug_lines_wait_for_configure(capsys: pytest.CaptureFixture[str]) -> None:
+    """Unconfigured (a program embedding the server), per-event debug lines stay off its stdout."""
+    from ccbridge.observability.logging import debug
+
+    structlog.reset_defaults()
+    debug(structlog.get_logger("t"), "event stored", event_id="e1")
+    assert "event stored" not in capsys.readouterr().out
+    out = io.StringIO()
+    configure("debug", "json", out)
+    debug(structlog.get_logger("t"), "event stored", event_id="e1")
+    assert json.loads(out.getvalue())["event_id"] == "e1"

@@ -23,6 +23,7 @@ from ccbridge.core.event import Event
 from ccbridge.core.ids import uuid4_str
 from ccbridge.core.tracecontext import valid_traceparent
 from ccbridge.errors import FieldError, Malformed
+from ccbridge.observability.logging import debug
 
 MAX_HEADER_VALUE = 255
 log = structlog.get_logger("ccbridge.api")
@@ -91,7 +92,8 @@ def make_publish(services: Services) -> Callable[[Request], Awaitable[Response]]
             ),
         )
         received.labels(envelope.dialect, "created" if result.created else "duplicate").inc()
-        log.debug(
+        debug(
+            log,
             "event stored" if result.created else "duplicate event",
             event_id=result.event.id,
             event_type=envelope.type,

@@ -26,7 +26,7 @@ from ccbridge.core.times import SystemClock, epoch_of
 from ccbridge.delivery.attempts import build_attempt, settlement_for
 from ccbridge.delivery.settler import SettleBatcher
 from ccbridge.errors import Unavailable
-from ccbridge.observability.logging import bind_delivery
+from ccbridge.observability.logging import bind_delivery, debug
 from ccbridge.observability.metrics import Metrics, status_class
 from ccbridge.observability.tracing import NoTracing, Tracing
 
@@ -255,7 +255,7 @@ class Dispatcher:
                 self._metrics.ingest_to_delivery_seconds.labels(job.endpoint.type).observe(
                     max(0.0, self._now() - received)
                 )
-        log.debug("delivery attempt", outcome=state, status=status)
+        debug(log, "delivery attempt", outcome=state, status=status)
 
     async def _send(self, endpoint: Endpoint, attempt: Attempt) -> Outcome:
         """The send in a `delivery attempt` span continuing the event's trace; the consumer is sent

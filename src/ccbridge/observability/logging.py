@@ -78,3 +78,11 @@ def bind_request(correlation_id: str | None, event_id: str | None = None) -> Non
     """Bind a request's correlation id (and the event id once known) for the rest of the task."""
     given = {"correlation_id": correlation_id, "event_id": event_id}
     structlog.contextvars.bind_contextvars(**{k: v for k, v in given.items() if v})
+
+
+def debug(logger: Any, message: str, **fields: Any) -> None:
+    """A debug line, written only once `configure` has run (`serve`, `demo --log-file`): a program
+    that embeds the server without configuring logging (the tests, the CLI's in-process uses) gets
+    structlog's print-everything default, and per-event detail must not fill its standard output."""
+    if structlog.is_configured():
+        logger.debug(message, **fields)
