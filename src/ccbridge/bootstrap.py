@@ -17,6 +17,7 @@ from ccbridge.api import ingest as ingest_route
 from ccbridge.api.app import create_app
 from ccbridge.api.services import Services
 from ccbridge.api.tokens import TokenService
+from ccbridge.api.tracing import traced_append
 from ccbridge.api.ui import start_dashboard, stop_dashboard
 from ccbridge.config import Config, resolve_path
 from ccbridge.connectors import cxone
@@ -45,6 +46,7 @@ from ccbridge.heap import freeze_startup_heap
 from ccbridge.ingest import CompiledIngest, IngestGateway, compile_ingest
 from ccbridge.observability.audit import AuditLog
 from ccbridge.observability.metrics import Metrics
+from ccbridge.observability.tracing import build_tracing
 from ccbridge.stores.housekeeping import Housekeeper
 from ccbridge.stores.postgres import PostgresStore
 from ccbridge.stores.sqlite import SqliteStore
@@ -138,15 +140,19 @@ def compile_files(config: Config) -> CompiledIngest | None:
     return None if config.ingest is None else compile_ingest(config.ingest, config.base_dir)
 
 
-def build(config: Config, *, freeze_heap: bool = False) -> Runtime:
+def build(config: Config, *, freeze_heap: bool = False, span_exporter: Any = None) -> Runtime:
     """Everything the server needs, from `config`. `freeze_heap` (the `serve` command's choice; not in
-    tests, which start many servers in one process) freezes the heap once startup is done."""
+    tests, which start many servers in one process) freezes the heap once startup is done.
+    `span_exporter` (an OpenTelemetry SpanExporter, for tests) receives the spans instead of OTLP."""
     ingest = compile_files(config)
     store = make_store(config)
     metrics = Metrics()
     auths = cxone_auths(config)
+    store.observe_commit_batches(metrics.store_commit_batch_size.observe)
+    tracing = build_tracing(config.tracing, span_exporter)
     services = Services(config=config, store=store, tokens=TokenService(config.auth, b""), metrics=metrics)
     services.cxone_connectors = frozenset(auths)
+    services.tracing = tracing
     if config.audit is not None:
         services.audit = AuditLog(resolve_path(config, config.audit.path))
     gateway = None
@@ -155,7 +161,7 @@ def build(config: Config, *, freeze_heap: bool = False) -> Runtime:
         extra.append(sources.build_router(services, config.connectors.aws_eventbridge))
     fast: dict[tuple[str, str], Any] = {}
     if ingest is not None:
-        gateway = IngestGateway(ingest, store.append_event, SystemClock())
+        gateway = IngestGateway(ingest, traced_append(tracing, store.append_event), SystemClock())
         services.ingest = gateway
         handler = ingest_route.make_ingest(services, gateway, ingest.max_body_bytes)
         extra.append(ingest_route.build_router(handler))
@@ -164,7 +170,12 @@ def build(config: Config, *, freeze_heap: bool = False) -> Runtime:
     dispatcher = None
     if config.delivery.enabled:
         dispatcher = Dispatcher(
-            queue, _endpoints(config, auths), config.delivery, metrics, guard=_guard(config, store, metrics)
+            queue,
+            _endpoints(config, auths),
+            config.delivery,
+            metrics,
+            guard=_guard(config, store, metrics),
+            tracing=tracing,
         )
         store.add_listener(dispatcher.notify)
 
@@ -212,6 +223,7 @@ def build(config: Config, *, freeze_heap: bool = False) -> Runtime:
             for auth in auths.values():
                 await auth.aclose()
             await store.close()
+            tracing.shutdown()
 
     app = create_app(services, lifespan, extra_routers=extra, fast_routes=fast)
     return Runtime(config, services, store, dispatcher, app, auths)

@@ -5,12 +5,22 @@ neither the server's log nor the audit log holds any of those credentials."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import os
+import re
+import shutil
 import signal
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
+import pytest
+import yaml
 from conftest import Servers
 
 from ccbridge.testing import Behaviour, WebhookReceiver
@@ -85,3 +95,62 @@ async def test_no_credential_reaches_the_server_log_or_the_audit_log(
 
 async def _letters(api: httpx.AsyncClient) -> list[Any]:
     return list((await api.get("/api/v2/eventbridge/deadletters")).json()["entities"])
+
+
+SECRET_KEYS = re.compile(r"secret|password|token|passphrase|api_key|hmac", re.IGNORECASE)
+JWT = re.compile(r"eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]{8,}")
+WHSEC = re.compile(r"whsec_[A-Za-z0-9+/=]{16,}")
+
+
+def configured_secrets(node: Any, under_secret_key: bool = False) -> set[str]:
+    """Every secret a config holds: values under keys naming a secret, and passwords inside URLs."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found |= configured_secrets(value, under_secret_key or bool(SECRET_KEYS.search(str(key))))
+    elif isinstance(node, list):
+        for item in node:
+            found |= configured_secrets(item, under_secret_key)
+    elif isinstance(node, str):
+        if under_secret_key and len(node) >= 8:
+            found.add(node)
+        with contextlib.suppress(ValueError):
+            if password := urlsplit(node).password:
+                found.add(f":{password}@")
+    return found
+
+
+@pytest.mark.slow
+def test_a_full_demo_run_logs_no_configured_secret(tmp_path: Path) -> None:
+    """`ccbridge demo` with the server's log at debug level (JSON lines): none of the config's client
+    secrets, HMAC keys or URL passwords, no subscription secret and no token appears in it, while
+    the log does name the events, subscriptions, endpoints and attempts it worked on."""
+    log_file = tmp_path / "demo.log"
+    done = subprocess.run(
+        [sys.executable, "-m", "ccbridge", "demo", "--keep", "--log-file", str(log_file)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
+        check=False,
+    )
+    kept = re.search(r"keeping the temporary folder (\S+)", done.stdout)
+    assert kept is not None, done.stdout[-2000:]
+    folder = Path(kept.group(1))
+    try:
+        assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+        config = yaml.safe_load((folder / "ccbridge.yaml").read_text())
+        secrets = configured_secrets(config)
+        log = log_file.read_text()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    lines = [json.loads(line) for line in log.splitlines()]
+    attempts = [line for line in lines if line["event"] == "delivery attempt"]
+    assert attempts and all(
+        {"event_id", "correlation_id", "subscription_id", "endpoint", "attempt"} <= set(line)
+        for line in attempts
+    )
+    assert len(secrets) >= 2  # the auth client secret and the inbound HMAC key at least: the grep has targets
+    for secret in secrets:
+        assert secret not in log, f"a configured secret ({secret[:4]}...) is in the log"
+    assert not JWT.search(log) and not WHSEC.search(log)

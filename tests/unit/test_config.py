@@ -125,7 +125,7 @@ def test_section_errors_carry_their_section_path() -> None:
     assert dict(found) == {
         "api.base_url": "must be an http(s) URL with a host",
         "api.colour": "unknown key",
-        "ingest.jwt": "give public_key_files or jwks_url (or both)",
+        "ingest.jwt": "give public_key_pem, public_key_files or jwks_url (or several)",
         "audit.path": "Field required",
     }
 
@@ -321,6 +321,7 @@ def test_the_root_model_lists_every_section() -> None:
     assert set(Config.model_fields) == {
         "server", "store", "auth", "limits", "event_types", "delivery", "inbound", "faults", "logging",
         "api", "subscriptions", "publish", "audit", "registry", "ingest", "connectors", "base_dir",
+        "log", "tracing",
     }  # fmt: skip
 
 

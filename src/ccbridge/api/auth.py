@@ -63,6 +63,16 @@ class TokenRoute:
         self.services = services
 
     async def token(self, request: Request) -> Response:
+        """The answer, counted in `ccbridge_token_requests{result}`: issued, or its OAuth2 error."""
+        response = await self._token(request)
+        result = "issued"
+        if response.status_code != 200:
+            error = orjson.loads(bytes(response.body)).get("error") if response.body else None
+            result = error if isinstance(error, str) else str(response.status_code)
+        self.services.metrics.token_requests.labels(result).inc()
+        return response
+
+    async def _token(self, request: Request) -> Response:
         if not request.headers.get("content-type", "").startswith(FORM):
             return _oauth_error(400, "invalid_request", f"the body must be {FORM}")
         try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import structlog
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
@@ -13,14 +14,19 @@ from ccbridge.api import docs, schemas
 from ccbridge.api.guard import EVENTS, authorize
 from ccbridge.api.http import json_response, read_json
 from ccbridge.api.idempotency import read_key
+from ccbridge.api.latency import timed
 from ccbridge.api.services import Services
+from ccbridge.api.tracing import store_traced
 from ccbridge.core.accept import accept
 from ccbridge.core.envelopes import parse_event_body
 from ccbridge.core.event import Event
 from ccbridge.core.ids import uuid4_str
+from ccbridge.core.tracecontext import valid_traceparent
 from ccbridge.errors import FieldError, Malformed
+from ccbridge.observability.logging import debug
 
 MAX_HEADER_VALUE = 255
+log = structlog.get_logger("ccbridge.api")
 
 
 def correlation_id(request: Request) -> str:
@@ -35,8 +41,9 @@ def correlation_id(request: Request) -> str:
 
 
 def trace_metadata(request: Request) -> dict[str, str]:
-    parent = request.headers.get("traceparent")
-    return {"traceparent": parent} if parent and len(parent) <= MAX_HEADER_VALUE else {}
+    """The request's `traceparent` when well-formed (`core.tracecontext`), as event metadata."""
+    parent = valid_traceparent(request.headers.get("traceparent"))
+    return {"traceparent": parent} if parent else {}
 
 
 def ack(event: Event) -> dict[str, object]:
@@ -71,20 +78,33 @@ def make_publish(services: Services) -> Callable[[Request], Awaitable[Response]]
         body = await read_json(request, limit)
         envelope = parse_event_body(body, known, principal.client_id)
         correlation = correlation_id(request)
-        event = accept(
-            envelope,
-            received_at=services.now(),
-            correlation_id=correlation,
-            idempotency_key=read_key(request.headers),
-            metadata=trace_metadata(request),
+        key = read_key(request.headers)
+        result = await store_traced(
+            services,
+            request,
+            PATH,
+            lambda trace: accept(
+                envelope,
+                received_at=services.now(),
+                correlation_id=correlation,
+                idempotency_key=key,
+                metadata=trace,
+            ),
         )
-        result = await services.store.append_event(event)
         received.labels(envelope.dialect, "created" if result.created else "duplicate").inc()
+        debug(
+            log,
+            "event stored" if result.created else "duplicate event",
+            event_id=result.event.id,
+            event_type=envelope.type,
+            dialect=envelope.dialect,
+            correlation_id=correlation,
+        )
         return json_response(
             ack(result.event), 201 if result.created else 200, headers={"X-Correlation-Id": correlation}
         )
 
-    return publish
+    return timed(services.metrics.ingest_ack_seconds, PATH, publish)
 
 
 def build_router(services: Services) -> APIRouter:

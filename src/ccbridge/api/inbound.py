@@ -18,10 +18,12 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from ccbridge.api import docs, schemas
-from ccbridge.api.events import correlation_id, trace_metadata
+from ccbridge.api.events import correlation_id
 from ccbridge.api.http import json_response, parse_json, read_body
 from ccbridge.api.idempotency import MAX_KEY_LENGTH
+from ccbridge.api.latency import timed
 from ccbridge.api.services import Services
+from ccbridge.api.tracing import store_traced
 from ccbridge.core.accept import accept
 from ccbridge.core.envelopes import Envelope
 from ccbridge.core.signatures import verify_inbound
@@ -87,19 +89,25 @@ class InboundRoute:
         event_type, metadata = _checked(body)
         identity = _identity(request, body, raw)
         time = str(metadata.get("timestamp") or iso(now))
-        event = accept(
-            Envelope(event_type, time, self.config.source, body.get("data", {}), "inbound"),
-            received_at=now,
-            correlation_id=correlation_id(request),
-            idempotency_key="inbound:" + identity,
-            metadata={**trace_metadata(request), "webhookId": identity},
+        correlation = correlation_id(request)
+        result = await store_traced(
+            self.services,
+            request,
+            "/events",
+            lambda trace: accept(
+                Envelope(event_type, time, self.config.source, body.get("data", {}), "inbound"),
+                received_at=now,
+                correlation_id=correlation,
+                idempotency_key="inbound:" + identity,
+                metadata={**trace, "webhookId": identity},
+            ),
         )
-        result = await self.services.store.append_event(event)
         self.counter.labels("stored" if result.created else "duplicate").inc()
         return json_response({"id": result.event.id, "duplicate": not result.created}, 200)
 
 
 def build_router(services: Services) -> APIRouter:
     router = APIRouter(tags=["inbound"])
-    docs.add(router, "POST", "/events", InboundRoute(services).receive, RECEIVE)
+    receive = timed(services.metrics.ingest_ack_seconds, "/events", InboundRoute(services).receive)
+    docs.add(router, "POST", "/events", receive, RECEIVE)
     return router

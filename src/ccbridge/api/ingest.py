@@ -10,8 +10,10 @@ from starlette.responses import Response
 
 from ccbridge.api import docs, schemas
 from ccbridge.api.http import json_response, read_body
+from ccbridge.api.latency import timed
 from ccbridge.api.services import Services
 from ccbridge.core.jsonbody import require_json_media
+from ccbridge.core.tracecontext import valid_traceparent
 from ccbridge.errors import BridgeError
 from ccbridge.ingest import IngestGateway
 
@@ -35,7 +37,13 @@ def make_ingest(
         try:
             require_json_media(request.headers.get("content-type"))
             raw = await read_body(request, max_body_bytes)
-            result = await gateway.handle(request.headers, raw)
+            given = valid_traceparent(request.headers.get("traceparent"))
+            with services.tracing.span("ingest", parent=given, attributes={"http.route": PATH}) as span:
+                # the gateway stores the span's traceparent, so the deliveries continue below it
+                traced = span.traceparent()
+                headers = {**request.headers, "traceparent": traced} if traced else request.headers
+                result = await gateway.handle(headers, raw)
+                span.set("ccbridge.event_id", result.event.id)
         except BridgeError as exc:
             counter.labels(type(exc).__name__).inc()
             raise
@@ -44,7 +52,7 @@ def make_ingest(
             result.body, result.status_code, headers={"X-Correlation-Id": result.event.correlation_id}
         )
 
-    return ingest
+    return timed(services.metrics.ingest_ack_seconds, PATH, ingest)
 
 
 def build_router(handler: Callable[[Request], Awaitable[Response]]) -> APIRouter:

@@ -36,6 +36,13 @@ class _Answer(BaseModel):
 # --- subscriptions ---------------------------------------------------------------------------------
 
 
+class RetryConfiguration(_Request):
+    maxRetries: int = Field(5, ge=0, le=100, description="retries after the first attempt")
+    backoffStrategy: Literal["exponential", "linear"] = "exponential"
+    initialDelayMs: int = Field(1000, ge=0, le=86_400_000, description="not greater than maxDelayMs")
+    maxDelayMs: int = Field(60_000, ge=0, le=86_400_000)
+
+
 class Endpoint(_Request):
     url: str = Field(
         description="webhook: http(s)://...; grpc: grpc(s)://host:port; queue: nats://host:port/subject or amqp://...; "
@@ -44,6 +51,9 @@ class Endpoint(_Request):
     type: Literal["webhook", "grpc", "queue", "cxone-signal"] = "webhook"
     rateLimitPerSecond: int | None = Field(
         None, ge=1, le=100_000, description="at most this many deliveries a second, across every replica"
+    )
+    retryConfiguration: RetryConfiguration | None = Field(
+        None, description="this endpoint's own retries, instead of the subscription's"
     )
 
 
@@ -59,21 +69,17 @@ class DeadLetterQueue(_Request):
     retentionDays: int = Field(14, ge=1, le=3650)
 
 
-class RetryConfiguration(_Request):
-    maxRetries: int = Field(5, ge=0, le=100, description="retries after the first attempt")
-    backoffStrategy: Literal["exponential", "linear"] = "exponential"
-    initialDelayMs: int = Field(1000, ge=0, le=86_400_000, description="not greater than maxDelayMs")
-    maxDelayMs: int = Field(60_000, ge=0, le=86_400_000)
-
-
 class DeliveryConfig(_Request):
     deliveryType: Literal["WEBHOOK", "GRPC", "QUEUE", "CXONE_SIGNAL", "CXONE-SIGNAL"] = Field(
         "WEBHOOK", description="case-insensitive"
     )
     url: str
-    headers: dict[str, str] | None = None
+    headers: dict[str, str] | None = Field(None, description="the same on every target of a subscription")
     rateLimitPerSecond: int | None = Field(
         None, ge=1, le=100_000, description="at most this many deliveries a second, across every replica"
+    )
+    retryConfiguration: RetryConfiguration | None = Field(
+        None, description="this target's own retries, instead of the subscription's"
     )
 
 
@@ -111,10 +117,14 @@ class GenesysSubscription(_Common):
     """A subscription in the Genesys dialect (seed 002)."""
 
     eventTypes: list[str] = Field(min_length=1, description="types of the event catalogue")
-    deliveryConfig: DeliveryConfig
+    deliveryConfig: DeliveryConfig | list[DeliveryConfig] = Field(
+        description="one target, or a list of them (at most limits.max_endpoints)"
+    )
     filter: str | None = Field(
         None, description="an expression, e.g. data.channel == 'voice' && data.duration > 120"
     )
+    deadLetterQueue: DeadLetterQueue | None = None
+    retryConfiguration: RetryConfiguration | None = None
 
 
 class SubscriptionBody(RootModel[CxoneSubscription | GenesysSubscription]):
@@ -146,7 +156,7 @@ class GenesysSubscriptionResource(_Resource):
     """A stored subscription in the Genesys dialect: the request's fields and the server's."""
 
     eventTypes: list[str]
-    deliveryConfig: DeliveryConfig
+    deliveryConfig: DeliveryConfig | list[DeliveryConfig]
 
 
 class Subscription(RootModel[CxoneSubscriptionResource | GenesysSubscriptionResource]):

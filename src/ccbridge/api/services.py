@@ -5,14 +5,20 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from ccbridge.api.tokens import TokenService
 from ccbridge.config import Config
-from ccbridge.core.ports import ApiStore, WriteHealth
+from ccbridge.core.ports import ApiStore, ReadHealth, WriteHealth
 from ccbridge.ingest import IngestGateway
 from ccbridge.observability.audit import AuditLog
 from ccbridge.observability.history import MetricsHistory
 from ccbridge.observability.metrics import Metrics
+from ccbridge.observability.tracing import NoTracing, Tracing
+
+
+class StoreHealth(WriteHealth, ReadHealth, Protocol):
+    """What readiness asks of the store."""
 
 
 @dataclass
@@ -22,13 +28,17 @@ class Readiness:
     `ready` is the lifecycle: false until the lifespan has opened the store and started the workers,
     and false again as soon as shutdown begins. Once started, the store's writes must also commit:
     `problem` is None when ready, else why not (a load balancer then sends the traffic elsewhere
-    while the disk is full, and back once a write commits again)."""
+    while the disk is full, and back once a write commits again). Each check also asks the store one
+    trivial query (`ReadHealth`): a store that does not answer (a PostgreSQL that is down or out of
+    reach, even while nothing writes) is not ready either."""
 
     ready: bool = False
 
-    async def problem(self, store: WriteHealth) -> str | None:
+    async def problem(self, store: StoreHealth) -> str | None:
         if not self.ready:
             return "starting"
+        if (unanswered := await store.read_problem()) is not None:
+            return unanswered  # the store does not answer: nothing sent here could be stored
         return await store.write_problem()
 
 
@@ -51,3 +61,4 @@ class Services:
     """The configured `connectors.cxone` names a `cxone-signal` endpoint may name."""
     wake_replays: Callable[[], None] = field(default=lambda: None)
     """Called after a replay job is stored, so this process's replayer claims it without waiting."""
+    tracing: Tracing = field(default_factory=NoTracing)

@@ -4,6 +4,7 @@ exit 2 with a message naming the key; nothing prints a secret."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -99,13 +100,18 @@ def migrate(config: ConfigOption) -> None:
 
 
 @app.command()
-def demo(keep: Annotated[bool, typer.Option(help="keep the temporary folder")] = False) -> None:
+def demo(
+    keep: Annotated[bool, typer.Option(help="keep the temporary folder")] = False,
+    log_file: Annotated[
+        Path | None, typer.Option("--log-file", help="write the server's debug log there (JSON lines)")
+    ] = None,
+) -> None:
     """Start a server on free loopback ports and drive every feature through it."""
     import asyncio
 
     from ccbridge.demo.runner import run_demo
 
-    raise typer.Exit(asyncio.run(run_demo(keep=keep)))
+    raise typer.Exit(asyncio.run(run_demo(keep=keep, log_file=log_file)))
 
 
 @app.command("test-pattern")

@@ -7,7 +7,7 @@ step, `ccbridge.ingest.compile_ingest`, run before the server serves (and by `ch
 from __future__ import annotations
 
 import re
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
@@ -33,9 +33,32 @@ class KeyFile(Strict):
         return {"path": value} if isinstance(value, str) else value
 
 
-class JwtConfig(Strict):
-    """How caller tokens are verified; at least one key source (files or JWKS URL) is required."""
+class InlineKey(Strict):
+    """A PEM public key given in the config itself (seed 003 reads it from `LEGACY_JWT_PUB_KEY`:
+    `public_key_pem: ${LEGACY_JWT_PUB_KEY}`); `kid` defaults to its RFC 7638 thumbprint only.
 
+    A PEM squeezed onto one line with literal `\\n` (as environment variables often hold it) is
+    read as the multi-line PEM it stands for."""
+
+    pem: str = Field(min_length=1)
+    kid: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: Any) -> Any:
+        return {"pem": value} if isinstance(value, str) else value
+
+    def pem_bytes(self) -> bytes:
+        text = self.pem.strip()
+        if "\n" not in text and "\\n" in text:
+            text = text.replace("\\n", "\n")
+        return text.encode()
+
+
+class JwtConfig(Strict):
+    """How caller tokens are verified; at least one key source (inline PEM, files or a JWKS URL)."""
+
+    public_key_pem: list[InlineKey] = Field(default_factory=list)
     public_key_files: list[KeyFile] = Field(default_factory=list)
     jwks_url: str | None = None
     jwks_min_refresh_seconds: float = Field(30.0, ge=0)
@@ -52,6 +75,11 @@ class JwtConfig(Strict):
     @classmethod
     def _wrap(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    @field_validator("public_key_pem", mode="before")
+    @classmethod
+    def _one_pem(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str | dict) else value
 
     @field_validator("algorithms")
     @classmethod
@@ -79,8 +107,8 @@ class JwtConfig(Strict):
 
     @model_validator(mode="after")
     def _some_key_source(self) -> Self:
-        if not self.public_key_files and self.jwks_url is None:
-            raise config_problem("give public_key_files or jwks_url (or both)")
+        if not self.public_key_pem and not self.public_key_files and self.jwks_url is None:
+            raise config_problem("give public_key_pem, public_key_files or jwks_url (or several)")
         return self
 
     def effective_required_claims(self) -> list[str]:
@@ -167,6 +195,11 @@ class SourceConfig(Strict):
     schema_path: str | None = Field(None, alias="schema", min_length=1)
     business_key: str | None = Field(None, min_length=1)
     mapping: MappingConfig
+    on_bad_time: Literal["reject", "now"] = Field(
+        "reject",
+        description="a missing or unparseable event time: reject (422) or use the time received, "
+        "keeping the original in the event's metadata (seed 003's fallback)",
+    )
 
     @field_validator("name")
     @classmethod

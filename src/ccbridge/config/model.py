@@ -11,12 +11,13 @@ import ipaddress
 import os
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, field_validator
+from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, field_validator, model_validator
 
 from ccbridge.config.base import Strict, config_problem, require_unique
 from ccbridge.config.client import ApiConfig, AuditConfig, PublishConfig, RegistryConfig
 from ccbridge.config.connectors import ConnectorsConfig
 from ccbridge.config.ingest import IngestConfig
+from ccbridge.config.tracing import TracingConfig
 
 # Every event type the source documents name; `custom.*` is always accepted on top of these.
 DEFAULT_EVENT_TYPES: tuple[str, ...] = (
@@ -231,8 +232,10 @@ class FaultsConfig(Strict):
 
 
 class LoggingConfig(Strict):
+    """`format: auto` writes readable lines to a terminal and JSON lines anywhere else."""
+
     level: Literal["debug", "info", "warning", "error"] = "info"
-    format: Literal["json", "console"] = "json"
+    format: Literal["json", "console", "auto"] = "auto"
 
 
 class Config(Strict):
@@ -247,6 +250,10 @@ class Config(Strict):
     inbound: InboundConfig = Field(default_factory=InboundConfig)
     faults: FaultsConfig = Field(default_factory=FaultsConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    tracing: TracingConfig = Field(default_factory=TracingConfig)
+    log: LoggingConfig | None = Field(
+        None, description="the same section under the name issue 18 gives it; its keys win over logging's"
+    )
     # The client side's sections (plan/apply, publish) and the gateway's; None when absent.
     api: ApiConfig | None = None
     subscriptions: list[dict[str, Any]] = Field(
@@ -260,6 +267,15 @@ class Config(Strict):
     base_dir: str = Field(
         ".", exclude=True, description="folder of the config file; relative paths start here"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _log_is_logging(cls, value: Any) -> Any:
+        """`log:` and `logging:` name one section: merged, `log:` keys winning."""
+        if isinstance(value, dict) and isinstance(value.get("log"), dict):
+            base = value.get("logging")
+            value = {**value, "logging": {**(base if isinstance(base, dict) else {}), **value["log"]}}
+        return value
 
     def event_type_known(self, event_type: str) -> bool:
         return (

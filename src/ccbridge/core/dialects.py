@@ -1,7 +1,11 @@
 """The two subscription dialects at the edge: CXone and Genesys bodies <-> Subscription.
 
 CXone (seed 001): `{name, description, eventType, filters, endpoints, deadLetterQueue,
-retryConfiguration}`. Genesys (seed 002): `{name, description, eventTypes, deliveryConfig, filter}`.
+retryConfiguration}`. Genesys (seed 002): `{name, description, eventTypes, deliveryConfig, filter,
+deadLetterQueue, retryConfiguration}`, where `deliveryConfig` is one target or a list of them (seed
+002's fan-out to several gRPC consumers is one subscription). A target (a CXone endpoint, a Genesys
+`deliveryConfig` entry) may carry its own `retryConfiguration`, which replaces the subscription's for
+it. The targets of one Genesys subscription send the same `headers` (the subscription's).
 Both may carry `pattern` (an EventBridge pattern), `labels` (a string map; `managed-by` marks what a
 declarative apply owns) and `secret` (`whsec_...`; generated when absent).
 
@@ -69,8 +73,22 @@ CXONE_FIELDS = frozenset(
     | SERVER_FIELDS
 )
 GENESYS_FIELDS = frozenset(
-    {"name", "description", "eventTypes", "deliveryConfig", "filter", "pattern", "secret", "labels"}
+    {
+        "name",
+        "description",
+        "eventTypes",
+        "deliveryConfig",
+        "filter",
+        "pattern",
+        "secret",
+        "labels",
+        "deadLetterQueue",
+        "retryConfiguration",
+    }
     | SERVER_FIELDS
+)
+GENESYS_TARGET_FIELDS = frozenset(
+    {"deliveryType", "url", "headers", "retryConfiguration", "rateLimitPerSecond"}
 )
 ENDPOINT_SCHEMES: dict[str, tuple[str, ...]] = {
     "webhook": ("http", "https"),
@@ -235,7 +253,13 @@ def _masked_url_problem(url: Any, schemes: tuple[str, ...]) -> str | None:
 
 
 def _endpoint(
-    url: Any, kind: EndpointType, path: str, errors: Errors, limits: Limits, rate: int | None = None
+    url: Any,
+    kind: EndpointType,
+    path: str,
+    errors: Errors,
+    limits: Limits,
+    rate: int | None = None,
+    retry: RetrySpec | None = None,
 ) -> EndpointSpec | None:
     problem = _masked_url_problem(url, ENDPOINT_SCHEMES[kind])
     if problem is None and kind == "cxone-signal":
@@ -243,7 +267,7 @@ def _endpoint(
     if problem:
         errors.add(f"{path}.url", problem)
         return None
-    return EndpointSpec(url, kind, None if rate is None else float(rate))
+    return EndpointSpec(url, kind, rate_limit_per_second=None if rate is None else float(rate), retry=retry)
 
 
 MAX_RATE_LIMIT = 100_000
@@ -287,24 +311,29 @@ def _cxone(body: dict[str, Any], errors: Errors, limits: Limits) -> _Delivery:
             if not isinstance(raw, dict):
                 errors.add(path, "must be an object {url, type}")
                 continue
-            errors.unknown(raw, {"url", "type", "rateLimitPerSecond"}, prefix=f"{path}.")
+            errors.unknown(
+                raw, {"url", "type", "rateLimitPerSecond", "retryConfiguration"}, prefix=f"{path}."
+            )
             kind = _endpoint_type(raw.get("type", "webhook"))
             if kind is None:
                 errors.add(f"{path}.type", "must be webhook, grpc, queue or cxone-signal")
                 continue
-            spec = _endpoint(raw.get("url"), kind, path, errors, limits, _rate_limit(raw, path, errors))
+            spec = _endpoint(
+                raw.get("url"),
+                kind,
+                path,
+                errors,
+                limits,
+                _rate_limit(raw, path, errors),
+                _own_retry(raw, path, errors),
+            )
             if spec is not None:
                 endpoints.append(spec)
     retry = _retry(errors.obj(body, "retryConfiguration", "retryConfiguration"), errors)
     dead = _dead_letter(errors.obj(body, "deadLetterQueue", "deadLetterQueue"), errors)
     normalized = {
-        "endpoints": [_render_endpoint(e) for e in endpoints],
-        "retryConfiguration": {
-            "maxRetries": retry.max_retries,
-            "backoffStrategy": retry.strategy,
-            "initialDelayMs": retry.initial_delay_ms,
-            "maxDelayMs": retry.max_delay_ms,
-        },
+        "endpoints": [_rendered_endpoint(e) for e in endpoints],
+        "retryConfiguration": render_retry(retry),
         "deadLetterQueue": {
             "enabled": dead.enabled,
             "endpointUrl": dead.endpoint_url,
@@ -314,15 +343,34 @@ def _cxone(body: dict[str, Any], errors: Errors, limits: Limits) -> _Delivery:
     return _Delivery((event_type or "",), tuple(endpoints), retry, dead, {}, normalized)
 
 
-def _render_endpoint(endpoint: EndpointSpec) -> dict[str, Any]:
-    body: dict[str, Any] = {"url": endpoint.url, "type": endpoint.type}
-    if endpoint.rate_limit_per_second is not None:
-        body["rateLimitPerSecond"] = int(endpoint.rate_limit_per_second)
-    return body
+def render_retry(retry: RetrySpec) -> dict[str, Any]:
+    """A `RetrySpec` as the documents write `retryConfiguration`."""
+    return {
+        "maxRetries": retry.max_retries,
+        "backoffStrategy": retry.strategy,
+        "initialDelayMs": retry.initial_delay_ms,
+        "maxDelayMs": retry.max_delay_ms,
+    }
 
 
-def _retry(raw: dict[str, Any], errors: Errors) -> RetrySpec:
-    path = "retryConfiguration"
+def _rendered_endpoint(spec: EndpointSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {"url": spec.url, "type": spec.type}
+    if spec.rate_limit_per_second is not None:
+        out["rateLimitPerSecond"] = int(spec.rate_limit_per_second)
+    if spec.retry is not None:
+        out["retryConfiguration"] = render_retry(spec.retry)
+    return out
+
+
+def _own_retry(raw: dict[str, Any], path: str, errors: Errors) -> RetrySpec | None:
+    """A target's own `retryConfiguration`, or None when it has none."""
+    if raw.get("retryConfiguration") is None:
+        return None
+    own = errors.obj(raw, "retryConfiguration", f"{path}.retryConfiguration")
+    return _retry(own, errors, f"{path}.retryConfiguration")
+
+
+def _retry(raw: dict[str, Any], errors: Errors, path: str = "retryConfiguration") -> RetrySpec:
     errors.unknown(raw, {"maxRetries", "backoffStrategy", "initialDelayMs", "maxDelayMs"}, prefix=f"{path}.")
     default = RetrySpec()
     strategy = raw.get("backoffStrategy", default.strategy)
@@ -370,26 +418,51 @@ def _genesys(body: dict[str, Any], errors: Errors, limits: Limits) -> _Delivery:
             else:
                 event_types.append(event_type)
     config = body.get("deliveryConfig")
-    endpoint: EndpointSpec | None = None
+    endpoints: list[EndpointSpec] = []
     headers: dict[str, str] = {}
-    if not isinstance(config, dict):
-        errors.add("deliveryConfig", "is required: {deliveryType, url, headers}")
-    else:
-        errors.unknown(
-            config, {"deliveryType", "url", "headers", "rateLimitPerSecond"}, prefix="deliveryConfig."
-        )
-        kind = _endpoint_type(str(config.get("deliveryType", "WEBHOOK")).lower().replace("_", "-"))
-        rate = _rate_limit(config, "deliveryConfig", errors)
-        if kind is None:
-            errors.add("deliveryConfig.deliveryType", "must be WEBHOOK, GRPC, QUEUE or CXONE_SIGNAL")
+    if isinstance(config, dict):
+        endpoints, headers = _genesys_targets([config], ["deliveryConfig"], errors, limits)
+    elif isinstance(config, list) and config:
+        if len(config) > limits.max_endpoints:
+            errors.add("deliveryConfig", f"must hold at most {limits.max_endpoints} targets")
         else:
-            endpoint = _endpoint(config.get("url"), kind, "deliveryConfig", errors, limits, rate)
-        headers = errors.string_map(config, "headers", "deliveryConfig.headers")
+            paths = [f"deliveryConfig[{i}]" for i in range(len(config))]
+            endpoints, headers = _genesys_targets(config, paths, errors, limits)
+    else:
+        errors.add("deliveryConfig", "is required: {deliveryType, url, headers} or a list of them")
+    retry = _retry(errors.obj(body, "retryConfiguration", "retryConfiguration"), errors)
+    dead = _dead_letter(errors.obj(body, "deadLetterQueue", "deadLetterQueue"), errors)
+    return _Delivery(tuple(event_types), tuple(endpoints), retry, dead, headers, {})
+
+
+def _genesys_targets(
+    targets: list[Any], paths: list[str], errors: Errors, limits: Limits
+) -> tuple[list[EndpointSpec], dict[str, str]]:
+    """Each `deliveryConfig` target checked; the headers they all send (they must agree, since a
+    header such as `Authorization` meant for one target must never reach another)."""
+    endpoints: list[EndpointSpec] = []
+    shared: dict[str, str] | None = None
+    for config, path in zip(targets, paths, strict=True):
+        if not isinstance(config, dict):
+            errors.add(path, "must be an object {deliveryType, url, headers}")
+            continue
+        errors.unknown(config, GENESYS_TARGET_FIELDS, prefix=f"{path}.")
+        kind = _endpoint_type(str(config.get("deliveryType", "WEBHOOK")).lower().replace("_", "-"))
+        rate = _rate_limit(config, path, errors)
+        retry = _own_retry(config, path, errors)
+        if kind is None:
+            errors.add(f"{path}.deliveryType", "must be WEBHOOK, GRPC, QUEUE or CXONE_SIGNAL")
+        elif (spec := _endpoint(config.get("url"), kind, path, errors, limits, rate, retry)) is not None:
+            endpoints.append(spec)
+        headers = errors.string_map(config, "headers", f"{path}.headers")
         for name, value in headers.items():
             if value == MASK:
-                errors.add(f"deliveryConfig.headers.{name}", f"is masked ({MASK!r}): give the value itself")
-    endpoints = (endpoint,) if endpoint else ()
-    return _Delivery(tuple(event_types), endpoints, RetrySpec(), DeadLetterSpec(), headers, {})
+                errors.add(f"{path}.headers.{name}", f"is masked ({MASK!r}): give the value itself")
+        if shared is None:
+            shared = headers
+        elif headers != shared:
+            errors.add(f"{path}.headers", "every target of one subscription sends the same headers")
+    return endpoints, shared or {}
 
 
 def _filter(

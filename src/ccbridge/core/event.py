@@ -57,15 +57,18 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class EndpointSpec:
-    """Where a subscription delivers: a URL and how to reach it.
+    """Where a subscription delivers: a URL, how to reach it, its rate limit and its own retries.
 
     `rate_limit_per_second`, when set, caps the deliveries sent to this endpoint of its subscription
     per second, across every process sharing the store (over it, deliveries wait; none is dropped).
+    `retry` is this target's retry settings when it has its own (seed 002's fan-out gives each
+    gRPC consumer its own); None means the subscription's `retry`.
     """
 
     url: str
     type: EndpointType = "webhook"
     rate_limit_per_second: float | None = None
+    retry: RetrySpec | None = None
 
 
 @dataclass(frozen=True, slots=True)

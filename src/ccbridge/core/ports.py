@@ -682,6 +682,14 @@ class ConnectorLeases(Protocol):
 
     async def connector_leases(self) -> list[ConnectorLease]:
         """Every connector row, by name."""
+
+
+class ReadHealth(Protocol):
+    """Whether the store answers at all, for readiness (`GET /readyz`)."""
+
+    async def read_problem(self, within: float = 2.0) -> str | None:
+        """Why the store does not answer now (unreachable, not answering within `within` seconds),
+        or None when one trivial query came back. Costs that one query; never raises."""
         ...
 
 
@@ -700,6 +708,7 @@ class Store(
     RegistryOutbox,
     EndpointHealth,
     ConnectorLeases,
+    ReadHealth,
     Protocol,
 ):
     """A whole backend: every job above plus its lifecycle. Only `bootstrap.py` and the contract
@@ -729,6 +738,7 @@ class ApiStore(
     RegistryOutbox,
     EndpointHealth,
     ConnectorLeases,
+    ReadHealth,
     Protocol,
 ):
     """What the API's routes use: everything but the delivery queue and housekeeping."""

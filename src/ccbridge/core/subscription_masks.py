@@ -70,9 +70,19 @@ def _map_credentials(
         out["endpoints"] = [_with_url(e, "url", url) for e in endpoints]
     if isinstance(dead := out.get("deadLetterQueue"), dict):
         out["deadLetterQueue"] = _with_url(dead, "endpointUrl", url)
-    if isinstance(config := out.get("deliveryConfig"), dict):
-        config = dict(_with_url(config, "url", url))
-        if isinstance(given := config.get("headers"), dict):
-            config["headers"] = headers(given)
-        out["deliveryConfig"] = config
+    config = out.get("deliveryConfig")
+    if isinstance(config, dict):
+        out["deliveryConfig"] = _map_target(config, url, headers)
+    elif isinstance(config, list):
+        out["deliveryConfig"] = [_map_target(t, url, headers) if isinstance(t, dict) else t for t in config]
     return out
+
+
+def _map_target(
+    config: dict[str, Any], url: Callable[[str], str], headers: Callable[[dict[str, Any]], dict[str, Any]]
+) -> dict[str, Any]:
+    """One Genesys `deliveryConfig` target with `url` applied to its URL and `headers` to its headers."""
+    config = dict(_with_url(config, "url", url))
+    if isinstance(given := config.get("headers"), dict):
+        config["headers"] = headers(given)
+    return config

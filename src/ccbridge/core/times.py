@@ -31,3 +31,12 @@ class SystemClock:
 
     def now(self) -> float:
         return time.time()
+
+
+def epoch_of(text: str) -> float | None:
+    """An RFC 3339 string (as `iso` writes them) as epoch seconds; None when it is not one."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.timestamp() if moment.tzinfo is not None else None

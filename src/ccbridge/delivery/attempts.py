@@ -7,7 +7,15 @@ from typing import Any
 
 import orjson
 
-from ccbridge.core.event import Delivered, DeliveryJob, EndpointSpec, Failed, Outcome, Subscription
+from ccbridge.core.event import (
+    Delivered,
+    DeliveryJob,
+    EndpointSpec,
+    Failed,
+    Outcome,
+    RetrySpec,
+    Subscription,
+)
 from ccbridge.core.ports import Attempt, Settlement
 from ccbridge.core.redact import mask_text, mask_url
 from ccbridge.core.retry import Rng, policy_for
@@ -61,6 +69,15 @@ def build_attempt(job: DeliveryJob, sub: Subscription, now: float, timeout: floa
     return Attempt(job=job, body=body, headers=headers, timeout=timeout)
 
 
+def retry_spec_for(job: DeliveryJob, sub: Subscription) -> RetrySpec:
+    """The retries of the job's target: its own when the subscription gave it some, else the
+    subscription's. A leased job names its target by URL and type only, so it is found by those."""
+    for spec in sub.endpoints:
+        if spec.url == job.endpoint.url and spec.type == job.endpoint.type and spec.retry is not None:
+            return spec.retry
+    return sub.retry
+
+
 def settlement_for(
     job: DeliveryJob, sub: Subscription | None, outcome: Outcome, now: float, rng: Rng | None = None
 ) -> Settlement:
@@ -71,7 +88,7 @@ def settlement_for(
     if isinstance(outcome, Failed) or sub is None:
         reason = outcome.reason if sub is not None else "subscription deleted"
         return _dead(job, sub, reason, outcome.status)
-    delay = policy_for(sub.retry).next_delay(job.attempt, outcome.after, rng or random)
+    delay = policy_for(retry_spec_for(job, sub)).next_delay(job.attempt, outcome.after, rng or random)
     if delay is None:
         return _dead(job, sub, f"gave up after {job.attempt} attempts: {outcome.reason}", outcome.status)
     return Settlement(

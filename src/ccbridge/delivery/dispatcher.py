@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 import uuid
 from collections import Counter
@@ -19,15 +20,17 @@ import structlog
 
 from ccbridge.config import DeliveryConfig
 from ccbridge.core.event import Delivered, DeliveryJob, Failed, Outcome, Retry, Subscription
-from ccbridge.core.ports import Clock, DeliveryQueue, Endpoint
+from ccbridge.core.ports import Attempt, Clock, DeliveryQueue, Endpoint
 from ccbridge.core.redact import mask_text, mask_url
-from ccbridge.core.times import SystemClock
+from ccbridge.core.times import SystemClock, epoch_of
 from ccbridge.delivery.attempt_record import timed, with_detail
 from ccbridge.delivery.attempts import build_attempt, settlement_for
 from ccbridge.delivery.breaker import EndpointGuard, Hold
 from ccbridge.delivery.settler import SettleBatcher
 from ccbridge.errors import Unavailable
-from ccbridge.observability.metrics import Metrics
+from ccbridge.observability.logging import bind_delivery, debug
+from ccbridge.observability.metrics import Metrics, status_class
+from ccbridge.observability.tracing import NoTracing, Tracing
 
 log = structlog.get_logger("ccbridge.delivery")
 LEASE_BATCH = 128
@@ -44,8 +47,10 @@ class Dispatcher:
         metrics: Metrics,
         clock: Clock | None = None,
         guard: EndpointGuard | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         """`guard` (built by bootstrap on the same store) adds the endpoints' breakers and rate limits."""
+        self._tracing: Tracing = tracing or NoTracing()
         self._store = store
         self._endpoints = endpoints
         self._config = config
@@ -198,6 +203,7 @@ class Dispatcher:
         return sem
 
     async def _deliver(self, job: DeliveryJob) -> None:
+        bind_delivery(job)  # this task's own context: every line below names the attempt
         sub = self._store.cached_subscription(job.subscription_id)
         kind = job.endpoint.type
         started = time.perf_counter()
@@ -224,6 +230,7 @@ class Dispatcher:
         self._metrics.delivery_seconds.labels(kind).observe(time.perf_counter() - started)
         settlement = with_detail(settlement_for(job, sub, outcome, self._now()), outcome, started_at, kind)
         self._record(job, outcome, settlement.state)
+        self._observe(job, outcome, settlement.state)
         await self._settler.settle(settlement)
 
     async def _guarded(
@@ -265,7 +272,7 @@ class Dispatcher:
             self._waiting.discard(job.id)
         sent = time.perf_counter()
         try:
-            return timed(await endpoint.send(attempt), sent)
+            return timed(await self._send(endpoint, attempt), sent)
         except Exception as exc:  # an adapter's bug must not strand the delivery
             log.error(
                 "endpoint raised",
@@ -276,6 +283,44 @@ class Dispatcher:
             return Retry(f"the endpoint raised {type(exc).__name__}: {exc}", error_class="endpoint_raised")
         finally:
             semaphore.release()
+
+    def _observe(self, job: DeliveryJob, outcome: Outcome, state: str) -> None:
+        """Issue 18's per-endpoint and ingest-to-delivery figures, and the attempt's debug line."""
+        status = getattr(outcome, "status", None)
+        label = "delivered" if isinstance(outcome, Delivered) else ("retry" if state == "retry" else "failed")
+        endpoint = mask_url(job.endpoint.url)
+        self._metrics.endpoint_deliveries.labels(endpoint, status_class(status), label).inc()
+        if isinstance(outcome, Delivered) and job.kind == "event":
+            received = epoch_of(job.event.received_at)
+            if received is not None:
+                self._metrics.ingest_to_delivery_seconds.labels(job.endpoint.type).observe(
+                    max(0.0, self._now() - received)
+                )
+        debug(log, "delivery attempt", outcome=state, status=status)
+
+    async def _send(self, endpoint: Endpoint, attempt: Attempt) -> Outcome:
+        """The send in a `delivery attempt` span continuing the event's trace; the consumer is sent
+        the span's traceparent (or, not tracing, the event's own, already in the headers)."""
+        job = attempt.job
+        with self._tracing.span(
+            "delivery attempt",
+            parent=job.event.metadata.get("traceparent"),
+            attributes={
+                "ccbridge.event_id": job.event.id,
+                "ccbridge.subscription_id": job.subscription_id,
+                "ccbridge.endpoint_type": job.endpoint.type,
+                "ccbridge.endpoint": mask_url(job.endpoint.url),
+                "ccbridge.attempt": job.attempt,
+            },
+        ) as span:
+            if (traced := span.traceparent()) is not None:
+                headers = {k: v for k, v in attempt.headers.items() if k.lower() != "traceparent"}
+                attempt = dataclasses.replace(attempt, headers={**headers, "traceparent": traced})
+            outcome = await endpoint.send(attempt)
+            span.set("ccbridge.outcome", type(outcome).__name__)
+            if (status := getattr(outcome, "status", None)) is not None:
+                span.set("ccbridge.status", status)
+            return outcome
 
     def _record(self, job: DeliveryJob, outcome: Outcome, state: str) -> None:
         kind = job.endpoint.type

@@ -77,14 +77,23 @@ def _workspace(keep: bool, console: Console) -> Iterator[Path]:
             yield Path(name)
 
 
-async def run_demo(keep: bool = False) -> int:
-    """Runs the whole scenario; 0 when every check passed, else 1."""
+async def run_demo(keep: bool = False, log_file: Path | None = None) -> int:
+    """Runs the whole scenario; 0 when every check passed, else 1. With `log_file`, the server's
+    log at debug level goes there as JSON lines (to read what it logs, or check what it never does)."""
     console = Console(highlight=False)
     if not console.is_terminal:  # a log file or CI: wide enough that the table does not fold
         console = Console(highlight=False, width=140)
     report = Report(console)
     started = time.perf_counter()
-    configure("error", "console")  # the demo's own lines are the output; the server's warnings would be noise
+    with contextlib.ExitStack() as logs:
+        if log_file is None:
+            configure("error", "console")  # the demo's lines are the output; the server's would be noise
+        else:
+            configure("debug", "json", logs.enter_context(log_file.open("a", encoding="utf-8")))
+        return await _tour(keep, console, report, started)
+
+
+async def _tour(keep: bool, console: Console, report: Report, started: float) -> int:
     with _workspace(keep, console) as folder:
         try:
             await _run(folder, report)

@@ -24,7 +24,7 @@ from ccbridge.errors import ConfigError
 from ccbridge.ingest.claims import ClaimsPolicy
 from ccbridge.ingest.config import IngestConfig, JwtConfig, RateLimitConfig, SourceConfig
 from ccbridge.ingest.jwt_verify import JwtSettings
-from ccbridge.ingest.keys import load_pem_file
+from ccbridge.ingest.keys import load_pem_file, load_pem_text
 from ccbridge.ingest.mapping import CompiledMapping, FieldPath
 from ccbridge.rules import PatternError, compile_pattern
 
@@ -42,6 +42,7 @@ class CompiledSource:
     schema: CompiledSchema | None
     business_key: FieldPath | None
     mapping: CompiledMapping
+    on_bad_time: str = "reject"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,11 @@ def _compile_jwt(config: JwtConfig, base_dir: Path, where: str) -> JwtSettings:
             )
         )
         for i, f in enumerate(config.public_key_files)
+    ] + [
+        check.run(
+            partial(load_pem_text, k.pem_bytes(), k.kid, config.algorithms, f"{where}.public_key_pem[{i}]")
+        )
+        for i, k in enumerate(config.public_key_pem)
     ]
     check.raise_any()
     keys = tuple(key for key in loaded if key is not None)
@@ -128,7 +134,7 @@ def _compile_source(source: SourceConfig, base_dir: Path, where: str) -> Compile
     if source.business_key is not None:
         business_key = FieldPath.parse(source.business_key, f"{where}.business_key")
     mapping = CompiledMapping.compile(source.mapping, f"{where}.mapping")
-    return CompiledSource(source.name, matcher, schema, business_key, mapping)
+    return CompiledSource(source.name, matcher, schema, business_key, mapping, source.on_bad_time)
 
 
 def compile_ingest(

@@ -31,6 +31,7 @@ from ccbridge.core.event import Event
 from ccbridge.core.ids import uuid4_str
 from ccbridge.core.jsonbody import parse_json_body
 from ccbridge.core.ports import AppendResult, Clock
+from ccbridge.core.times import iso
 from ccbridge.errors import FieldError, InputError, Malformed, TooLarge
 from ccbridge.ingest.compile import CompiledIngest, CompiledSource
 from ccbridge.ingest.jwks import JwksCache
@@ -133,8 +134,9 @@ class IngestGateway:
                 raise InputError(errors, title=f"payload does not match the schema of source {source.name}")
         errors = []
         business_key = _business_key(source, payload, errors)
+        received = self._clock.now()
         try:
-            mapped = source.mapping.apply(payload)
+            mapped = source.mapping.apply(payload, iso(received) if source.on_bad_time == "now" else None)
         except InputError as exc:
             raise InputError([*exc.errors, *errors], title=exc.title) from None
         if errors:
@@ -145,10 +147,10 @@ class IngestGateway:
         envelope = Envelope(mapped.event_type, mapped.event_time, mapped.source, mapped.data, "genesys")
         return accept(
             envelope,
-            received_at=self._clock.now(),
+            received_at=received,
             correlation_id=correlation_id,
             idempotency_key=key,
-            metadata=metadata,
+            metadata={**metadata, **mapped.time_fallback},
         )
 
 

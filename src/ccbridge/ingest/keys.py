@@ -98,14 +98,24 @@ def load_pem_file(path: Path, kid: str | None, allowed: Collection[str], where: 
         data = path.read_bytes()
     except OSError as exc:
         raise ConfigError(where, f"cannot read key file {path}: {exc.strerror}") from exc
-    key = _parse_pem(data, where)
+    return _usable(_parse_pem(data, where), kid or path.stem, allowed, where, path.name)
+
+
+def load_pem_text(data: bytes, kid: str | None, allowed: Collection[str], where: str) -> VerificationKey:
+    """One PEM key given inline in the config (`public_key_pem`); named by `kid` and its thumbprint."""
+    return _usable(_parse_pem(data, where), kid, allowed, where, "the config")
+
+
+def _usable(
+    key: PublicKey, kid: str | None, allowed: Collection[str], where: str, origin: str
+) -> VerificationKey:
     algorithms = key_algorithms(key) & frozenset(allowed)
     if not algorithms:
         raise ConfigError(
             where, f"{_describe(key)} key fits none of the algorithms {', '.join(sorted(allowed))}"
         )
-    names = frozenset({kid or path.stem, thumbprint(key)})
-    return VerificationKey(names, key, algorithms, f"{_describe(key)} from {path.name}")
+    names = frozenset({thumbprint(key)} | ({kid} if kid else set()))
+    return VerificationKey(names, key, algorithms, f"{_describe(key)} from {origin}")
 
 
 def _jwk_public_key(jwk: Mapping[str, Any]) -> PublicKey | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -122,6 +122,9 @@ class Mapped:
     event_time: str
     source: dict[str, Any]
     data: dict[str, Any]
+    time_fallback: dict[str, str] = field(default_factory=dict)
+    """Set when the event time was replaced by the time received (`on_bad_time: now`): metadata
+    saying why (`eventTimeFallback`) and, when there was one, the original (`originalEventTime`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,28 +153,38 @@ class CompiledMapping:
             data=tuple(rules),
         )
 
-    def apply(self, payload: dict[str, Any]) -> Mapped:
-        """The envelope for `payload`; InputError listing every missing or unusable field."""
+    def apply(self, payload: dict[str, Any], now: str | None = None) -> Mapped:
+        """The envelope for `payload`; InputError listing every missing or unusable field.
+
+        `now` (RFC 3339) given means `on_bad_time: now`: a missing or unparseable event time becomes
+        `now` instead of an error, and `Mapped.time_fallback` says so."""
         errors: list[FieldError] = []
         event_type = self.event_type.render(payload, errors)
         if not errors and (len(event_type) > _MAX_EVENT_TYPE or not _EVENT_TYPE.match(event_type)):
             errors.append(FieldError("eventType", f'"{event_type[:80]}" is not a valid custom event type'))
-        event_time = self._time(payload, errors)
+        fallback: dict[str, str] = {}
+        event_time = self._time(payload, errors, now, fallback)
         data = self._data(payload, errors)
         if errors:
             raise InputError(errors, title="payload cannot be mapped")
-        return Mapped(event_type, event_time, _fresh(self.source), data)
+        return Mapped(event_type, event_time, _fresh(self.source), data, fallback)
 
-    def _time(self, payload: Any, errors: list[FieldError]) -> str:
+    def _time(self, payload: Any, errors: list[FieldError], now: str | None, fallback: dict[str, str]) -> str:
         value = self.event_time.get(payload)
         if value is MISSING:
-            errors.append(FieldError(self.event_time.text, "required: the event time"))
+            reason = "required: the event time"
+        else:
+            try:
+                return normalize_time(value)
+            except ValueError as exc:
+                reason = str(exc)
+        if now is None:
+            errors.append(FieldError(self.event_time.text, reason))
             return ""
-        try:
-            return normalize_time(value)
-        except ValueError as exc:
-            errors.append(FieldError(self.event_time.text, str(exc)))
-            return ""
+        fallback["eventTimeFallback"] = f"{self.event_time.text}: {reason}"
+        if value is not MISSING:
+            fallback["originalEventTime"] = value if isinstance(value, str) else orjson.dumps(value).decode()
+        return now
 
     def _data(self, payload: Any, errors: list[FieldError]) -> dict[str, Any]:
         data: dict[str, Any] = {}

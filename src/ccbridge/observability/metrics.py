@@ -89,6 +89,7 @@ class Metrics:
         self.identify(0)
         self._add_endpoint_health(r)
         self._connector_metrics()
+        self._pipeline_metrics(r)
 
     def identify(self, worker: int) -> None:
         """Label this registry with the current process and its worker number (`serve --workers`):
@@ -161,3 +162,44 @@ class Metrics:
             self.connector_connected.labels(*labels).set(1 if entity.get("connected") else 0)
             self.connector_messages.labels(*labels).set(float(entity.get("messages") or 0))
             self.connector_gaps.labels(*labels).set(float(entity.get("gaps") or 0))
+
+    def _pipeline_metrics(self, r: CollectorRegistry) -> None:
+        """Issue 18's latency, per-endpoint, store and token figures."""
+        self.ingest_ack_seconds = Histogram(
+            "ccbridge_ingest_ack_seconds",
+            "From a request taking an event to its 2xx answer (the event then stored), by route",
+            ["route"],
+            registry=r,
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+        )
+        self.ingest_to_delivery_seconds = Histogram(
+            "ccbridge_ingest_to_delivery_seconds",
+            "From an event's receipt to a delivery of it being accepted, retries included",
+            ["endpoint_type"],
+            registry=r,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600),
+        )
+        self.endpoint_deliveries = Counter(
+            "ccbridge_endpoint_deliveries",
+            "Delivery attempts by endpoint (URL, credentials masked), status class (2xx..5xx, or"
+            " none without an HTTP status) and outcome (delivered, retry, failed)",
+            ["endpoint", "status_class", "outcome"],
+            registry=r,
+        )
+        self.store_commit_batch_size = Histogram(
+            "ccbridge_store_commit_batch_size",
+            "Writes committed together in one store transaction (group commit)",
+            registry=r,
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
+        )
+        self.token_requests = Counter(
+            "ccbridge_token_requests",
+            "POST /oauth/token by result: issued, or the OAuth2 error code",
+            ["result"],
+            registry=r,
+        )
+
+
+def status_class(status: int | None) -> str:
+    """`2xx`..`5xx` for an HTTP status, `none` without one (gRPC, queues, a connection error)."""
+    return f"{status // 100}xx" if status is not None and 100 <= status <= 599 else "none"

@@ -24,10 +24,22 @@ def subscription_to_doc(sub: Subscription) -> str:
 def subscription_from_doc(doc: str | bytes) -> Subscription:
     raw: dict[str, Any] = orjson.loads(doc)
     raw["event_types"] = tuple(raw["event_types"])
-    raw["endpoints"] = tuple(EndpointSpec(**e) for e in raw["endpoints"])
+    raw["endpoints"] = tuple(_endpoint_from_doc(e) for e in raw["endpoints"])
     raw["retry"] = RetrySpec(**raw["retry"])
     raw["dead_letter"] = DeadLetterSpec(**raw["dead_letter"])
     return Subscription(**raw)
+
+
+def _endpoint_from_doc(raw: dict[str, Any]) -> EndpointSpec:
+    """An endpoint as stored; documents written before endpoints had their own retries or rate
+    limits have none."""
+    retry = raw.get("retry")
+    return EndpointSpec(
+        raw["url"],
+        raw["type"],
+        rate_limit_per_second=raw.get("rate_limit_per_second"),
+        retry=None if retry is None else RetrySpec(**retry),
+    )
 
 
 EVENT_COLUMNS = (

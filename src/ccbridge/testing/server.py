@@ -93,14 +93,15 @@ def write_config(folder: Path, overrides: dict[str, Any] | None, port: int) -> P
 
 @contextlib.asynccontextmanager
 async def running_server(
-    overrides: dict[str, Any] | None = None, folder: Path | None = None
+    overrides: dict[str, Any] | None = None, folder: Path | None = None, span_exporter: Any = None
 ) -> AsyncIterator[RunningServer]:
-    """A server in this event loop; stopped (gracefully) on exit."""
+    """A server in this event loop; stopped (gracefully) on exit. `span_exporter` (an OpenTelemetry
+    SpanExporter) receives the server's spans."""
     with contextlib.ExitStack() as stack:
         where = folder or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ccbridge-")))
         port = free_port()
         path = write_config(where, overrides, port)
-        runtime = with_faults(build(load_config(path)))
+        runtime = with_faults(build(load_config(path), span_exporter=span_exporter))
         server = await serve_async(runtime)
         try:
             yield RunningServer(f"http://127.0.0.1:{port}", path, where, runtime=runtime)

@@ -464,3 +464,41 @@ async def test_a_genesys_queue_subscription_publishes_to_its_jetstream_subject(
     finally:
         await js.delete_stream(stream)
         await nc.close()
+
+
+async def test_genesys_fan_out_to_grpc_consumers_retries_each_by_its_own_settings(
+    api: httpx.AsyncClient,
+) -> None:
+    """Seed 002's router as one Genesys subscription: `deliveryConfig` lists two gRPC consumers; the
+    one with its own `maxRetries: 0` is dead-lettered after one call, the other is retried by the
+    subscription's `retryConfiguration` until it takes the event."""
+    async with (
+        GrpcConsumer(ConsumerBehaviour(always=grpc.StatusCode.UNAVAILABLE)) as down,
+        GrpcConsumer(ConsumerBehaviour(fail_first=2, fail_code=grpc.StatusCode.UNAVAILABLE)) as flaky,
+    ):
+        created = await api.post(
+            SUBS,
+            json={
+                "name": "router",
+                "eventTypes": ["custom.genesys.routing.interaction_completed"],
+                "deliveryConfig": [
+                    {"deliveryType": "GRPC", "url": down.address, "retryConfiguration": {"maxRetries": 0}},
+                    {"deliveryType": "GRPC", "url": flaky.address},
+                ],
+                "retryConfiguration": FAST_RETRY,
+                "deadLetterQueue": {"enabled": True},
+            },
+        )
+        assert created.status_code == 201, created.text
+        sub = created.json()
+        assert sub["deliveryConfig"][0]["retryConfiguration"] == {"maxRetries": 0}
+        await api.post(EVENTS, json=interaction(300, "Sale"))
+        [got] = await flaky.wait_for(1, timeout=10)
+
+        async def dead_letters() -> list[dict[str, Any]] | None:
+            answer = await api.get("/api/v2/eventbridge/deadletters", params={"subscriptionId": sub["id"]})
+            return answer.json()["entities"] or None
+
+        [dead] = await wait_until(dead_letters, timeout=10)
+    assert got.attempt == 3
+    assert dead["attempts"] == 1 and len(down.calls) == 1

@@ -217,7 +217,10 @@ def test_accepted_fields_of_each_dialect() -> None:
         shared | {"eventType", "filters", "endpoints", "deadLetterQueue", "retryConfiguration"}
         == CXONE_FIELDS
     )
-    assert shared | {"eventTypes", "deliveryConfig", "filter"} == GENESYS_FIELDS
+    assert (
+        shared | {"eventTypes", "deliveryConfig", "filter", "deadLetterQueue", "retryConfiguration"}
+        == GENESYS_FIELDS
+    )
 
 
 ERRORS: list[tuple[str, dict[str, Any], str, str]] = [

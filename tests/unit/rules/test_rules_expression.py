@@ -156,3 +156,60 @@ def test_deep_nesting_is_refused() -> None:
     """Parentheses or `!` nested past the limit are a PatternError, not a RecursionError."""
     with pytest.raises(PatternError, match="nested deeper than 64 levels at column 65"):
         expression_to_pattern("(" * 100 + "data.a == 1" + ")" * 100)
+
+
+def test_contains_compiles_to_an_escaped_wildcard() -> None:
+    """Seed 002's "wrapupcode contains \"Sale\"" is one `wildcard` leaf, its `*` and `\\` escaped."""
+    assert expression_to_pattern("data.wrapupcode.name contains 'Sale'") == {
+        "data": {"wrapupcode": {"name": [{"wildcard": "*Sale*"}]}}
+    }
+    assert expression_to_pattern("x contains 'a*b\\\\c'") == {"x": [{"wildcard": "*a\\*b\\\\c*"}]}
+    assert expression_to_pattern("!(x contains 'a')") == {"x": [{"anything-but": {"wildcard": "*a*"}}]}
+    assert expression_to_pattern("x contains 7") == {"x": [7]}
+
+
+@pytest.mark.parametrize(
+    ("expr", "event", "expected"),
+    [
+        ("data.wrapupcode.name contains 'Sale'", doc(wrapupcode={"name": "Big Sale"}), True),
+        ("data.wrapupcode.name contains 'Sale'", doc(wrapupcode={"name": "Upsell"}), False),
+        ("data.wrapupcode.name contains 'Sale'", doc(wrapupcode={}), False),
+        ("data.tags contains 'vip'", doc(tags=["new", "vip"]), True),
+        ("data.tags contains 'vip'", doc(tags=["new"]), False),
+        ("data.codes contains 3", doc(codes=[1, 3]), True),
+        ("data.codes contains 3", doc(codes=[1, 2]), False),
+        ("data.codes contains 3", doc(codes="3"), False),
+        ("data.name contains 'a*b'", doc(name="xa*by"), True),
+        ("data.name contains 'a*b'", doc(name="axxb"), False),
+        ("!(data.name contains 'Sale')", doc(name="Upsell"), True),
+        ("!(data.name contains 'Sale')", doc(name="Sale"), False),
+        ("!(data.name contains 'Sale')", doc(), False),
+        (
+            "data.duration > 120 && data.wrapupcode.name contains 'Sale'",
+            doc(duration=300, wrapupcode={"name": "Sale"}),
+            True,
+        ),
+    ],
+)
+def test_contains_semantics(expr: str, event: dict[str, Any], expected: bool) -> None:
+    assert holds(expr, event) is expected
+
+
+@pytest.mark.parametrize(
+    ("expr", "event", "expected"),
+    [
+        ("data.a > 5 && (data.a < 9 || data.b == 1)", doc(a=2, b=1), False),
+        ("data.a > 5 && (data.a < 9 || data.b == 1)", doc(a=7), True),
+        ("data.a > 5 && (data.a < 9 || data.b == 1)", doc(a=12, b=1), True),
+        ("data.a > 5 && (data.a < 9 || data.b == 1)", doc(a=12, b=2), False),
+        ("(data.a == 'x' || data.b == 1) && (data.a == 'y' || data.c == 2)", doc(a="x", c=2), True),
+        ("(data.a == 'x' || data.b == 1) && (data.a == 'y' || data.c == 2)", doc(a="y", b=1), True),
+        ("(data.a == 'x' || data.b == 1) && (data.a == 'y' || data.c == 2)", doc(a="x", b=1), False),
+    ],
+)
+def test_a_condition_beside_an_or_naming_its_field_keeps_its_meaning(
+    expr: str, event: dict[str, Any], expected: bool
+) -> None:
+    """A `$or` branch naming a field replaces the outer condition on it (event-ruler), so the
+    compiler must never put such a condition beside the `$or`: it is AND-ed into each branch."""
+    assert holds(expr, event) is expected

@@ -37,8 +37,9 @@ INVALID: list[tuple[str, Any, str]] = [
     ("numeric not an array", {"d": [{"numeric": 5}]}, "numeric needs an array"),
     ("numeric two lower bounds", {"d": [{"numeric": [">", 1, ">=", 2]}]}, "one lower (>, >=) and one upper"),
     ("numeric equals in a range", {"d": [{"numeric": ["=", 1, "<", 2]}]}, "one lower (>, >=) and one upper"),
-    ("numeric empty range", {"d": [{"numeric": [">", 5, "<", 5]}]}, "numeric range is empty"),
-    ("numeric inverted range", {"d": [{"numeric": [">", 9, "<", 1]}]}, "numeric range is empty"),
+    ("numeric empty range", {"d": [{"numeric": [">", 5, "<", 5]}]}, "d: Bottom must be less than top"),
+    ("numeric inverted range", {"d": [{"numeric": [">", 9, "<", 1]}]}, "d: Bottom must be less than top"),
+    ("numeric one-point range", {"d": [{"numeric": [">=", 1, "<=", 1]}]}, "d: Bottom must be less than top"),
     ("prefix with a number", {"a": [{"prefix": 1}]}, "a: prefix needs a string, got number"),
     (
         "prefix with a bad object",
@@ -70,8 +71,55 @@ INVALID: list[tuple[str, Any, str]] = [
         "needs a string, got number",
     ),
     ("exists with a string", {"a": [{"exists": "true"}]}, "a: exists needs true or false, got string"),
-    ("cidr malformed", {"a": [{"cidr": "10.0.0.0/33"}]}, "a: cidr: invalid IP network '10.0.0.0/33'"),
+    ("cidr mask too long", {"a": [{"cidr": "10.0.0.0/33"}]}, "a: IPv4 mask bits must be < 32"),
+    ("cidr without a mask", {"a": [{"cidr": "10.0.0.7"}]}, "a: Malformed CIDR, one '/' required"),
+    ("cidr with two masks", {"a": [{"cidr": "10.0.0.0/8/8"}]}, "a: Malformed CIDR, one '/' required"),
+    ("cidr empty mask", {"a": [{"cidr": "10.0.0.0/"}]}, "a: Malformed CIDR, one '/' required"),
+    ("cidr /32", {"a": [{"cidr": "10.0.0.7/32"}]}, "a: IPv4 mask bits must be < 32"),
+    ("cidr /128", {"a": [{"cidr": "2001:db8::1/128"}]}, "a: IPv6 mask bits must be < 128"),
+    (
+        "cidr mask not a number",
+        {"a": [{"cidr": "10.0.0.0/x"}]},
+        "Malformed CIDR, mask bits must be an integer",
+    ),
+    (
+        "cidr negative mask",
+        {"a": [{"cidr": "10.0.0.0/-1"}]},
+        "Malformed CIDR, mask bits must not be negative",
+    ),
+    ("cidr not an address", {"a": [{"cidr": "10.0.0.300/8"}]}, "a: Nonstandard IP address: 10.0.0.300"),
+    (
+        "anything-but empty prefix",
+        {"a": [{"anything-but": {"prefix": ""}}]},
+        "a: Null prefix/suffix not allowed",
+    ),
+    (
+        "anything-but empty suffix",
+        {"a": [{"anything-but": {"suffix": ""}}]},
+        "a: Null prefix/suffix not allowed",
+    ),
+    (
+        "anything-but empty suffix in a list",
+        {"a": [{"anything-but": {"suffix": ["x", ""]}}]},
+        "a: Null prefix/suffix not allowed",
+    ),
     ("cidr not a string", {"a": [{"cidr": 10}]}, "cidr needs a string"),
+    (
+        "wildcard too complex for AWS",
+        {"resources": [{"wildcard": "*:*:*:*:*:event-bus/*"}]},
+        "resources: Rule is too complex - try using fewer wildcard characters or fewer repeating "
+        "character sequences after a wildcard character",
+    ),
+    (
+        "wildcards of one field are measured together",
+        {"d": {"$or": [{"x": [{"wildcard": "*a*a*"}]}, {"x": [{"wildcard": "*a*b*"}], "y": ["1"]}]}},
+        "d.x: Rule is too complex",
+    ),
+    (
+        "anything-but wildcards count too",
+        {"a": [{"anything-but": {"wildcard": ["*ab*ab*ab*"]}}]},
+        "a: Rule is too complex",
+    ),
     ("$or not an array", {"$or": {"a": ["x"]}}, "$or: $or must be an array of patterns, got object"),
     ("$or empty", {"$or": []}, "$or: empty array"),
     (

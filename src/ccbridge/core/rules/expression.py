@@ -6,6 +6,7 @@ Grammar (a hand-written tokenizer and recursive-descent parser; nothing is ever 
     and        := unary ("&&" unary)*
     unary      := "!" unary | "(" expr ")" | comparison
     comparison := path op literal | literal op path | path "in" "[" literal ("," literal)* "]"
+                | path "contains" literal
     op         := "==" | "!=" | ">" | ">=" | "<" | "<="
     path       := name ("." name | "[" string "]")*        relative to the whole document
     literal    := string ('…' or "…", JSON escapes) | number | true | false | null
@@ -19,7 +20,12 @@ pattern can express exactly:
 - `!` is pushed down by De Morgan until it meets a comparison, which it flips (`==`/`!=`,
   `>`/`<=`, `in`/not-in); an unknown result at the top means "no match";
 - on an array field a comparison holds if any element satisfies it, so `x == 1` and `x != 1` can
-  both hold for `[1, 2]`.
+  both hold for `[1, 2]`;
+- `x contains 'Sale'` (seed 002's "wrapupcode contains \"Sale\"") holds when a string value
+  contains the substring, or an array holds a string element containing it (so an array holding
+  `'Sale'` itself matches); it compiles to a `wildcard` with `*` and `\\` escaped. With a number,
+  boolean or null it holds for a value, or an array element, equal to it. Its negation holds for a
+  present value that does not (`anything-but` the same wildcard or value).
 Negating a comparison against a list that mixes kinds (e.g. `!(x in ['a', 1])`) has no exact
 pattern and is refused.
 """
@@ -30,10 +36,21 @@ from typing import Any
 
 from ccbridge.core.rules.errors import PatternError
 from ccbridge.core.rules.expression_parser import Compare, Node, Not, Op, parse_expression
-from ccbridge.core.rules.logic import All, AnyOf, Cond, Expr, to_pattern
+from ccbridge.core.rules.logic import All, AnyOf, Cond, Expr, substring_wildcard, to_pattern
 from ccbridge.core.rules.patterns import compile_pattern
 
-_FLIP = {"==": "!=", "!=": "==", ">": "<=", ">=": "<", "<": ">=", "<=": ">", "in": "not in", "not in": "in"}
+_FLIP = {
+    "==": "!=",
+    "!=": "==",
+    ">": "<=",
+    ">=": "<",
+    "<": ">=",
+    "<=": ">",
+    "in": "not in",
+    "not in": "in",
+    "contains": "not contains",
+    "not contains": "contains",
+}
 _ANY_NUMBER = ({"numeric": ["<", 0]}, {"numeric": [">=", 0]})
 
 
@@ -61,6 +78,8 @@ def _lower(node: Node, negated: bool) -> Expr:
 
 
 def _leaf(node: Compare, op: str) -> tuple[Any, ...]:
+    if op in ("contains", "not contains"):
+        return _contains(node, negated=op == "not contains")
     if op == "==":
         return (node.values[0],)
     if op == "in":
@@ -68,6 +87,14 @@ def _leaf(node: Compare, op: str) -> tuple[Any, ...]:
     if op in ("!=", "not in"):
         return _complement(node)
     return ({"numeric": [op, node.values[0]]},)
+
+
+def _contains(node: Compare, negated: bool) -> tuple[Any, ...]:
+    (value,) = node.values
+    if not isinstance(value, str):
+        return _complement(node) if negated else (value,)
+    wildcard = substring_wildcard(value)
+    return ({"anything-but": wildcard},) if negated else (wildcard,)
 
 
 def _complement(node: Compare) -> tuple[Any, ...]:

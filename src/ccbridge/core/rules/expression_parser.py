@@ -35,7 +35,7 @@ class Token:
 @dataclass(frozen=True, slots=True)
 class Compare:
     path: tuple[str, ...]
-    op: str  # one of _COMPARISONS or "in"
+    op: str  # one of _COMPARISONS, "in" or "contains"
     values: tuple[Any, ...]
     column: int
 
@@ -175,6 +175,9 @@ class _Parser:
             if self.peek.kind == "name" and self.peek.text == "in":
                 self.pos += 1
                 return Compare(path, "in", self.literal_list(), start.column)
+            if self.peek.kind == "name" and self.peek.text == "contains":
+                self.pos += 1
+                return Compare(path, "contains", (self.literal(),), start.column)
             op = self.take(*_COMPARISONS)
             return self._typed(path, op, self.literal(), start.column)
         value = self.literal()

@@ -3,6 +3,10 @@
 The paths form a trie of keys; each path has an id, and an event's values land in a list indexed
 by path id: a scalar, `MISSING`, or `Many` scalars when arrays give a path several. Arrays are
 transparent at any depth and objects are not values (`patterns.py` has the semantics).
+
+Keys join with dots, as in event-ruler: the path `("x", "s", "t")` is also found under an event key
+`"s.t"` of `x`, or `"x.s.t"` at the top. The trie therefore also holds, at each level, every dotted
+chain of the keys below it, so reading an event stays a fixed number of dict lookups per entry.
 """
 
 from __future__ import annotations
@@ -36,8 +40,25 @@ def key_trie(paths: Iterable[tuple[tuple[str, ...], int]]) -> KeyTrie:
                 entry[0] = pid
             node = entry[1]
 
+    frozen: dict[int, KeyTrie] = {}
+
     def freeze(node: dict[str, Any]) -> KeyTrie:
-        return tuple((key, pid, freeze(sub)) for key, (pid, sub) in node.items())
+        if (done := frozen.get(id(node))) is not None:
+            return done
+        entries: list[tuple[str, int, KeyTrie]] = []
+        for key, (pid, sub) in node.items():
+            entries.append((key, pid, freeze(sub)))
+            entries.extend((f"{key}.{rest}", p, onward) for rest, p, onward in chains(sub))
+        frozen[id(node)] = result = tuple(entries)
+        return result
+
+    def chains(node: dict[str, Any]) -> list[tuple[str, int, KeyTrie]]:
+        """Every dotted chain of keys below `node` (`b`, `b.c`, ...) with where it leads."""
+        out: list[tuple[str, int, KeyTrie]] = []
+        for key, (pid, sub) in node.items():
+            out.append((key, pid, freeze(sub)))
+            out.extend((f"{key}.{rest}", p, onward) for rest, p, onward in chains(sub))
+        return out
 
     return freeze(tree)
 

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from ccbridge.core.rules.errors import PatternError
 from ccbridge.core.rules.expression import expression_to_pattern
-from ccbridge.core.rules.logic import All, Cond, Expr, to_pattern
+from ccbridge.core.rules.logic import All, Cond, Expr, substring_wildcard, to_pattern
 from ccbridge.core.rules.operators import json_type
 from ccbridge.core.rules.patterns import compile_pattern
 
@@ -85,8 +85,7 @@ def _contains(path: tuple[str, ...], value: Any, where: str) -> Expr:
     leaf: list[Any] = []
     for twin in twins:
         if isinstance(twin, str):
-            escaped = twin.replace("\\", "\\\\").replace("*", "\\*")
-            leaf.append({"wildcard": f"*{escaped}*" if escaped else "*"})
+            leaf.append(substring_wildcard(twin))
         else:
             leaf.append(twin)
     return Cond(path, tuple(leaf))

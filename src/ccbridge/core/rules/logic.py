@@ -6,7 +6,9 @@ a pattern is exact, never an approximation:
 - other ORs become `$or`; an object holds one `$or`, so when an AND has several ORs the first is
   distributed over the rest;
 - two conditions on the same path cannot share one key, so the later one is AND-ed through a
-  one-element `$or` (a widening of EventBridge syntax that `patterns.py` accepts).
+  one-element `$or` (a widening of EventBridge syntax that `patterns.py` accepts);
+- a condition is never placed beside a `$or` (of two or more) whose branches name its path, since
+  such a branch would replace it (event-ruler's rule, `patterns.py`): it goes into every branch.
 Conditions are not merged (`x > 5 && x < 9` stays two conditions): on an array field each may be met
 by a different element, and the pattern must say exactly that.
 """
@@ -37,6 +39,12 @@ class AnyOf:
 
 
 Expr = Cond | All | AnyOf
+
+
+def substring_wildcard(text: str) -> dict[str, str]:
+    """The `wildcard` operator that holds for a string containing `text` (its `*` and `\\` escaped)."""
+    escaped = text.replace("\\", "\\\\").replace("*", "\\*")
+    return {"wildcard": f"*{escaped}*" if escaped else "*"}
 
 
 def to_pattern(expr: Expr) -> dict[str, Any]:
@@ -106,25 +114,30 @@ def _place(target: dict[str, Any], cond: Cond) -> bool:
     return True
 
 
+def _paths(expr: Expr) -> set[tuple[str, ...]]:
+    if isinstance(expr, Cond):
+        return {expr.path}
+    return {p for item in expr.items for p in _paths(item)}
+
+
 def _emit_all(items: tuple[Expr, ...]) -> dict[str, Any]:
+    """An AND as a pattern. A condition on a path that some OR among `items` also names is not
+    placed beside that `$or` (a branch naming the path would replace it: `patterns.py`) but AND-ed
+    into every branch of the first OR, like the other ORs and the conditions that found their key
+    taken."""
     pattern: dict[str, Any] = {}
-    ors: list[AnyOf] = []
+    ors = [item for item in items if isinstance(item, AnyOf)]
+    in_ors = {p for o in ors for p in _paths(o)}
     deferred: list[Expr] = []
     for item in items:
         if isinstance(item, AnyOf):
-            ors.append(item)
-        elif isinstance(item, Cond):
-            if not _place(pattern, item):
-                deferred.append(item)
-        else:  # a nested All was flattened by _simplify
-            deferred.append(item)
-    if len(ors) >= 2:
+            continue
+        if isinstance(item, Cond) and item.path not in in_ors and _place(pattern, item):
+            continue
+        deferred.append(item)  # (a nested All was flattened by _simplify: only Conds get here)
+    if ors:
         rest = (*ors[1:], *deferred)
-        pattern["$or"] = [to_pattern(All((alt, *rest))) for alt in ors[0].items]
-    elif ors and deferred:
-        pattern["$or"] = [to_pattern(All((ors[0], *deferred)))]
-    elif ors:
-        pattern["$or"] = [to_pattern(alt) for alt in ors[0].items]
+        pattern["$or"] = [to_pattern(All((alt, *rest)) if rest else alt) for alt in ors[0].items]
     elif deferred:
         pattern["$or"] = [to_pattern(All(tuple(deferred)))]
     return pattern

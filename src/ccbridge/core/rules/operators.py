@@ -2,12 +2,17 @@
 
 The accepted syntax is EventBridge's, with two deliberate widenings (documented in `patterns.py`):
 numbers may be any finite JSON number (no ±5e9 limit) and numeric bounds may come in either order.
+What AWS refuses is refused with its message, word for word (they are event-ruler's): `anything-but`
+with a `prefix` or `suffix` of "" ("Null prefix/suffix not allowed"), a `cidr` without a mask
+("Malformed CIDR, one '/' required") or with one that leaves a single address (/32, /128), a
+numeric range whose bottom is not below its top ("Bottom must be less than top").
 """
 
 from __future__ import annotations
 
 import ipaddress
 import math
+import re
 from collections.abc import Callable
 
 from ccbridge.core.rules.errors import PatternError
@@ -163,12 +168,31 @@ def _exists(arg: object, where: str) -> Matcher:
     return Exists(arg)
 
 
+_MASK_BITS = re.compile(r"[+-]?[0-9]+")
+
+
 def _cidr(arg: object, where: str) -> Matcher:
+    """An address block with its mask, refused with event-ruler's own messages (AWS answers them
+    word for word): a mask must be given, and must leave more than one address."""
     text = _text("cidr", arg, where)
+    parts = text.split("/")
+    if len(parts) != 2 or not parts[1]:
+        raise PatternError(where, "Malformed CIDR, one '/' required")
+    address, bits = parts
+    if not _MASK_BITS.fullmatch(bits):
+        raise PatternError(where, "Malformed CIDR, mask bits must be an integer")
+    mask = int(bits)
+    if mask < 0:
+        raise PatternError(where, "Malformed CIDR, mask bits must not be negative")
     try:
-        return Cidr(ipaddress.ip_network(text, strict=False))
+        ip = ipaddress.ip_address(address)
     except ValueError:
-        raise PatternError(where, f"cidr: invalid IP network {text!r}") from None
+        raise PatternError(where, f"Nonstandard IP address: {address}") from None
+    if ip.version == 4 and mask > 31:
+        raise PatternError(where, "IPv4 mask bits must be < 32")
+    if ip.version == 6 and mask > 127:
+        raise PatternError(where, "IPv6 mask bits must be < 128")
+    return Cidr(ipaddress.ip_network(f"{address}/{mask}", strict=False))
 
 
 def _numeric(arg: object, where: str) -> Matcher:
@@ -199,8 +223,8 @@ def _numeric(arg: object, where: str) -> Matcher:
     if len(lower) != 1 or len(upper) != 1:
         raise PatternError(where, "numeric range needs one lower (>, >=) and one upper (<, <=) bound")
     (lo_op, lo), (hi_op, hi) = lower[0], upper[0]
-    if lo > hi or (lo == hi and not (_LOWER[lo_op] and _UPPER[hi_op])):
-        raise PatternError(where, f"numeric range is empty: {lo_op} {lo} and {hi_op} {hi}")
+    if lo >= hi:  # event-ruler's rule and message, even for [">=", 1, "<=", 1]
+        raise PatternError(where, "Bottom must be less than top")
     return Numeric(lo, _LOWER[lo_op], hi, _UPPER[hi_op])
 
 
@@ -223,6 +247,8 @@ def _anything_but(arg: object, where: str) -> Matcher:
         if not texts:
             raise PatternError(where, f"anything-but {name}: empty array")
         make = _ANYTHING_BUT_INNER[name]
+        if name in ("prefix", "suffix") and any(t == "" for t in texts):
+            raise PatternError(where, "Null prefix/suffix not allowed")
         return AnythingBut(tuple(make(_text(f"anything-but {name}", t, where), where) for t in texts))
     values = arg if isinstance(arg, list) else [arg]
     if not values:

@@ -20,6 +20,15 @@ Semantics, the same in `reference_matches`, `CompiledPattern.matches` and `RuleS
   one field. `$or` is always the operator (event-ruler reads a `$or` key holding an object as a
   field name; here that is an error). The top-level pattern `{}` matches every event; nested empty
   objects are errors.
+- A field named both outside a `$or` of two or more and inside one of its branches follows
+  event-ruler: that branch's condition *replaces* the outer one for that branch (whatever the key
+  order), while branches that do not name the field keep it. So `{"a": ["x"], "$or": [{"a": ["y"]},
+  {"b": ["z"]}]}` means `a = y OR (a = x AND b = z)`. The same holds for fields gathered from
+  earlier `$or`s of the same pattern. A `$or` of one AND-s instead (it is how the filter forms
+  write two conditions on one field).
+- Keys join with dots, as event-ruler compiles them: the pattern `{"x": {"s.t": ["v"]}}` is the
+  pattern `{"x": {"s": {"t": ["v"]}}}`, and either matches the events `{"x": {"s": {"t": "v"}}}`,
+  `{"x": {"s.t": "v"}}` and `{"x.s": {"t": "v"}}`.
 """
 
 from __future__ import annotations
@@ -29,8 +38,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from ccbridge.core.rules.complexity import MAX_COMPLEXITY, TOO_COMPLEX, complexity, wildcards_of
 from ccbridge.core.rules.errors import PatternError, format_path
 from ccbridge.core.rules.machine import Machine
+from ccbridge.core.rules.matchers import Wildcard
 from ccbridge.core.rules.operators import json_type, parse_leaf
 from ccbridge.core.rules.order import Condition
 
@@ -63,10 +74,10 @@ def _parse_object(obj: dict[Any, Any], path: tuple[str, ...], loc: list[str | in
         elif isinstance(value, dict):
             if not value:
                 raise PatternError(format_path([*loc, key]), "empty object: a nested pattern needs fields")
-            _parse_object(value, (*path, key), [*loc, key], into)
+            _parse_object(value, (*path, *key.split(".")), [*loc, key], into)
         else:
             where = format_path([*loc, key])
-            into.conditions.append(Condition((*path, key), parse_leaf(value, where)))
+            into.conditions.append(Condition((*path, *key.split(".")), parse_leaf(value, where)))
 
 
 def _parse_or(value: object, path: tuple[str, ...], loc: list[str | int]) -> list[_Node]:
@@ -89,14 +100,25 @@ def _parse_or(value: object, path: tuple[str, ...], loc: list[str | int]) -> lis
 
 
 def _expand(node: _Node) -> list[Alternative]:
-    """Multiply `$or` groups out into a disjunction of plain conjunctions (DNF)."""
+    """Multiply `$or` groups out into a disjunction of plain conjunctions (DNF).
+
+    A branch of a `$or` of two or more replaces, for that branch, the conditions already gathered
+    on the paths it names (event-ruler's rule); a `$or` of one (this module's widening) AND-s."""
     alternatives: list[Alternative] = [tuple(node.conditions)]
     for group in node.groups:
         options = [alt for sub in group for alt in _expand(sub)]
-        alternatives = [a + b for a in alternatives for b in options]
+        replace = len(group) >= 2
+        alternatives = [_join(a, b, replace) for a in alternatives for b in options]
         if len(alternatives) > MAX_ALTERNATIVES:
             raise PatternError("$or", f"too complex: expands to more than {MAX_ALTERNATIVES} alternatives")
     return alternatives
+
+
+def _join(outer: Alternative, branch: Alternative, replace: bool) -> Alternative:
+    if replace:
+        named = {c.path for c in branch}
+        outer = tuple(c for c in outer if c.path not in named)
+    return outer + branch
 
 
 def _dedupe(alternatives: list[Alternative]) -> tuple[Alternative, ...]:
@@ -140,7 +162,22 @@ def compile_pattern(pattern: object) -> CompiledPattern:
         raise PatternError("", f"a pattern must be a JSON object, got {json_type(pattern)}")
     root = _Node()
     _parse_object(pattern, (), [], root)
-    return CompiledPattern(pattern, _dedupe(_expand(root)))
+    alternatives = _dedupe(_expand(root))
+    _check_wildcards(alternatives)
+    return CompiledPattern(pattern, alternatives)
+
+
+def _check_wildcards(alternatives: tuple[Alternative, ...]) -> None:
+    """Refuse, as AWS does, wildcards that would keep too many partial matches alive at once
+    (`complexity.py`); a field's wildcards are measured together, over every alternative."""
+    by_path: dict[tuple[str, ...], list[Wildcard]] = {}
+    for alternative in alternatives:
+        for c in alternative:
+            if found := wildcards_of(c.leaf.matchers):
+                by_path.setdefault(c.path, []).extend(found)
+    for path, wildcards in by_path.items():
+        if complexity(wildcards) > MAX_COMPLEXITY:
+            raise PatternError(".".join(path), TOO_COMPLEX)
 
 
 @lru_cache(maxsize=2048)

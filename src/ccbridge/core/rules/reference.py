@@ -15,35 +15,64 @@ from typing import Any
 
 def reference_matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
     """Whether `event` satisfies the (valid) `pattern`, under the semantics in `patterns.py`."""
-    return _object(pattern, [event])
+    return any(
+        all(_leaf(leaf, _values(event, parts)) for parts, leaf in conjunction)
+        for conjunction in _disjunction(pattern, ())
+    )
 
 
-def _object(pattern: dict[str, Any], nodes: list[Any]) -> bool:
-    """`nodes` are every value found at this level of the event, arrays already spread out."""
+Conjunction = list[tuple[tuple[str, ...], list[Any]]]
+Ors = list[tuple[tuple[str, ...], list[dict[str, Any]]]]
+
+
+def _disjunction(pattern: dict[str, Any], prefix: tuple[str, ...]) -> list[Conjunction]:
+    """The pattern written out as ORs of ANDs of (dotted path parts, leaf); a branch of a `$or` of
+    two or more drops what was gathered before on the paths it names."""
+    own: Conjunction = []
+    ors: Ors = []
+    _gather(pattern, prefix, own, ors)
+    result: list[Conjunction] = [own]
+    for at, branches in ors:
+        grown: list[Conjunction] = []
+        for so_far in result:
+            for branch in branches:
+                for option in _disjunction(branch, at):
+                    named = {parts for parts, _ in option}
+                    kept = [c for c in so_far if c[0] not in named] if len(branches) > 1 else so_far
+                    grown.append(kept + option)
+        result = grown
+    return result
+
+
+def _gather(pattern: dict[str, Any], prefix: tuple[str, ...], own: Conjunction, ors: Ors) -> None:
     for key, sub in pattern.items():
         if key == "$or":
-            if not any(_object(alternative, nodes) for alternative in sub):
-                return False
-            continue
-        children: list[Any] = []
-        for node in nodes:
-            if isinstance(node, dict) and key in node:
-                _spread(node[key], children)
-        if isinstance(sub, dict):
-            ok = _object(sub, children)
+            ors.append((prefix, sub))
+        elif isinstance(sub, dict):
+            _gather(sub, (*prefix, *key.split(".")), own, ors)
         else:
-            ok = _leaf(sub, [c for c in children if not isinstance(c, dict)])
-        if not ok:
-            return False
-    return True
+            own.append(((*prefix, *key.split(".")), sub))
 
 
-def _spread(value: Any, out: list[Any]) -> None:
-    if isinstance(value, list):
-        for item in value:
-            _spread(item, out)
-    else:
-        out.append(value)
+def _values(event: Any, parts: tuple[str, ...]) -> list[Any]:
+    """Every value at the dotted path `parts`: arrays spread at any depth, objects left out, an event
+    key holding dots standing for as many levels."""
+    out: list[Any] = []
+    _reach(event, parts, out)
+    return [v for v in out if not isinstance(v, dict)]
+
+
+def _reach(node: Any, parts: tuple[str, ...], out: list[Any]) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _reach(item, parts, out)
+    elif not parts:
+        out.append(node)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            key_parts = tuple(key.split("."))
+            if parts[: len(key_parts)] == key_parts:
+                _reach(value, parts[len(key_parts) :], out)
 
 
 def _leaf(items: list[Any], values: list[Any]) -> bool:

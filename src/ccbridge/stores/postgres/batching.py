@@ -39,6 +39,7 @@ class GroupCommitter(Generic[In, Out]):
         self._stopping = False
         self.batches = 0
         self.jobs = 0
+        self.on_batch: Callable[[int], None] | None = None  # told each batch's size (metrics)
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="ccbridge-pg-group-commit")
@@ -73,6 +74,8 @@ class GroupCommitter(Generic[In, Out]):
     async def _commit(self, batch: list[tuple[In, asyncio.Future[Out]]]) -> None:
         self.batches += 1
         self.jobs += len(batch)
+        if self.on_batch is not None:
+            self.on_batch(len(batch))
         try:
             results = await self._job([item for item, _ in batch])
         except asyncio.CancelledError:

@@ -51,6 +51,7 @@ from ccbridge.stores.postgres.deadletter_removal import PostgresDeadLetterRemova
 from ccbridge.stores.postgres.health import PostgresEndpointHealth
 from ccbridge.stores.postgres.history import PostgresHistory, record_attempts
 from ccbridge.stores.postgres.migrations import apply_migrations, check_schema_name
+from ccbridge.stores.postgres.probe import PostgresReadProbe
 from ccbridge.stores.postgres.registry import PostgresRegistryOutbox
 
 log = structlog.get_logger("ccbridge.store")
@@ -82,6 +83,7 @@ class PostgresStore(
     PostgresRegistryOutbox,
     PostgresEndpointHealth,
     PostgresConnectorLeases,
+    PostgresReadProbe,
 ):
     """The `Store` port on PostgreSQL. `url` is a `postgresql://` DSN; `schema`, when given, is created
     if missing and used as the search path (tests give each their own); `clock` drives every schedule."""
@@ -141,6 +143,7 @@ class PostgresStore(
         async with self._conn() as conn:
             await self._sync_subscriptions(conn)
         self._appender = GroupCommitter(self._append_batch)
+        self._appender.on_batch = getattr(self, "_commit_observer", None)
         self._appender.start()
 
     @property
@@ -154,6 +157,12 @@ class PostgresStore(
                 "write_jobs": appender.jobs,
             }
         )
+
+    def observe_commit_batches(self, observe: Callable[[int], None]) -> None:
+        """`observe(n)` after each group commit of `n` event appends (set before or after `open`)."""
+        self._commit_observer = observe
+        if self._appender is not None:
+            self._appender.on_batch = observe
 
     async def close(self) -> None:
         if self._refreshing is not None:

@@ -42,6 +42,7 @@ from ccbridge.stores.sqlite.connector_leases import SqliteConnectorLeases
 from ccbridge.stores.sqlite.deadletter_removal import SqliteDeadLetterRemoval
 from ccbridge.stores.sqlite.health import SqliteEndpointHealth
 from ccbridge.stores.sqlite.history import SqliteHistory, record_attempts
+from ccbridge.stores.sqlite.probe import SqliteReadProbe
 from ccbridge.stores.sqlite.registry import SqliteRegistryOutbox
 from ccbridge.stores.sqlite.schema import (
     CONNECTOR_SCHEMA,
@@ -59,7 +60,12 @@ _SETTLE = records.SETTLE_COLUMNS.format(*"?" * 9)
 
 
 class SqliteStore(
-    SqliteDeadLetterRemoval, SqliteHistory, SqliteRegistryOutbox, SqliteEndpointHealth, SqliteConnectorLeases
+    SqliteDeadLetterRemoval,
+    SqliteHistory,
+    SqliteRegistryOutbox,
+    SqliteEndpointHealth,
+    SqliteConnectorLeases,
+    SqliteReadProbe,
 ):
     """The `Store` port on SQLite; `clock` drives every schedule and window, so tests can move time."""
 
@@ -125,6 +131,10 @@ class SqliteStore(
     @property
     def stats(self) -> dict[str, int]:
         return {"write_batches": self._writer.batches, "write_jobs": self._writer.jobs}
+
+    def observe_commit_batches(self, observe: Callable[[int], None]) -> None:
+        """`observe(n)` after each write transaction of `n` jobs (the writer's group commit)."""
+        self._writer.on_batch = observe
 
     def _reload(self, conn: sqlite3.Connection) -> None:
         """What the writer keeps in memory, read again from the file."""

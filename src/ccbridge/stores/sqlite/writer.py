@@ -17,6 +17,7 @@ starts and once when a write commits again, not once per caller.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import queue
 import sqlite3
@@ -108,6 +109,7 @@ class SerialExecutor:
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self.batches = 0
         self.jobs = 0
+        self.on_batch: Callable[[int], None] | None = None  # told each batch's size (metrics)
         self._failure: str | None = None
 
     @property
@@ -191,6 +193,9 @@ class SerialExecutor:
             self._note_health(results, wrote=conn.total_changes > changes)
         self.batches += 1
         self.jobs += len(batch)
+        if self.on_batch is not None:
+            with contextlib.suppress(Exception):  # a metrics hook must never stop the writer thread
+                self.on_batch(len(batch))
         _resolve([(item, value, None if error is None else mapped(error)) for item, value, error in results])
 
     def _note_health(self, results: list[tuple[_Item, Any, BaseException | None]], wrote: bool) -> None:
