@@ -58,7 +58,7 @@ async def test_events_and_deliveries_commands() -> None:
     """list/show/attempts/retry print the server's answers (JSON and tables) and exit 0; a retry of a
     pending delivery exits 1 with the conflict."""
     async with running_server() as srv, WebhookReceiver() as receiver:
-        receiver.behave(status=410)
+        receiver.behave(status=400)
         config = ("--config", str(srv.config_path))
         async with await _client(srv) as api:
             sub_id, [event_id] = await _setup(api, receiver, 1)
@@ -74,15 +74,15 @@ async def test_events_and_deliveries_commands() -> None:
         code, out, err = await accbridge("events", "show", event_id, "--json", *config)
         shown: dict[str, Any] = json.loads(out)
         [delivery] = shown["deliveries"]
-        assert code == 0 and [a["status"] for a in delivery["attemptRecords"]] == [410]
+        assert code == 0 and [a["status"] for a in delivery["attemptRecords"]] == [400]
         code, table, _ = await accbridge("events", "show", event_id, *config)
-        assert code == 0 and "failed" in table and "410" in table
+        assert code == 0 and "failed" in table and "400" in table
         code, out, _ = await accbridge(
             "deliveries", "list", "--subscription", sub_id, "--status", "dead", "--json", *config
         )
         assert code == 0 and [d["id"] for d in json.loads(out)["items"]] == [delivery["id"]]
         code, table, _ = await accbridge("deliveries", "attempts", str(delivery["id"]), *config)
-        assert code == 0 and "HTTP 410" in table and "not ok" in table
+        assert code == 0 and "HTTP 400" in table and "not ok" in table
         receiver.behave(status=200)
         code, out, _ = await accbridge("deliveries", "retry", str(delivery["id"]), "--json", *config)
         assert code == 0 and json.loads(out)["id"] == delivery["id"]

@@ -14,8 +14,9 @@ from ccbridge.config import Config, load_config, resolve_path
 from ccbridge.core.schemas import load_schema
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "ccbridge.yaml"
-COMMENTED_OUT = {"registry"}
-"""Shown commented, with why: it posts to a registry that a local run does not have."""
+COMMENTED_OUT = {"registry", "logging"}
+"""Shown commented, with why: `registry` posts to a registry that a local run does not have;
+`logging` is the older name of `log`."""
 
 
 def test_every_section_is_shown() -> None:

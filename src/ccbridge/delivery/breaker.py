@@ -216,7 +216,7 @@ class EndpointGuard:
             return Hold(replace(waiting, next_attempt_at=record.next_probe_at), committed=True)
         if not record.notified:
             await self._announce(record, job.endpoint.type)
-        return Hold(outcome=Failed(f"endpoint disabled ({record.disabled_by}): {error}", status))
+        return Hold(outcome=_disabled_after(outcome, f"endpoint disabled ({record.disabled_by}): {error}"))
 
     def _show(self, record: HealthRecord) -> None:
         self._metrics.endpoint_breaker_state.labels(record.subscription_id, mask_url(record.url)).set(
@@ -244,3 +244,13 @@ class EndpointGuard:
             endpoint=mask_url(record.url),
             by=record.disabled_by,
         )
+
+
+def _disabled_after(sent: Outcome, reason: str) -> Failed:
+    """The dead letter's outcome for an attempt that disabled its endpoint: the attempt's own answer
+    (status, body start, latency, error class) kept for its record, the reason saying why it is dead."""
+    if isinstance(sent, Delivered):
+        return Failed(reason, sent.status, body=sent.body, latency_ms=sent.latency_ms)
+    return Failed(
+        reason, sent.status, body=sent.body, latency_ms=sent.latency_ms, error_class=sent.error_class
+    )

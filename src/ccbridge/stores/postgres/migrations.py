@@ -39,7 +39,7 @@ async def apply_migrations(conn: Any, schema: str | None = None) -> list[int]:
             " (version integer PRIMARY KEY, applied_ts double precision NOT NULL)"
         )
         done = {row[0] for row in await conn.fetch("SELECT version FROM ccb_migrations")}
-        for version, sql in sorted(MIGRATIONS):
+        for version, sql in MIGRATIONS:
             if version in done:
                 continue
             await conn.execute(sql)

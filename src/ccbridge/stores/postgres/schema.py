@@ -172,3 +172,6 @@ CREATE TABLE connector_leases (
 """,
     ),
 )
+
+# kept in version order, whatever order the steps were written in
+MIGRATIONS = tuple(sorted(MIGRATIONS))

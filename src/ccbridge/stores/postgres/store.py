@@ -63,6 +63,7 @@ UNAVAILABLE_RETRY_AFTER = 5.0  # seconds: while the database cannot be reached o
 _UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,  # a session the server ended mid-operation: its protocol broke
     asyncpg.exceptions.InsufficientResourcesError,  # class 53: disk full, out of memory, too many connections
     asyncpg.exceptions.OperatorInterventionError,  # class 57: shutting down, cannot connect now
     asyncpg.exceptions.ReadOnlySQLTransactionError,  # a standby after a failover
