@@ -35,23 +35,24 @@ class Explanation:
 
 
 def values_at(event: dict[str, Any], path: tuple[str, ...]) -> list[Any]:
-    """The scalars at `path`, with arrays transparent at any depth (`patterns.py` semantics)."""
-    nodes: list[Any] = [event]
-    for key in path:
-        children: list[Any] = []
-        for node in nodes:
-            if isinstance(node, dict) and key in node:
-                _spread(node[key], children)
-        nodes = children
-    return [v for v in nodes if not isinstance(v, dict)]
+    """The scalars at `path`, with arrays transparent at any depth and an event key holding dots
+    standing for as many levels (`{"a.b": 1}` is at `a.b`), as the matcher reads events."""
+    out: list[Any] = []
+    _reach(event, path, out)
+    return [v for v in out if not isinstance(v, dict)]
 
 
-def _spread(value: Any, out: list[Any]) -> None:
-    if isinstance(value, list):
-        for item in value:
-            _spread(item, out)
-    else:
-        out.append(value)
+def _reach(node: Any, parts: tuple[str, ...], out: list[Any]) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _reach(item, parts, out)
+    elif not parts:
+        out.append(node)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            key_parts = tuple(key.split("."))
+            if parts[: len(key_parts)] == key_parts:
+                _reach(value, parts[len(key_parts) :], out)
 
 
 def check(condition: Condition, event: dict[str, Any]) -> Check:
