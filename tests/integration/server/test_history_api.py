@@ -139,6 +139,24 @@ async def test_an_events_attempts_are_shown_and_a_dead_delivery_retried(
         assert conflict.status_code == 409 and conflict.headers["content-type"] == "application/problem+json"
 
 
+async def test_a_410_that_disables_the_endpoint_keeps_its_answer_in_the_attempt(
+    api: httpx.AsyncClient, receiver: WebhookReceiver
+) -> None:
+    """410 Gone disables the endpoint at once; the dead letter's attempt still shows what it answered."""
+    receiver.behave(status=410)
+    await subscribe(api, "orders", receiver.url)
+    event_id = await publish(api, order(1))
+    assert await wait_until(lambda: settled(api, event_id, "dead"), timeout=10)
+    [delivery] = await deliveries_of(api, event_id)
+    [attempt] = (await api.get(f"{DELIVERIES}/{delivery['id']}/attempts")).json()["items"]
+    assert (attempt["status"], attempt["responseBody"], attempt["errorClass"]) == (
+        410,
+        "not ok",
+        "http_status",
+    )
+    assert attempt["latencyMs"] is not None and "disabled" in attempt["error"]
+
+
 async def test_events_and_deliveries_filter_and_page(
     api: httpx.AsyncClient, receiver: WebhookReceiver
 ) -> None:
