@@ -22,6 +22,7 @@ from ccbridge.core.ports import Endpoint
 from ccbridge.core.routing import SubscriptionRouter
 from ccbridge.core.times import SystemClock
 from ccbridge.delivery.dispatcher import Dispatcher
+from ccbridge.delivery.replayer import Replayer
 from ccbridge.endpoints.amqp import AmqpEndpoint
 from ccbridge.endpoints.grpc import GrpcEndpoint
 from ccbridge.endpoints.nats import NatsEndpoint
@@ -108,6 +109,8 @@ def build(config: Config, *, freeze_heap: bool = False) -> Runtime:
         store.add_listener(dispatcher.notify)
 
     housekeeper = Housekeeper(store, config.store.retention_days)
+    replayer = Replayer(store)
+    services.wake_replays = replayer.wake
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -117,6 +120,7 @@ def build(config: Config, *, freeze_heap: bool = False) -> Runtime:
         if dispatcher is not None:
             dispatcher.start()
         housekeeper.start()
+        replayer.start()
         if gateway is not None:
             await gateway.start()
         services.readiness.ready = True
@@ -128,6 +132,7 @@ def build(config: Config, *, freeze_heap: bool = False) -> Runtime:
             services.readiness.ready = False
             await stop_dashboard(dashboard)
             await housekeeper.stop()
+            await replayer.stop()
             if dispatcher is not None:
                 await dispatcher.stop()
             if gateway is not None:

@@ -330,3 +330,129 @@ def components() -> dict[str, JSON]:
     ]
     _, top = models_json_schema([(m, "validation") for m in models], ref_template=REF_TEMPLATE)
     return dict(top["$defs"])
+
+
+# --- events, deliveries and attempts as recorded ---------------------------------------------------
+
+
+class DeliveryStatusCounts(BaseModel):
+    pending: int
+    retrying: int
+    delivered: int
+    dead: int
+    cancelled: int
+
+
+class StoredEvent(BaseModel):
+    id: str
+    type: str
+    source: Any
+    time: str
+    receivedAt: str = Field(description="when the store accepted it (RFC 3339)")
+    dialect: str
+    correlationId: str
+    data: Any
+    metadata: dict[str, str]
+    deliveryCounts: DeliveryStatusCounts = Field(
+        description="its deliveries by status (dead-letter forwards aside)"
+    )
+
+
+class EventPage(BaseModel):
+    items: list[StoredEvent]
+    nextCursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
+
+
+class DeliveryRecord(BaseModel):
+    id: int
+    eventId: str
+    eventType: str
+    subscriptionId: str
+    endpointUrl: str = Field(description="credentials masked")
+    endpointType: str
+    kind: Literal["event", "deadletter"] = Field(
+        description="deadletter: a forward to the deadLetterQueue endpoint"
+    )
+    status: Literal["pending", "retrying", "delivered", "dead", "cancelled"]
+    attempts: int
+    lastStatus: int | None
+    lastError: str | None
+    nextAttemptAt: str | None = Field(description="when it is due, while pending")
+    createdAt: str
+    updatedAt: str
+
+
+class EventWithDeliveries(StoredEvent):
+    deliveries: list[DeliveryRecord]
+
+
+class DeliveryPage(BaseModel):
+    items: list[DeliveryRecord]
+    nextCursor: str | None
+
+
+class AttemptRecord(BaseModel):
+    id: int
+    deliveryId: int
+    attempt: int = Field(description="1 = the first try (a retried delivery counts again from 1)")
+    at: str = Field(description="when the attempt began")
+    endpointUrl: str
+    endpointType: str
+    outcome: Literal["delivered", "retry", "failed", "dead"] = Field(
+        description="retry: another attempt is scheduled; failed: permanently (dead-lettered); dead: no retry left"
+    )
+    status: int | None
+    latencyMs: float | None
+    responseBody: str | None = Field(description="the first 4 KB of the answer, as text")
+    error: str | None
+    errorClass: str | None = Field(description="http_status, timeout, connection, dns, tls, ...")
+
+
+class AttemptList(BaseModel):
+    items: list[AttemptRecord]
+
+
+# --- replay jobs -----------------------------------------------------------------------------------
+
+
+class ReplayJobRequest(_Request):
+    """Re-deliver the events received in [from, to) to the named subscriptions (none: every
+    subscription that matches each event now), narrowed by an event pattern."""
+
+    from_: str = Field(alias="from", description="RFC 3339, inclusive")
+    to: str = Field(description="RFC 3339, exclusive")
+    subscriptionIds: list[str] | None = None
+    pattern: JSON | None = Field(None, description="an Amazon EventBridge event pattern")
+    dryRun: bool = Field(False, description="count only")
+
+
+class ReplayProgress(BaseModel):
+    total: int = Field(description="events in the range when the job was created")
+    scanned: int
+    percent: float
+
+
+class ReplayCounts(BaseModel):
+    matched: int = Field(description="events that went to at least one endpoint")
+    enqueued: int = Field(description="deliveries queued (in a dry run: that would be)")
+    skipped: int = Field(description="deliveries this job had queued already (a resumed step)")
+
+
+class ReplayJob(BaseModel):
+    id: str
+    state: Literal["queued", "running", "succeeded", "failed"]
+    dryRun: bool
+    from_: str = Field(alias="from")
+    to: str
+    subscriptionIds: list[str]
+    pattern: JSON | None
+    progress: ReplayProgress
+    counts: ReplayCounts
+    error: str | None
+    createdAt: str
+    updatedAt: str
+    finishedAt: str | None
+
+
+class ReplayJobList(BaseModel):
+    items: list[ReplayJob]

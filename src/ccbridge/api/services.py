@@ -47,3 +47,5 @@ class Services:
     readiness: Readiness = field(default_factory=Readiness)
     session_key: bytes = b""  # the dashboard's cookie key (api.ui.session), from the store once it opens
     history: MetricsHistory = field(default_factory=MetricsHistory)  # the dashboard's per-minute charts
+    wake_replays: Callable[[], None] = field(default=lambda: None)
+    """Called after a replay job is stored, so this process's replayer claims it without waiting."""

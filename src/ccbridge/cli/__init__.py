@@ -127,6 +127,11 @@ def _register_optional() -> None:
     app.add_typer(subscriptions.subscriptions_app, name="subscriptions")
     app.command("publish")(publish.publish)
     app.add_typer(audit.audit_app, name="audit")
+    from ccbridge.cli import history, replay
+
+    app.add_typer(history.events_app, name="events")
+    app.add_typer(history.deliveries_app, name="deliveries")
+    app.command("replay")(replay.replay)
 
 
 _register_optional()

@@ -30,6 +30,8 @@ from ccbridge.client.retrying import RETRY_AFTER, RetryOptions, RetryTransport
 SUBSCRIPTIONS = "/api/v2/eventbridge/subscriptions"
 EVENTS = "/api/v2/eventbridge/events"
 DEADLETTERS = "/api/v2/eventbridge/deadletters"
+DELIVERIES = "/api/v2/eventbridge/deliveries"
+REPLAYS = "/api/v2/eventbridge/replays"
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 _correlation: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -218,3 +220,38 @@ class BridgeClient:
     async def purge_dead_letters(self, older_than_days: int) -> int:
         reply = await self.call("DELETE", DEADLETTERS, params={"olderThanDays": older_than_days})
         return int(reply.body.get("purged", 0)) if isinstance(reply.body, dict) else 0
+
+    # --- events, deliveries, attempts and replay jobs ---------------------------------------------
+
+    async def search_events(self, **params: Any) -> dict[str, Any]:
+        """`{items, nextCursor}`: filters `type`, `from`, `to` (RFC 3339), `subscription`, `limit`, `cursor`."""
+        query = {k: v for k, v in params.items() if v is not None}
+        return dict((await self.call("GET", EVENTS, params=query)).body)
+
+    async def get_event(self, event_id: str) -> dict[str, Any]:
+        """The stored event with its `deliveries`."""
+        return dict((await self.call("GET", f"{EVENTS}/{event_id}")).body)
+
+    async def list_deliveries(self, subscription_id: str, **params: Any) -> dict[str, Any]:
+        """`{items, nextCursor}` of one subscription: filters `status`, `from`, `to`, `limit`, `cursor`."""
+        query = {k: v for k, v in params.items() if v is not None}
+        return dict(
+            (await self.call("GET", f"{SUBSCRIPTIONS}/{subscription_id}/deliveries", params=query)).body
+        )
+
+    async def delivery_attempts(self, delivery_id: int) -> list[dict[str, Any]]:
+        body = (await self.call("GET", f"{DELIVERIES}/{delivery_id}/attempts")).body
+        return list(body.get("items", [])) if isinstance(body, dict) else []
+
+    async def retry_delivery(self, delivery_id: int) -> dict[str, Any]:
+        """The delivery, queued again (409 -> ApiConflictError when it is pending already)."""
+        return dict((await self.call("POST", f"{DELIVERIES}/{delivery_id}/retry")).body)
+
+    async def start_replay(
+        self, request: dict[str, Any], *, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        """The replay job (`{id, state, progress, counts, ...}`) for `{from, to, subscriptionIds?, pattern?, dryRun?}`."""
+        return dict((await self.call("POST", REPLAYS, body=request, idempotency_key=idempotency_key)).body)
+
+    async def get_replay(self, job_id: str) -> dict[str, Any]:
+        return dict((await self.call("GET", f"{REPLAYS}/{job_id}")).body)

@@ -117,9 +117,13 @@ class Subscription:
 
 @dataclass(frozen=True, slots=True)
 class Delivered:
-    """The endpoint accepted the delivery."""
+    """The endpoint accepted the delivery. `body` is the start of the answer (at most
+    `RESPONSE_EXCERPT_BYTES`, as text) and `latency_ms` how long the call took, when known. These
+    (and a failure's `error_class`) are for the attempt record: outcomes equal without them."""
 
     status: int | None = None
+    body: str | None = field(default=None, compare=False)
+    latency_ms: float | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +133,9 @@ class Retry:
     reason: str
     status: int | None = None
     after: float | None = None
+    body: str | None = field(default=None, compare=False)
+    latency_ms: float | None = field(default=None, compare=False)
+    error_class: str | None = field(default=None, compare=False)  # "http_status", "timeout", ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,9 +144,21 @@ class Failed:
 
     reason: str
     status: int | None = None
+    body: str | None = field(default=None, compare=False)
+    latency_ms: float | None = field(default=None, compare=False)
+    error_class: str | None = field(default=None, compare=False)
 
 
 Outcome = Delivered | Retry | Failed
+
+RESPONSE_EXCERPT_BYTES = 4096
+"""How much of an endpoint's answer an attempt record keeps."""
+
+
+def response_excerpt(raw: bytes) -> str:
+    """The first `RESPONSE_EXCERPT_BYTES` of an answer as text, invalid UTF-8 and NUL replaced by
+    U+FFFD (every store can keep it as text; never raises)."""
+    return raw[:RESPONSE_EXCERPT_BYTES].decode("utf-8", "replace").replace("\x00", "\ufffd")
 
 
 @dataclass(frozen=True, slots=True)

@@ -99,6 +99,7 @@ class Settlement:
     error: str | None = None
     next_attempt_at: float | None = None
     forward_to: EndpointSpec | None = None
+    detail: AttemptDetail | None = None  # what the attempt record keeps beyond status and error
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,6 +332,231 @@ class DeadLetterRemoval(Protocol):
         ...
 
 
+# --- delivery history: attempts, events and deliveries as recorded, retry one ----------------------
+
+AttemptOutcome = Literal["delivered", "retry", "failed", "dead"]
+"""How one attempt ended: delivered; failed and to be retried; failed permanently (the endpoint's
+answer says retrying cannot help: dead-lettered); failed with no retry left (dead-lettered)."""
+
+DeliveryStatus = Literal["pending", "retrying", "delivered", "dead", "cancelled"]
+"""A delivery's state as the API shows it: `retrying` is pending after a failed attempt."""
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptDetail:
+    """What a settlement adds to its attempt record: when the attempt began (epoch seconds), how it
+    ended, how long the endpoint took (ms), the start of its answer (text, at most 4 KB) and what kind
+    of failure it was. A settlement without one is recorded with what the settlement itself says."""
+
+    outcome: AttemptOutcome
+    started_at: float | None = None
+    latency_ms: float | None = None
+    response_body: str | None = None
+    error_class: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    """One recorded attempt of a delivery. `endpoint_url` is as stored (the API masks it)."""
+
+    id: int
+    delivery_id: int
+    attempt: int
+    at: float
+    endpoint_url: str
+    endpoint_type: str
+    outcome: str
+    status: int | None
+    latency_ms: float | None
+    response_body: str | None
+    error: str | None
+    error_class: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRecord:
+    """One delivery as stored: where it goes, its state and its last outcome. Times in epoch seconds."""
+
+    id: int
+    event_id: str
+    event_type: str
+    subscription_id: str
+    endpoint_url: str
+    endpoint_type: str
+    kind: str
+    status: str
+    attempts: int
+    last_status: int | None
+    last_error: str | None
+    next_attempt_at: float | None
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """A stored event, when it was received (epoch seconds), and how many of its deliveries are in
+    each `DeliveryStatus` (event deliveries only; dead-letter forwards are not counted)."""
+
+    event: Event
+    received_ts: float
+    deliveries: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class EventQuery:
+    """Which events to list: of `type`, received in [`from_ts`, `to_ts`) (epoch seconds), with a
+    delivery to `subscription_id`; newest first, `limit` at a time, after the page ending at `cursor`."""
+
+    type: str | None = None
+    from_ts: float | None = None
+    to_ts: float | None = None
+    subscription_id: str | None = None
+    limit: int = 100
+    cursor: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryQuery:
+    """Which deliveries of `subscription_id` to list: in `status`, created in [`from_ts`, `to_ts`);
+    newest first, `limit` at a time, after the page ending at `cursor`."""
+
+    subscription_id: str
+    status: DeliveryStatus | None = None
+    from_ts: float | None = None
+    to_ts: float | None = None
+    limit: int = 100
+    cursor: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EventPage:
+    """A page of events; `next_cursor` is None on the last page."""
+
+    items: list[EventRecord]
+    next_cursor: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryPage:
+    """A page of deliveries; `next_cursor` is None on the last page."""
+
+    items: list[DeliveryRecord]
+    next_cursor: int | None
+
+
+class DeliveryHistory(Protocol):
+    """What was received and what became of it: the reads behind the events, deliveries and attempts
+    routes (and the dashboard), and retrying one delivery.
+
+    Every attempt a settlement applies to is recorded in the settlement's own commit (a settlement of
+    a lease no longer held records nothing). Attempts live as long as their delivery: whatever removes
+    a delivery (history retention, dead-letter purge) removes its attempts with it. Pages are stable
+    under concurrent appends: a cursor names a position, so a page never repeats an item of the page
+    before it.
+    """
+
+    async def search_events(self, query: EventQuery) -> EventPage: ...
+
+    async def event_with_deliveries(self, event_id: str) -> tuple[EventRecord, list[DeliveryRecord]] | None:
+        """The event and every delivery it caused (dead-letter forwards included), oldest first."""
+        ...
+
+    async def list_deliveries(self, query: DeliveryQuery) -> DeliveryPage: ...
+
+    async def get_delivery(self, delivery_id: int) -> DeliveryRecord | None: ...
+
+    async def delivery_attempts(self, delivery_id: int) -> list[AttemptRecord] | None:
+        """Its attempts, oldest first; None when there is no such delivery."""
+        ...
+
+    async def retry_delivery(self, delivery_id: int) -> DeliveryRecord:
+        """Queue a dead or delivered delivery again, due now with its attempt count reset (its recorded
+        attempts stay). NotFoundError when it does not exist; ConflictError when it is pending already
+        (nothing to do) or cancelled, or its subscription is gone."""
+        ...
+
+
+# --- replay: re-deliver stored events of a time range, as a resumable job -----------------------------
+
+ReplayState = Literal["queued", "running", "succeeded", "failed"]
+ReplayRoute = Callable[[Event], Sequence[tuple[str, EndpointSpec]]]
+"""Where a replayed event goes now: (subscription id, endpoint) pairs. Pure and synchronous."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaySpec:
+    """What to replay: events received in [`from_ts`, `to_ts`) (epoch seconds), to the named
+    subscriptions (empty: every one that matches now), narrowed by `pattern`; `dry_run` counts only."""
+
+    from_ts: float
+    to_ts: float
+    subscription_ids: tuple[str, ...] = ()
+    pattern: dict[str, Any] | None = None
+    dry_run: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayJob:
+    """A replay and how far it got. `total` is the events in the range when it was created; `scanned`
+    those read so far, `matched` those that went to at least one endpoint, `enqueued` the deliveries
+    queued (or, in a dry run, that would be), `skipped` those this job had queued already (a resumed
+    step). Times in epoch seconds."""
+
+    id: str
+    spec: ReplaySpec
+    state: ReplayState
+    total: int
+    scanned: int = 0
+    matched: int = 0
+    enqueued: int = 0
+    skipped: int = 0
+    error: str | None = None
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    finished_at: float | None = None
+
+
+class ReplayJobs(Protocol):
+    """Replay jobs: created by the API, run by whichever process claims them, step by step.
+
+    A job is worked by one owner at a time under a lease that every step renews; when its owner dies
+    the lease expires and the next claim resumes it where its last committed step ended (a step's
+    deliveries, its progress and its position commit together). A job queues at most one delivery per
+    (job, event, subscription, endpoint), however often a step is run again.
+    """
+
+    async def create_replay(
+        self, job_id: str, spec: ReplaySpec, idem: IdempotentRecord | None = None
+    ) -> ReplayJob:
+        """A queued job, with `total` counted; `idem` (the API's answer to its Idempotency-Key) commits with it."""
+        ...
+
+    async def get_replay(self, job_id: str) -> ReplayJob | None: ...
+
+    async def list_replays(self, limit: int = 100) -> list[ReplayJob]:
+        """Newest first."""
+        ...
+
+    async def claim_replay(self, owner: str, lease_seconds: float) -> ReplayJob | None:
+        """Take the oldest queued job, or a running one whose lease expired, for `lease_seconds`."""
+        ...
+
+    async def replay_step(
+        self, job_id: str, owner: str, route: ReplayRoute, limit: int, lease_seconds: float
+    ) -> ReplayJob | None:
+        """Replay the next `limit` events of the job's range, routed by `route`; the job succeeds once
+        none is left. None when `owner` no longer holds the job (someone else resumed it)."""
+        ...
+
+    async def fail_replay(self, job_id: str, owner: str, error: str) -> None:
+        """End the job as failed with `error`, if `owner` still holds it."""
+        ...
+
+
+# --- the whole store (after every job it is made of) ---------------------------------------------
+
+
 class Store(
     EventLog,
     IdempotencyRecords,
@@ -341,6 +567,8 @@ class Store(
     DeadLetterRemoval,
     Housekeeping,
     WriteHealth,
+    DeliveryHistory,
+    ReplayJobs,
     Protocol,
 ):
     """A whole backend: every job above plus its lifecycle. Only `bootstrap.py` and the contract
@@ -365,6 +593,8 @@ class ApiStore(
     DeadLetterStore,
     DeadLetterRemoval,
     WriteHealth,
+    DeliveryHistory,
+    ReplayJobs,
     Protocol,
 ):
     """What the API's routes use: everything but the delivery queue and housekeeping."""

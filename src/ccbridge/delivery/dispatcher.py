@@ -22,6 +22,7 @@ from ccbridge.core.event import Delivered, DeliveryJob, Failed, Outcome, Retry, 
 from ccbridge.core.ports import Clock, DeliveryQueue, Endpoint
 from ccbridge.core.redact import mask_text
 from ccbridge.core.times import SystemClock
+from ccbridge.delivery.attempt_record import timed, with_detail
 from ccbridge.delivery.attempts import build_attempt, settlement_for
 from ccbridge.delivery.settler import SettleBatcher
 from ccbridge.errors import Unavailable
@@ -194,17 +195,18 @@ class Dispatcher:
         sub = self._store.cached_subscription(job.subscription_id)
         kind = job.endpoint.type
         started = time.perf_counter()
+        started_at = self._now()
         if sub is None:
-            outcome: Outcome = Failed("subscription deleted")
+            outcome: Outcome = Failed("subscription deleted", error_class="subscription_deleted")
         else:
             endpoint = self._endpoints.get(kind)
             if endpoint is None:
-                outcome = Failed(f"no transport for endpoint type {kind}")
+                outcome = Failed(f"no transport for endpoint type {kind}", error_class="no_transport")
             else:
                 outcome = await self._attempt(job, sub, endpoint)
         self._waiting.discard(job.id)  # the paths that send nothing
         self._metrics.delivery_seconds.labels(kind).observe(time.perf_counter() - started)
-        settlement = settlement_for(job, sub, outcome, self._now())
+        settlement = with_detail(settlement_for(job, sub, outcome, self._now()), outcome, started_at, kind)
         self._record(job, outcome, settlement.state)
         await self._settler.settle(settlement)
 
@@ -217,14 +219,17 @@ class Dispatcher:
             attempt = build_attempt(job, sub, self._now(), self._config.timeout_seconds)
         except Exception as exc:
             self._waiting.discard(job.id)
-            return Failed(f"the delivery could not be built: {type(exc).__name__}: {exc}")
+            return Failed(
+                f"the delivery could not be built: {type(exc).__name__}: {exc}", error_class="build_error"
+            )
         semaphore = self._semaphore(job.endpoint.url)
         try:
             await semaphore.acquire()
         finally:
             self._waiting.discard(job.id)
+        sent = time.perf_counter()
         try:
-            return await endpoint.send(attempt)
+            return timed(await endpoint.send(attempt), sent)
         except Exception as exc:  # an adapter's bug must not strand the delivery
             log.error(
                 "endpoint raised",
@@ -232,7 +237,7 @@ class Dispatcher:
                 error_type=type(exc).__name__,
                 error=mask_text(str(exc)),
             )
-            return Retry(f"the endpoint raised {type(exc).__name__}: {exc}")
+            return Retry(f"the endpoint raised {type(exc).__name__}: {exc}", error_class="endpoint_raised")
         finally:
             semaphore.release()
 

@@ -24,6 +24,7 @@ from ccbridge.demo import (
     scenario_client,
     scenario_dashboard,
     scenario_delivery,
+    scenario_history,
     scenario_ingest,
     scenario_ops,
     scenario_queue,
@@ -50,6 +51,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("Ingestion gateway (POST /ingest)", scenario_ingest.ingest),
     ("Metrics and operations", scenario_ops.metrics),
     ("Dashboard (/ui)", scenario_dashboard.dashboard),
+    ("Delivery attempts and range replay", scenario_history.history),
 )
 #: No step needs more than a few seconds; past this it is hanging, and the run moves on.
 STEP_TIMEOUT = 20.0

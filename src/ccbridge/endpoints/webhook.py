@@ -9,6 +9,7 @@ Classification (what is retried is decided here, once):
   timeouts, refused/reset connections, DNS   -> Retry(short reason)
   any other status (3xx, 4xx)                 -> Failed("HTTP 404", status); redirects are not followed
   an address refused by the NetworkPolicy     -> Failed("address 10.0.0.5 is private; ...")
+Every outcome also carries its `error_class` and the first 4 KB of the answer (`body`), for the attempt record.
 Reasons are short and never contain a header value, a secret or the body.
 """
 
@@ -19,6 +20,7 @@ import errno
 import socket
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
@@ -26,7 +28,7 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from ccbridge import __version__
-from ccbridge.core.event import Delivered, Failed, Outcome, Retry
+from ccbridge.core.event import RESPONSE_EXCERPT_BYTES, Delivered, Failed, Outcome, Retry, response_excerpt
 from ccbridge.core.ports import Attempt
 from ccbridge.core.retry import parse_retry_after
 from ccbridge.endpoints.netguard import NetworkPolicy
@@ -42,10 +44,11 @@ def classify_status(status: int, headers: Mapping[str, str], now: float) -> Outc
     if 200 <= status < 300:
         return Delivered(status)
     if status in RETRY_STATUSES or status >= 500:
-        return Retry(f"HTTP {status}", status, parse_retry_after(headers.get("Retry-After"), now))
+        after = parse_retry_after(headers.get("Retry-After"), now)
+        return Retry(f"HTTP {status}", status, after, error_class="http_status")
     if 300 <= status < 400:
-        return Failed(f"HTTP {status} (redirects are not followed)", status)
-    return Failed(f"HTTP {status}", status)
+        return Failed(f"HTTP {status} (redirects are not followed)", status, error_class="http_status")
+    return Failed(f"HTTP {status}", status, error_class="http_status")
 
 
 class _GuardedResolver(AbstractResolver):
@@ -134,15 +137,15 @@ class WebhookEndpoint:
                 budget -= time.monotonic() - started
             return await self._post(url, attempt.body, headers, aiohttp.ClientTimeout(total=budget))
         except Permanent as exc:
-            return Failed(str(exc))
+            return Failed(str(exc), error_class="address_refused")
         except Retryable as exc:
-            return Retry(str(exc), after=exc.retry_after)
+            return Retry(str(exc), after=exc.retry_after, error_class="address_unavailable")
         except TimeoutError:
-            return Retry(f"timeout after {attempt.timeout:.1f}s")
+            return Retry(f"timeout after {attempt.timeout:.1f}s", error_class="timeout")
         except aiohttp.ClientError as exc:
-            return _client_error(exc)
+            return replace(_client_error(exc), error_class=_error_class(exc))
         except ValueError:  # aiohttp refuses header values with control characters (injection)
-            return Failed("invalid request headers")
+            return Failed("invalid request headers", error_class="invalid_request")
 
     async def _post(
         self, url: URL, body: bytes, headers: CIMultiDict[str], deadline: aiohttp.ClientTimeout
@@ -155,8 +158,11 @@ class WebhookEndpoint:
             timeout=deadline,
         ) as response:
             if response.content_length is not None and response.content_length <= _DRAIN_LIMIT:
-                await response.read()
-            return classify_status(response.status, response.headers, time.time())
+                raw = await response.read()
+            else:  # the start of a large or streamed answer, for the attempt record
+                raw = await _excerpt(response.content)
+            outcome = classify_status(response.status, response.headers, time.time())
+            return replace(outcome, body=response_excerpt(raw)) if raw else outcome
 
     async def aclose(self) -> None:
         """Closes the pool; a later `send` opens a new one."""
@@ -165,7 +171,7 @@ class WebhookEndpoint:
             self._session = None
 
 
-def _client_error(exc: aiohttp.ClientError) -> Outcome:
+def _client_error(exc: aiohttp.ClientError) -> Retry | Failed:
     """Maps aiohttp's exceptions to short reasons; all are transient but a malformed URL."""
     if isinstance(exc, aiohttp.InvalidURL):
         return Failed("invalid URL")
@@ -183,3 +189,29 @@ def _client_error(exc: aiohttp.ClientError) -> Outcome:
     if isinstance(exc, aiohttp.ClientPayloadError | aiohttp.ClientResponseError):
         return Retry("invalid HTTP response")
     return Retry("connection error")
+
+
+def _error_class(exc: aiohttp.ClientError) -> str:
+    """The attempt record's kind of failure for an aiohttp exception (as `_client_error` reads it)."""
+    if isinstance(exc, aiohttp.InvalidURL):
+        return "invalid_url"
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return "dns"
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
+        return "tls"
+    if isinstance(exc, aiohttp.ClientPayloadError | aiohttp.ClientResponseError):
+        return "invalid_response"
+    return "connection"
+
+
+async def _excerpt(content: aiohttp.StreamReader) -> bytes:
+    """Up to `RESPONSE_EXCERPT_BYTES` of a body, however it arrives in chunks (less at its end)."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < RESPONSE_EXCERPT_BYTES:
+        chunk = await content.read(RESPONSE_EXCERPT_BYTES - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)

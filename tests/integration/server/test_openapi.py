@@ -12,7 +12,10 @@ from server_payloads import CXONE_EVENT, GENESYS_EVENT, cxone_subscription, gene
 
 SUBS = "/api/v2/eventbridge/subscriptions"
 EVENTS = "/api/v2/eventbridge/events"
-WITHOUT_BODY = {("post", "/api/v2/eventbridge/deadletters/{letter_id}/replay")}
+WITHOUT_BODY = {
+    ("post", "/api/v2/eventbridge/deadletters/{letter_id}/replay"),
+    ("post", "/api/v2/eventbridge/deliveries/{delivery}/retry"),
+}
 PLAIN_JSON_ERRORS = {"/api/v2/oauth/token", "/oauth/token", "/readyz"}  # RFC 6749 errors; {status}
 Document = dict[str, Any]
 

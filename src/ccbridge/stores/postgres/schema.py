@@ -81,4 +81,52 @@ CREATE TABLE idempotency (
 );
 """,
     ),
+    (
+        20,
+        """
+-- every attempt of a delivery, written in the settlement's transaction; gone with its delivery
+CREATE TABLE delivery_attempts (
+    id            bigserial PRIMARY KEY,
+    delivery_id   bigint NOT NULL REFERENCES deliveries(id) ON DELETE CASCADE,
+    attempt       integer NOT NULL,
+    at            double precision NOT NULL,
+    endpoint_url  text NOT NULL,
+    endpoint_type text NOT NULL,
+    outcome       text NOT NULL,
+    status        integer,
+    latency_ms    double precision,
+    response_body text,
+    error         text,
+    error_class   text
+);
+CREATE INDEX delivery_attempts_delivery ON delivery_attempts(delivery_id);
+-- one subscription's deliveries, newest first (the deliveries route pages by id)
+CREATE INDEX deliveries_subscription_id ON deliveries(subscription_id, id);
+CREATE TABLE replay_jobs (
+    id          text PRIMARY KEY,
+    spec        text NOT NULL,
+    state       text NOT NULL,
+    total       bigint NOT NULL,
+    scanned     bigint NOT NULL DEFAULT 0,
+    matched     bigint NOT NULL DEFAULT 0,
+    enqueued    bigint NOT NULL DEFAULT 0,
+    skipped     bigint NOT NULL DEFAULT 0,
+    position    bigint NOT NULL DEFAULT 0,
+    lease_owner text,
+    lease_until double precision,
+    error       text,
+    created_ts  double precision NOT NULL,
+    updated_ts  double precision NOT NULL,
+    finished_ts double precision
+);
+-- what a replay job queued: at most one delivery per (job, event, subscription, endpoint)
+CREATE TABLE replay_marks (
+    job_id          text NOT NULL REFERENCES replay_jobs(id) ON DELETE CASCADE,
+    event_id        text NOT NULL,
+    subscription_id text NOT NULL,
+    endpoint_url    text NOT NULL,
+    PRIMARY KEY (job_id, event_id, subscription_id, endpoint_url)
+);
+""",
+    ),
 )

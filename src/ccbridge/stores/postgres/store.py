@@ -46,6 +46,7 @@ from ccbridge.errors import ConflictError, FieldError, NotFoundError, Overloaded
 from ccbridge.stores import records
 from ccbridge.stores.postgres.batching import GroupCommitter
 from ccbridge.stores.postgres.deadletter_removal import PostgresDeadLetterRemoval
+from ccbridge.stores.postgres.history import PostgresHistory, record_attempts
 from ccbridge.stores.postgres.migrations import apply_migrations, check_schema_name
 
 log = structlog.get_logger("ccbridge.store")
@@ -71,7 +72,7 @@ _E_COLUMNS = records.EVENT_COLUMNS_OF_E
 _SETTLE = records.SETTLE_COLUMNS.format(*(f"${n}" for n in range(1, 10)))
 
 
-class PostgresStore(PostgresDeadLetterRemoval):
+class PostgresStore(PostgresDeadLetterRemoval, PostgresHistory):
     """The `Store` port on PostgreSQL. `url` is a `postgresql://` DSN; `schema`, when given, is created
     if missing and used as the search path (tests give each their own); `clock` drives every schedule."""
 
@@ -525,6 +526,7 @@ class PostgresStore(PostgresDeadLetterRemoval):
         delivered = [s for s in settlements if s.state == "delivered"]
         forwarded = 0
         async with self._conn(write=True) as conn:
+            await record_attempts(conn, owner, settlements, now)
             if delivered:  # the common case, in one statement: nothing to return, nothing to forward
                 await conn.execute(
                     "UPDATE deliveries d SET state = 'delivered', attempts = s.attempt, last_status = s.status,"

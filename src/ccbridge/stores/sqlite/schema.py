@@ -70,3 +70,49 @@ CREATE TABLE IF NOT EXISTS idempotency (
     PRIMARY KEY (scope, key)
 );
 """
+
+HISTORY_SCHEMA = """
+-- every attempt of a delivery, written in the settlement's transaction; gone with its delivery
+CREATE TABLE IF NOT EXISTS delivery_attempts (
+    id            INTEGER PRIMARY KEY,
+    delivery_id   INTEGER NOT NULL REFERENCES deliveries(id) ON DELETE CASCADE,
+    attempt       INTEGER NOT NULL,
+    at            REAL NOT NULL,
+    endpoint_url  TEXT NOT NULL,
+    endpoint_type TEXT NOT NULL,
+    outcome       TEXT NOT NULL,
+    status        INTEGER,
+    latency_ms    REAL,
+    response_body TEXT,
+    error         TEXT,
+    error_class   TEXT
+);
+CREATE INDEX IF NOT EXISTS delivery_attempts_delivery ON delivery_attempts(delivery_id);
+-- one subscription's deliveries, newest first (the deliveries route pages by id)
+CREATE INDEX IF NOT EXISTS deliveries_subscription_id ON deliveries(subscription_id, id);
+CREATE TABLE IF NOT EXISTS replay_jobs (
+    id          TEXT PRIMARY KEY,
+    spec        TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    total       INTEGER NOT NULL,
+    scanned     INTEGER NOT NULL DEFAULT 0,
+    matched     INTEGER NOT NULL DEFAULT 0,
+    enqueued    INTEGER NOT NULL DEFAULT 0,
+    skipped     INTEGER NOT NULL DEFAULT 0,
+    position    INTEGER NOT NULL DEFAULT 0,
+    lease_owner TEXT,
+    lease_until REAL,
+    error       TEXT,
+    created_ts  REAL NOT NULL,
+    updated_ts  REAL NOT NULL,
+    finished_ts REAL
+);
+-- what a replay job queued: at most one delivery per (job, event, subscription, endpoint)
+CREATE TABLE IF NOT EXISTS replay_marks (
+    job_id          TEXT NOT NULL REFERENCES replay_jobs(id) ON DELETE CASCADE,
+    event_id        TEXT NOT NULL,
+    subscription_id TEXT NOT NULL,
+    endpoint_url    TEXT NOT NULL,
+    PRIMARY KEY (job_id, event_id, subscription_id, endpoint_url)
+) WITHOUT ROWID;
+"""

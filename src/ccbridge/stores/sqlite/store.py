@@ -38,7 +38,8 @@ from ccbridge.core.times import IDEMPOTENCY_WINDOW, RECENT_WINDOW, SystemClock, 
 from ccbridge.errors import ConflictError, FieldError, NotFoundError, Overloaded, QuotaExceeded, Unavailable
 from ccbridge.stores import records
 from ccbridge.stores.sqlite.deadletter_removal import SqliteDeadLetterRemoval
-from ccbridge.stores.sqlite.schema import SCHEMA
+from ccbridge.stores.sqlite.history import SqliteHistory, record_attempts
+from ccbridge.stores.sqlite.schema import HISTORY_SCHEMA, SCHEMA
 from ccbridge.stores.sqlite.writer import SerialExecutor, connect
 
 OVERLOADED_RETRY_AFTER = 5.0  # seconds: a floor for a refused caller's retry
@@ -47,7 +48,7 @@ OVERLOADED_RETRY_AFTER = 5.0  # seconds: a floor for a refused caller's retry
 _SETTLE = records.SETTLE_COLUMNS.format(*"?" * 9)
 
 
-class SqliteStore(SqliteDeadLetterRemoval):
+class SqliteStore(SqliteDeadLetterRemoval, SqliteHistory):
     """The `Store` port on SQLite; `clock` drives every schedule and window, so tests can move time."""
 
     def __init__(
@@ -84,6 +85,7 @@ class SqliteStore(SqliteDeadLetterRemoval):
         conn = connect(self.path)
         try:
             conn.executescript(SCHEMA)
+            conn.executescript(HISTORY_SCHEMA)
             self._reload(conn)
         finally:
             conn.close()
@@ -428,6 +430,7 @@ class SqliteStore(SqliteDeadLetterRemoval):
         now = self._now()
 
         def job(conn: sqlite3.Connection) -> int:
+            record_attempts(conn, owner, settlements, now)
             forwarded = settled = 0
             delivered = conn.executemany(  # the common case, in one statement: no RETURNING, nothing to forward
                 "UPDATE deliveries SET state = 'delivered', attempts = ?, last_status = ?, last_error = NULL,"
