@@ -18,9 +18,12 @@ from ccbridge.api.services import Services
 from ccbridge.api.tokens import TokenService
 from ccbridge.api.ui import start_dashboard, stop_dashboard
 from ccbridge.config import Config, resolve_path
+from ccbridge.core.endpoint_health import BreakerPolicy
+from ccbridge.core.ids import uuid4_str
 from ccbridge.core.ports import Endpoint
 from ccbridge.core.routing import SubscriptionRouter
 from ccbridge.core.times import SystemClock
+from ccbridge.delivery.breaker import EndpointGuard
 from ccbridge.delivery.dispatcher import Dispatcher
 from ccbridge.delivery.replayer import Replayer
 from ccbridge.endpoints.amqp import AmqpEndpoint
@@ -61,6 +64,20 @@ def _endpoints(config: Config) -> dict[str, Endpoint]:
         "grpc": GrpcEndpoint(policy, ca_file),
         "queue": QueueEndpoint(NatsEndpoint(policy), AmqpEndpoint(policy)),
     }
+
+
+def _guard(config: Config, store: SqliteStore | PostgresStore, metrics: Metrics) -> EndpointGuard:
+    """Endpoint health (`delivery.breaker`, `rateLimitPerSecond`) on the dispatcher's own store."""
+    b = config.delivery.breaker
+    policy = BreakerPolicy(
+        failures=b.failures,
+        probe_initial_seconds=b.probe_initial_seconds,
+        probe_max_seconds=b.probe_max_seconds,
+        disable_after_seconds=b.disable_after_seconds,
+        probe_lease_seconds=config.delivery.lease_seconds,
+    )
+    owner = f"guard-{uuid4_str()[:12]}"
+    return EndpointGuard(store, store, policy, owner, metrics, SystemClock().now, b.enabled)
 
 
 def make_store(config: Config) -> SqliteStore | PostgresStore:
@@ -105,7 +122,9 @@ def build(config: Config, *, freeze_heap: bool = False) -> Runtime:
         fast[("POST", ingest_route.PATH)] = handler
     dispatcher = None
     if config.delivery.enabled:
-        dispatcher = Dispatcher(store, _endpoints(config), config.delivery, metrics)
+        dispatcher = Dispatcher(
+            store, _endpoints(config), config.delivery, metrics, guard=_guard(config, store, metrics)
+        )
         store.add_listener(dispatcher.notify)
 
     housekeeper = Housekeeper(store, config.store.retention_days)

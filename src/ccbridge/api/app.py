@@ -15,7 +15,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from ccbridge import __version__
-from ccbridge.api import auth, deadletters, events, history, ops, replays, subscriptions, ui
+from ccbridge.api import auth, deadletters, endpoint_health, events, history, ops, replays, subscriptions, ui
 from ccbridge.api.docs import DocumentedApp
 from ccbridge.api.fastpath import FastPath, Handler
 from ccbridge.api.problems import handle_bridge_error, problem
@@ -72,6 +72,7 @@ def create_app(
     )
     for module in (auth, subscriptions, events, deadletters, ops, history, replays):
         app.include_router(module.build_router(services))
+    app.include_router(endpoint_health.build_router(services))
     for router in extra_routers or []:
         app.include_router(router)
     app.add_exception_handler(BridgeError, handle_bridge_error)

@@ -41,6 +41,9 @@ class Endpoint(_Request):
         description="webhook: http(s)://...; grpc: grpc(s)://host:port; queue: nats://host:port/subject or amqp://..."
     )
     type: Literal["webhook", "grpc", "queue"] = "webhook"
+    rateLimitPerSecond: int | None = Field(
+        None, ge=1, le=100_000, description="at most this many deliveries a second, across every replica"
+    )
 
 
 class FilterTriple(_Request):
@@ -66,6 +69,9 @@ class DeliveryConfig(_Request):
     deliveryType: Literal["WEBHOOK", "GRPC", "QUEUE"] = Field("WEBHOOK", description="case-insensitive")
     url: str
     headers: dict[str, str] | None = None
+    rateLimitPerSecond: int | None = Field(
+        None, ge=1, le=100_000, description="at most this many deliveries a second, across every replica"
+    )
 
 
 class _Common(_Request):
@@ -315,6 +321,47 @@ class Problem(BaseModel):
     detail: str | None = None
     errors: list[FieldProblem] | None = None
     existingId: str | None = Field(None, description="409: the subscription that has the name")
+
+
+# --- endpoint health, secret rotation, test events ---------------------------------------------------
+
+
+class EndpointHealth(_Answer):
+    index: int = Field(
+        description="the endpoint's place in the subscription (0-based), as in the enable/disable routes"
+    )
+    url: str = Field(description="credentials masked")
+    type: str
+    rateLimitPerSecond: int | None = None
+    state: Literal["closed", "open", "disabled"] = Field(
+        description="closed: delivering; open: paused after failures, probed with backoff; disabled: not delivering"
+    )
+    consecutiveFailures: int
+    failingSince: str | None = None
+    openedAt: str | None = None
+    nextProbeAt: str | None = None
+    lastError: str | None = None
+    disabledAt: str | None = None
+    disabledBy: Literal["breaker", "gone", "operator"] | None = None
+
+
+class EndpointHealthList(_Answer):
+    subscriptionId: str
+    entities: list[EndpointHealth]
+
+
+class SecretRotated(_Answer):
+    subscriptionId: str
+    secret: str = Field(description="the new signing secret: answered only here, once")
+    previousSecretExpiresAt: str | None = Field(
+        None, description="until then deliveries carry a signature with the previous secret too"
+    )
+
+
+class TestEventSent(_Answer):
+    id: str = Field(description="the stored test event's id")
+    eventType: str
+    deliveries: int = Field(description="deliveries queued: one per endpoint of the subscription")
 
 
 def components() -> dict[str, JSON]:

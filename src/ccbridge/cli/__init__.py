@@ -132,6 +132,13 @@ def _register_optional() -> None:
     app.add_typer(history.events_app, name="events")
     app.add_typer(history.deliveries_app, name="deliveries")
     app.command("replay")(replay.replay)
+    _register_endpoints()
+
+
+def _register_endpoints() -> None:
+    from ccbridge.cli.endpoints import endpoints_app
+
+    app.add_typer(endpoints_app, name="endpoints")
 
 
 _register_optional()

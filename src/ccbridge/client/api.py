@@ -255,3 +255,26 @@ class BridgeClient:
 
     async def get_replay(self, job_id: str) -> dict[str, Any]:
         return dict((await self.call("GET", f"{REPLAYS}/{job_id}")).body)
+
+    # --- endpoint health, secret rotation, test events ----------------------------------------------
+
+    async def list_endpoints(self, subscription_id: str) -> list[dict[str, Any]]:
+        """The subscription's endpoints with their breaker state (index, url, state, ...)."""
+        body = (await self.call("GET", f"{SUBSCRIPTIONS}/{subscription_id}/endpoints")).body
+        return list(body.get("entities", [])) if isinstance(body, dict) else []
+
+    async def set_endpoint_enabled(self, subscription_id: str, index: int, enabled: bool) -> dict[str, Any]:
+        action = "enable" if enabled else "disable"
+        reply = await self.call("POST", f"{SUBSCRIPTIONS}/{subscription_id}/endpoints/{index}/{action}")
+        return dict(reply.body)
+
+    async def rotate_secret(
+        self, subscription_id: str, *, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        """A new signing secret (answered once); the old one signs too during the grace period."""
+        path = f"{SUBSCRIPTIONS}/{subscription_id}/secret/rotate"
+        return dict((await self.call("POST", path, idempotency_key=idempotency_key)).body)
+
+    async def send_test_event(self, subscription_id: str) -> dict[str, Any]:
+        """Store a `ccbridge.test` event for the subscription's endpoints; answers its id."""
+        return dict((await self.call("POST", f"{SUBSCRIPTIONS}/{subscription_id}/test")).body)

@@ -175,6 +175,22 @@ class LimitsConfig(Strict):
     )
 
 
+OPERATIONAL_EVENT_TYPES = frozenset({"ccbridge.endpoint.disabled", "ccbridge.test"})
+"""Events ccbridge itself emits; subscriptions may name them whatever `event_types` lists."""
+
+
+class BreakerConfig(Strict):
+    """`delivery.breaker`: each endpoint's circuit breaker (`core.endpoint_health`)."""
+
+    enabled: bool = True
+    failures: int = Field(5, ge=1, description="consecutive failed attempts that open the breaker")
+    probe_initial_seconds: float = Field(5.0, gt=0, description="wait before the first probe")
+    probe_max_seconds: float = Field(600.0, gt=0, description="longest wait between probes")
+    disable_after_seconds: float = Field(
+        5 * 86400.0, gt=0, description="failing this long without a success disables the endpoint"
+    )
+
+
 class DeliveryConfig(Strict):
     """How the dispatcher works; the defaults suit one process on a small machine."""
 
@@ -190,6 +206,10 @@ class DeliveryConfig(Strict):
     allow_private_networks: bool = False
     allowed_networks: list[Cidr] = Field(default_factory=list)
     grpc_ca_file: str | None = None
+    breaker: BreakerConfig = Field(default_factory=BreakerConfig)
+    secret_grace_seconds: float = Field(
+        86400.0, ge=0, description="after a secret rotation, deliveries are signed with both for this long"
+    )
 
 
 class InboundConfig(Strict):
@@ -242,4 +262,8 @@ class Config(Strict):
     )
 
     def event_type_known(self, event_type: str) -> bool:
-        return event_type.startswith("custom.") or event_type in self.event_types
+        return (
+            event_type.startswith("custom.")
+            or event_type in self.event_types
+            or event_type in OPERATIONAL_EVENT_TYPES
+        )

@@ -184,6 +184,7 @@ def parse_subscription(
     """
     spec = validate_subscription(body if existing is None else restore_masked(body, existing), limits)
     secret = spec.secret or (existing.secret if existing is not None else generate_secret())
+    keeps_rotation = existing is not None and secret == existing.secret  # a rotation's grace goes on
     return Subscription(
         id=sub_id,
         name=spec.name,
@@ -202,6 +203,10 @@ def parse_subscription(
         dead_letter=spec.dead_letter,
         labels=spec.labels,
         request=spec.request,
+        previous_secret=existing.previous_secret if existing is not None and keeps_rotation else "",
+        previous_secret_expires_at=(
+            existing.previous_secret_expires_at if existing is not None and keeps_rotation else None
+        ),
     )
 
 
@@ -222,12 +227,26 @@ def _masked_url_problem(url: Any, schemes: tuple[str, ...]) -> str | None:
     return problem
 
 
-def _endpoint(url: Any, kind: EndpointType, path: str, errors: Errors) -> EndpointSpec | None:
+def _endpoint(
+    url: Any, kind: EndpointType, path: str, errors: Errors, rate: int | None = None
+) -> EndpointSpec | None:
     problem = _masked_url_problem(url, ENDPOINT_SCHEMES[kind])
     if problem:
         errors.add(f"{path}.url", problem)
         return None
-    return EndpointSpec(url, kind)
+    return EndpointSpec(url, kind, None if rate is None else float(rate))
+
+
+MAX_RATE_LIMIT = 100_000
+
+
+def _rate_limit(raw: dict[str, Any], path: str, errors: Errors) -> int | None:
+    """`rateLimitPerSecond`: deliveries per second to the endpoint (an integer, 1..100000), or None."""
+    if raw.get("rateLimitPerSecond") is None:
+        return None
+    return errors.integer(
+        raw, "rateLimitPerSecond", f"{path}.rateLimitPerSecond", 1, low=1, high=MAX_RATE_LIMIT
+    )
 
 
 def _endpoint_type(value: Any) -> EndpointType | None:
@@ -252,18 +271,18 @@ def _cxone(body: dict[str, Any], errors: Errors, limits: Limits) -> _Delivery:
             if not isinstance(raw, dict):
                 errors.add(path, "must be an object {url, type}")
                 continue
-            errors.unknown(raw, {"url", "type"}, prefix=f"{path}.")
+            errors.unknown(raw, {"url", "type", "rateLimitPerSecond"}, prefix=f"{path}.")
             kind = _endpoint_type(raw.get("type", "webhook"))
             if kind is None:
                 errors.add(f"{path}.type", "must be webhook, grpc or queue")
                 continue
-            spec = _endpoint(raw.get("url"), kind, path, errors)
+            spec = _endpoint(raw.get("url"), kind, path, errors, _rate_limit(raw, path, errors))
             if spec is not None:
                 endpoints.append(spec)
     retry = _retry(errors.obj(body, "retryConfiguration", "retryConfiguration"), errors)
     dead = _dead_letter(errors.obj(body, "deadLetterQueue", "deadLetterQueue"), errors)
     normalized = {
-        "endpoints": [{"url": e.url, "type": e.type} for e in endpoints],
+        "endpoints": [_render_endpoint(e) for e in endpoints],
         "retryConfiguration": {
             "maxRetries": retry.max_retries,
             "backoffStrategy": retry.strategy,
@@ -277,6 +296,13 @@ def _cxone(body: dict[str, Any], errors: Errors, limits: Limits) -> _Delivery:
         },
     }
     return _Delivery((event_type or "",), tuple(endpoints), retry, dead, {}, normalized)
+
+
+def _render_endpoint(endpoint: EndpointSpec) -> dict[str, Any]:
+    body: dict[str, Any] = {"url": endpoint.url, "type": endpoint.type}
+    if endpoint.rate_limit_per_second is not None:
+        body["rateLimitPerSecond"] = int(endpoint.rate_limit_per_second)
+    return body
 
 
 def _retry(raw: dict[str, Any], errors: Errors) -> RetrySpec:
@@ -333,12 +359,15 @@ def _genesys(body: dict[str, Any], errors: Errors, limits: Limits) -> _Delivery:
     if not isinstance(config, dict):
         errors.add("deliveryConfig", "is required: {deliveryType, url, headers}")
     else:
-        errors.unknown(config, {"deliveryType", "url", "headers"}, prefix="deliveryConfig.")
+        errors.unknown(
+            config, {"deliveryType", "url", "headers", "rateLimitPerSecond"}, prefix="deliveryConfig."
+        )
         kind = _endpoint_type(str(config.get("deliveryType", "WEBHOOK")).lower())
+        rate = _rate_limit(config, "deliveryConfig", errors)
         if kind is None:
             errors.add("deliveryConfig.deliveryType", "must be WEBHOOK, GRPC or QUEUE")
         else:
-            endpoint = _endpoint(config.get("url"), kind, "deliveryConfig", errors)
+            endpoint = _endpoint(config.get("url"), kind, "deliveryConfig", errors, rate)
         headers = errors.string_map(config, "headers", "deliveryConfig.headers")
         for name, value in headers.items():
             if value == MASK:

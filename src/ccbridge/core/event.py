@@ -57,10 +57,15 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class EndpointSpec:
-    """Where a subscription delivers: a URL and how to reach it."""
+    """Where a subscription delivers: a URL and how to reach it.
+
+    `rate_limit_per_second`, when set, caps the deliveries sent to this endpoint of its subscription
+    per second, across every process sharing the store (over it, deliveries wait; none is dropped).
+    """
 
     url: str
     type: EndpointType = "webhook"
+    rate_limit_per_second: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +115,18 @@ class Subscription:
     dead_letter: DeadLetterSpec = field(default_factory=DeadLetterSpec)
     labels: dict[str, str] = field(default_factory=dict)
     request: dict[str, JSON] = field(default_factory=dict)
+    previous_secret: str = ""
+    """The secret before the latest rotation; deliveries are signed with it too until
+    `previous_secret_expires_at` (epoch seconds), so consumers can switch keys without a gap."""
+    previous_secret_expires_at: float | None = None
+
+    def signing_secrets(self, now: float) -> tuple[str, ...]:
+        """The secrets a delivery at `now` is signed with: the current one first, then the previous
+        one while its grace period lasts."""
+        expires = self.previous_secret_expires_at
+        if self.previous_secret and expires is not None and now < expires:
+            return (self.secret, self.previous_secret)
+        return (self.secret,) if self.secret else ()
 
 
 # --- delivery outcomes: one result per message, never one exception per batch ---------------------

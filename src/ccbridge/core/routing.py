@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from ccbridge.core.collector import collector_paused
 from ccbridge.core.event import EndpointSpec, Event, Subscription
+from ccbridge.core.operational import TEST_EVENT, TEST_TARGET
 from ccbridge.core.rules import CompiledPattern, RuleSet, compile_pattern
 
 Targets = tuple[int, tuple[tuple[str, EndpointSpec], ...]]
@@ -114,6 +115,9 @@ class SubscriptionRouter:
             self._schedule()
 
     def route(self, event: Event) -> list[tuple[str, EndpointSpec]]:
+        if event.type == TEST_EVENT and TEST_TARGET in event.metadata:  # one subscription's test
+            only = self._targets.get(event.metadata[TEST_TARGET])
+            return [] if only is None else list(only[1])
         found = self._plain.get(event.type, [])
         if event.type in self._filtered_types:
             if self._overlay:

@@ -100,13 +100,21 @@ def sign_hub(secret: str, body: bytes) -> str:
     return "sha256=" + base64.b64encode(_body_digest(secret, body)).decode("ascii")
 
 
-def signed_headers(secret: str, msg_id: str, timestamp: float, body: bytes) -> dict[str, str]:
-    """The signature headers of one outbound delivery (Standard Webhooks and Genesys hex)."""
+def signed_headers(
+    secret: str, msg_id: str, timestamp: float, body: bytes, previous: Sequence[str] = ()
+) -> dict[str, str]:
+    """The signature headers of one outbound delivery (Standard Webhooks and Genesys hex).
+
+    During a rotation's grace period `previous` holds the old secret(s): `webhook-signature` then
+    carries one space-separated `v1,` signature per secret, the current one first, so a consumer
+    verifying with either key accepts it. The Genesys hex header holds one signature: the current
+    secret's."""
     ts = str(int(timestamp))
+    standard = " ".join(sign_standard(s, msg_id, int(ts), body) for s in (secret, *previous) if s)
     return {
         "webhook-id": msg_id,
         "webhook-timestamp": ts,
-        "webhook-signature": sign_standard(secret, msg_id, int(ts), body),
+        "webhook-signature": standard,
         GENESYS_HEADER: sign_genesys(secret, body),
     }
 

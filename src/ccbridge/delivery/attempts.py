@@ -46,7 +46,8 @@ def build_attempt(job: DeliveryJob, sub: Subscription, now: float, timeout: floa
     body = body_of(job)
     headers = dict(sub.headers)
     lowered = {k.lower() for k in headers}
-    signed = signed_headers(sub.secret, message_id(job), now, body) if sub.secret else {}
+    secrets = sub.signing_secrets(now)
+    signed = signed_headers(secrets[0], message_id(job), now, body, secrets[1:]) if sub.secret else {}
     for name in list(headers):
         if name.lower() in {s.lower() for s in signed} or name.lower() == "x-correlation-id":
             del headers[name]

@@ -24,6 +24,7 @@ from ccbridge.core.redact import mask_text
 from ccbridge.core.times import SystemClock
 from ccbridge.delivery.attempt_record import timed, with_detail
 from ccbridge.delivery.attempts import build_attempt, settlement_for
+from ccbridge.delivery.breaker import EndpointGuard, Hold
 from ccbridge.delivery.settler import SettleBatcher
 from ccbridge.errors import Unavailable
 from ccbridge.observability.metrics import Metrics
@@ -42,7 +43,9 @@ class Dispatcher:
         config: DeliveryConfig,
         metrics: Metrics,
         clock: Clock | None = None,
+        guard: EndpointGuard | None = None,
     ) -> None:
+        """`guard` (built by bootstrap on the same store) adds the endpoints' breakers and rate limits."""
         self._store = store
         self._endpoints = endpoints
         self._config = config
@@ -59,6 +62,7 @@ class Dispatcher:
         self._task: asyncio.Task[None] | None = None
         self._renewer: asyncio.Task[None] | None = None
         self._settler = SettleBatcher(lambda batch: self._store.settle(self.owner, batch))
+        self._guard = guard
 
     def notify(self) -> None:
         self._wake.set()
@@ -138,6 +142,8 @@ class Dispatcher:
                 await asyncio.sleep(self._config.poll_interval_ms / 1000)
 
     async def _cycle(self) -> None:
+        if self._guard is not None:
+            await self._guard.refresh()
         free = self._config.concurrency - len(self._inflight)
         if free <= 0:
             self._slot_free.clear()
@@ -203,12 +209,42 @@ class Dispatcher:
             if endpoint is None:
                 outcome = Failed(f"no transport for endpoint type {kind}", error_class="no_transport")
             else:
-                outcome = await self._attempt(job, sub, endpoint)
+                sent, deferred = await self._guarded(job, sub, endpoint)
+                if deferred is not None:
+                    self._waiting.discard(job.id)
+                    if sent is not None:
+                        self._record(job, sent, "retry")
+                    if not deferred.committed:
+                        assert deferred.settlement is not None
+                        await self._settler.settle(deferred.settlement)
+                    return
+                assert sent is not None
+                outcome = sent
         self._waiting.discard(job.id)  # the paths that send nothing
         self._metrics.delivery_seconds.labels(kind).observe(time.perf_counter() - started)
         settlement = with_detail(settlement_for(job, sub, outcome, self._now()), outcome, started_at, kind)
         self._record(job, outcome, settlement.state)
         await self._settler.settle(settlement)
+
+    async def _guarded(
+        self, job: DeliveryJob, sub: Subscription, endpoint: Endpoint
+    ) -> tuple[Outcome | None, Hold | None]:
+        """The attempt, past the endpoint's breaker and rate limit (`delivery.breaker`): (the outcome
+        to settle as usual, None), or (what was sent if anything, a deferral: it waits, its attempt
+        unspent). A disabled endpoint's outcome is a `Failed` naming why."""
+        guard = self._guard
+        if guard is None or job.kind != "event":
+            return await self._attempt(job, sub, endpoint), None
+        hold = await guard.hold(job, sub, self.owner)
+        sent = None
+        if hold is None:
+            sent = await self._attempt(job, sub, endpoint)
+            hold = await guard.settled(job, sent, self.owner)
+            if hold is None:
+                return sent, None
+        if hold.settlement is not None:
+            return sent, hold
+        return hold.outcome, None
 
     async def _attempt(self, job: DeliveryJob, sub: Subscription, endpoint: Endpoint) -> Outcome:
         """One try, whatever goes wrong: every exception becomes an outcome, so the delivery is settled

@@ -24,6 +24,7 @@ from ccbridge.demo import (
     scenario_client,
     scenario_dashboard,
     scenario_delivery,
+    scenario_health,
     scenario_history,
     scenario_ingest,
     scenario_ops,
@@ -52,6 +53,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("Metrics and operations", scenario_ops.metrics),
     ("Dashboard (/ui)", scenario_dashboard.dashboard),
     ("Delivery attempts and range replay", scenario_history.history),
+    ("Endpoint health: breaker, 410, rotation, test event", scenario_health.health),
 )
 #: No step needs more than a few seconds; past this it is hanging, and the run moves on.
 STEP_TIMEOUT = 20.0

@@ -83,6 +83,7 @@ class Metrics:
             registry=r,
         )
         self.identify(0)
+        self._add_endpoint_health(r)
 
     def identify(self, worker: int) -> None:
         """Label this registry with the current process and its worker number (`serve --workers`):
@@ -104,3 +105,18 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+    def _add_endpoint_health(self, r: CollectorRegistry) -> None:
+        """Endpoint health (`delivery.breaker`, `rateLimitPerSecond`)."""
+        self.endpoint_breaker_state = Gauge(
+            "ccbridge_endpoint_breaker_state",
+            "Each endpoint's circuit breaker as this process last saw it: 0 closed, 1 open, 2 disabled",
+            ["subscription_id", "endpoint"],
+            registry=r,
+        )
+        self.deliveries_deferred = Counter(
+            "ccbridge_deliveries_deferred",
+            "Deliveries re-queued without an attempt: over the endpoint's rate limit, or its breaker open",
+            ["reason"],
+            registry=r,
+        )

@@ -15,6 +15,10 @@ EVENTS = "/api/v2/eventbridge/events"
 WITHOUT_BODY = {
     ("post", "/api/v2/eventbridge/deadletters/{letter_id}/replay"),
     ("post", "/api/v2/eventbridge/deliveries/{delivery}/retry"),
+    ("post", "/api/v2/eventbridge/subscriptions/{subscription_id}/endpoints/{index}/enable"),
+    ("post", "/api/v2/eventbridge/subscriptions/{subscription_id}/endpoints/{index}/disable"),
+    ("post", "/api/v2/eventbridge/subscriptions/{subscription_id}/secret/rotate"),
+    ("post", "/api/v2/eventbridge/subscriptions/{subscription_id}/test"),
 }
 PLAIN_JSON_ERRORS = {"/api/v2/oauth/token", "/oauth/token", "/readyz"}  # RFC 6749 errors; {status}
 Document = dict[str, Any]

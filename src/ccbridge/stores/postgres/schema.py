@@ -129,4 +129,22 @@ CREATE TABLE replay_marks (
 );
 """,
     ),
+    (
+        30,
+        """
+-- each endpoint's circuit breaker (`core.endpoint_health.HealthRecord` as JSON), and the rate
+-- limiters' theoretical arrival times (`core.endpoint_health.rate_slot`)
+CREATE TABLE endpoint_health (
+    subscription_id text NOT NULL,
+    url             text NOT NULL,
+    doc             text NOT NULL,
+    updated_ts      double precision NOT NULL,
+    PRIMARY KEY (subscription_id, url)
+);
+CREATE TABLE rate_slots (
+    key text PRIMARY KEY,
+    tat double precision NOT NULL
+);
+""",
+    ),
 )

@@ -46,6 +46,7 @@ from ccbridge.errors import ConflictError, FieldError, NotFoundError, Overloaded
 from ccbridge.stores import records
 from ccbridge.stores.postgres.batching import GroupCommitter
 from ccbridge.stores.postgres.deadletter_removal import PostgresDeadLetterRemoval
+from ccbridge.stores.postgres.health import PostgresEndpointHealth
 from ccbridge.stores.postgres.history import PostgresHistory, record_attempts
 from ccbridge.stores.postgres.migrations import apply_migrations, check_schema_name
 
@@ -72,7 +73,7 @@ _E_COLUMNS = records.EVENT_COLUMNS_OF_E
 _SETTLE = records.SETTLE_COLUMNS.format(*(f"${n}" for n in range(1, 10)))
 
 
-class PostgresStore(PostgresDeadLetterRemoval, PostgresHistory):
+class PostgresStore(PostgresDeadLetterRemoval, PostgresHistory, PostgresEndpointHealth):
     """The `Store` port on PostgreSQL. `url` is a `postgresql://` DSN; `schema`, when given, is created
     if missing and used as the search path (tests give each their own); `clock` drives every schedule."""
 

@@ -116,3 +116,19 @@ CREATE TABLE IF NOT EXISTS replay_marks (
     PRIMARY KEY (job_id, event_id, subscription_id, endpoint_url)
 ) WITHOUT ROWID;
 """
+
+HEALTH_SCHEMA = """
+-- each endpoint's circuit breaker (`core.endpoint_health.HealthRecord` as JSON), and the rate
+-- limiters' theoretical arrival times (`core.endpoint_health.rate_slot`)
+CREATE TABLE IF NOT EXISTS endpoint_health (
+    subscription_id TEXT NOT NULL,
+    url             TEXT NOT NULL,
+    doc             TEXT NOT NULL,
+    updated_ts      REAL NOT NULL,
+    PRIMARY KEY (subscription_id, url)
+);
+CREATE TABLE IF NOT EXISTS rate_slots (
+    key TEXT PRIMARY KEY,
+    tat REAL NOT NULL
+);
+"""

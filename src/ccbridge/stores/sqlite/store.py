@@ -38,8 +38,9 @@ from ccbridge.core.times import IDEMPOTENCY_WINDOW, RECENT_WINDOW, SystemClock, 
 from ccbridge.errors import ConflictError, FieldError, NotFoundError, Overloaded, QuotaExceeded, Unavailable
 from ccbridge.stores import records
 from ccbridge.stores.sqlite.deadletter_removal import SqliteDeadLetterRemoval
+from ccbridge.stores.sqlite.health import SqliteEndpointHealth
 from ccbridge.stores.sqlite.history import SqliteHistory, record_attempts
-from ccbridge.stores.sqlite.schema import HISTORY_SCHEMA, SCHEMA
+from ccbridge.stores.sqlite.schema import HEALTH_SCHEMA, HISTORY_SCHEMA, SCHEMA
 from ccbridge.stores.sqlite.writer import SerialExecutor, connect
 
 OVERLOADED_RETRY_AFTER = 5.0  # seconds: a floor for a refused caller's retry
@@ -48,7 +49,7 @@ OVERLOADED_RETRY_AFTER = 5.0  # seconds: a floor for a refused caller's retry
 _SETTLE = records.SETTLE_COLUMNS.format(*"?" * 9)
 
 
-class SqliteStore(SqliteDeadLetterRemoval, SqliteHistory):
+class SqliteStore(SqliteDeadLetterRemoval, SqliteHistory, SqliteEndpointHealth):
     """The `Store` port on SQLite; `clock` drives every schedule and window, so tests can move time."""
 
     def __init__(
@@ -86,6 +87,7 @@ class SqliteStore(SqliteDeadLetterRemoval, SqliteHistory):
         try:
             conn.executescript(SCHEMA)
             conn.executescript(HISTORY_SCHEMA)
+            conn.executescript(HEALTH_SCHEMA)
             self._reload(conn)
         finally:
             conn.close()
