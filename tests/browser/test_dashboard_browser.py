@@ -65,10 +65,10 @@ async def test_the_pattern_tester_says_whether_and_why(
     )
     box = page.get_by_label("event JSON")
     await box.fill(event % "voice")
-    await page.get_by_role("button", name="Test").click()
+    await page.get_by_role("button", name="Test", exact=True).click()
     await expect(page.locator("#verdict-answer")).to_have_text("Matches: this subscription would receive it.")
     await box.fill(event % "chat")
-    await page.get_by_role("button", name="Test").click()
+    await page.get_by_role("button", name="Test", exact=True).click()
     await expect(page.locator("#verdict-answer")).to_have_text(
         "No match: this subscription would not receive it."
     )

@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from ccbridge.api.services import Services
-from ccbridge.api.ui import auditlog, deadletters, login, overview, subscriptions
+from ccbridge.api.ui import auditlog, deadletters, endpoints, events, login, overview, replay, subscriptions
 from ccbridge.api.ui.web import PREFIX, Dashboard, NavItem, SecurityHeaders, error_handlers
 from ccbridge.observability.history import run_sampler
 
@@ -31,10 +31,12 @@ SESSION_KEY = "ui-session-signing-key"
 NAV = (
     NavItem("overview", "/", "Overview"),
     NavItem("subscriptions", "/subscriptions", "Subscriptions"),
+    NavItem("events", "/events", "Events"),
     NavItem("deadletters", "/deadletters", "Dead letters"),
+    NavItem("replay", "/replay", "Replay"),
     NavItem("audit", "/audit", "Audit log"),
 )
-PAGES = (login, overview, subscriptions, deadletters, auditlog)
+PAGES = (login, overview, subscriptions, endpoints, events, deadletters, replay, auditlog)
 
 
 def build_ui(services: Services) -> Starlette:

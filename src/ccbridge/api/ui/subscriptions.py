@@ -1,5 +1,7 @@
-"""The subscriptions pages: the list with each one's delivery state and success rate, and one
-subscription's page with its filter, figures, recent dead letters and the pattern tester.
+"""The subscriptions pages: the list with each one's delivery state, breaker states and success rate,
+and one subscription's page with its filter, figures, its endpoints with their breakers (and, for a
+writer, enable/disable, rotate secret, send test event: `endpoints.py`), its recent deliveries,
+recent dead letters and the pattern tester.
 
 The success rate is of settled deliveries: delivered / (delivered + dead-lettered), None before
 any settled. Endpoint URLs are shown masked (`core.redact`) and header values never.
@@ -16,16 +18,22 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ccbridge.api.deadletters import render as render_letter
+from ccbridge.api.endpoint_health import render_endpoint
+from ccbridge.api.history import render_delivery
 from ccbridge.api.subscriptions import render_status
 from ccbridge.api.ui import tester
+from ccbridge.api.ui.endpoints import endpoint_message
 from ccbridge.api.ui.session import Session
+from ccbridge.api.ui.timefields import shown
 from ccbridge.api.ui.web import Dashboard
+from ccbridge.core.endpoint_health import HealthRecord
 from ccbridge.core.event import Subscription
-from ccbridge.core.ports import DeliveryCounts
+from ccbridge.core.ports import DeliveryCounts, DeliveryQuery
 from ccbridge.core.redact import mask_url
 from ccbridge.errors import NotFoundError
 
 RECENT_DEAD = 10
+RECENT_DELIVERIES = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +42,8 @@ class Row:
     status: dict[str, Any]
     success_rate: float | None
     endpoints: tuple[tuple[str, str], ...]
+    health: tuple[dict[str, Any], ...] = ()
+    """Each endpoint as `api.endpoint_health.render_endpoint` shows it (index, masked url, breaker)."""
 
 
 def success_rate(counts: DeliveryCounts) -> float | None:
@@ -50,15 +60,23 @@ class SubscriptionPages:
         self.dashboard = dashboard
         self.store = dashboard.services.store
 
-    async def _row(self, sub: Subscription, now: float) -> Row:
+    async def _row(
+        self, sub: Subscription, now: float, records: dict[str, HealthRecord] | None = None
+    ) -> Row:
         counts = await self.store.delivery_counts(sub.id)
         endpoints = tuple((mask_url(e.url), e.type) for e in sub.endpoints)
-        return Row(sub, render_status(sub, counts, now), success_rate(counts), endpoints)
+        if records is None:
+            records = {r.url: r for r in await self.store.endpoint_health(sub.id)}
+        health = tuple(render_endpoint(i, e, records.get(e.url)) for i, e in enumerate(sub.endpoints))
+        return Row(sub, render_status(sub, counts, now), success_rate(counts), endpoints, health)
 
     async def list_all(self, request: Request) -> Response:
         session = self.dashboard.viewer(request)
         now = self.dashboard.services.now()
-        rows = [await self._row(s, now) for s in await self.store.list_subscriptions()]
+        records: dict[str, dict[str, HealthRecord]] = {}
+        for r in await self.store.endpoint_health():
+            records.setdefault(r.subscription_id, {})[r.url] = r
+        rows = [await self._row(s, now, records.get(s.id, {})) for s in await self.store.list_subscriptions()]
         return self.dashboard.render(
             "subscriptions.html", title="Subscriptions", active="subscriptions", session=session, rows=rows
         )
@@ -70,10 +88,16 @@ class SubscriptionPages:
         return sub
 
     async def _page(
-        self, session: Session, sub: Subscription, event_text: str, verdict: tester.Verdict | None
+        self,
+        session: Session,
+        sub: Subscription,
+        event_text: str,
+        verdict: tester.Verdict | None,
+        message: str | None = None,
     ) -> Response:
         now = self.dashboard.services.now()
         letters = await self.store.list_dead_letters(sub.id, RECENT_DEAD)
+        recent = await self.store.list_deliveries(DeliveryQuery(sub.id, limit=RECENT_DELIVERIES))
         return self.dashboard.render(
             "subscription.html",
             title=sub.name,
@@ -85,12 +109,17 @@ class SubscriptionPages:
             letters=[render_letter(d) for d in letters],
             event_text=event_text,
             verdict=verdict,
+            deliveries=[{**render_delivery(d), "updated": shown(d.updated_at)} for d in recent.items],
+            message=message,
         )
 
     async def show(self, request: Request) -> Response:
         session = self.dashboard.viewer(request)
         sub = await self._get(request.path_params["sub_id"])
-        return await self._page(session, sub, tester.sample_body(sub, self.dashboard.services.now()), None)
+        sample = tester.sample_body(sub, self.dashboard.services.now())
+        return await self._page(
+            session, sub, sample, None, endpoint_message(request.query_params.get("done"))
+        )
 
     async def test_pattern(self, request: Request) -> Response:
         """A read: any viewer may run it (the form is still CSRF-checked, as every POST is)."""
