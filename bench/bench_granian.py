@@ -130,7 +130,11 @@ def main() -> None:
                 result = run_wrk(
                     url + EVENTS_PATH, "POST", headers, body, args.connections, args.duration, args.warmup
                 )
-                bad = f" non-2xx {result.not_ok} errors {result.errors}" if result.not_ok or result.errors else ""
+                bad = (
+                    f" non-2xx {result.not_ok} errors {result.errors}"
+                    if result.not_ok or result.errors
+                    else ""
+                )
                 print(
                     f"round {round_no + 1} {name:<18}{result.rate:9,.0f} ev/s  p50 {result.p50_ms:6.2f} ms  "
                     f"p99 {result.p99_ms:7.2f} ms{bad}",

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import shutil
 import signal
@@ -456,13 +457,11 @@ def measure_ingest(row: str, folder: Path, bare_url: str, figures: RowFigures, b
                 print(f"  /ingest round {round_no + 1}: {load.rate:,.0f} ev/s{bad}", flush=True)
 
 
-def measure_delivery(
-    row: str, folder: Path, consumers: Consumers, figures: RowFigures, body: bytes
-) -> None:
+def measure_delivery(row: str, folder: Path, consumers: Consumers, figures: RowFigures, body: bytes) -> None:
     consumers.reset()
     with deploy(row, folder / "delivery", consumers.urls()) as deployment:
         _, sends = open_loop(deployment.urls, deployment.headers, body, E2E_RATE, SECONDS, folder, "e2e")
-        got, expected = wait_delivered(consumers, deployment)
+        _, expected = wait_delivered(consumers, deployment)
         receipts = consumers.receipts(folder)
         sent = dict(sends)
         latencies = sorted(r.at - sent[r.correlation] for r in receipts if r.correlation in sent)
@@ -479,10 +478,9 @@ def measure_delivery(
             consumers.reset()
             before = deployment.stored()
             headers = {**deployment.headers, "X-Correlation-Id": f"sat{round_no}-{{n}}"}
-            started = time.monotonic()
             closed_loop(deployment.urls, EVENTS_PATH, headers, body, 32, SECONDS)
             ended = time.monotonic()
-            got, expected = wait_delivered(consumers, deployment)
+            _, expected = wait_delivered(consumers, deployment)
             receipts = consumers.receipts(folder)
             expected -= ENDPOINTS * before
             times = sorted(r.at for r in receipts)
@@ -493,7 +491,7 @@ def measure_delivery(
             figures.notes.append(f"delivery round {round_no + 1}: {note}")
             drain = (times[-1] - ended) if times else float("nan")
             print(
-                f"  delivery round {round_no + 1}: {rate:,.0f} deliveries/s under load (from {started:.0f}); "
+                f"  delivery round {round_no + 1}: {rate:,.0f} deliveries/s under load; "
                 f"backlog drained {drain:.1f} s after; {note}",
                 flush=True,
             )
@@ -561,7 +559,7 @@ def targets(figures: dict[str, RowFigures]) -> None:
         return median(fig.deliveries)
 
     def line(name: str, value: float, goal: float, detail: str) -> None:
-        if value != value:  # nan: a row not measured
+        if math.isnan(value):  # a row not measured
             print(f"target {name}: not measured in this run")
             return
         verdict = "met" if value >= goal else "MISSED"
@@ -583,9 +581,7 @@ def targets(figures: dict[str, RowFigures]) -> None:
         1.6,
         f"{rate('sqlite-w2', 'delivery'):,.0f} / {rate(one, 'delivery'):,.0f} deliveries/s = {r:.2f}x",
     )
-    best = max(
-        (row for row in figures if row != "peer"), key=lambda row: rate(row, "delivery"), default=one
-    )
+    best = max((row for row in figures if row != "peer"), key=lambda row: rate(row, "delivery"), default=one)
     r = ratio(rate(best, "delivery"), rate("peer", "delivery"))
     line(
         ">= 2x the peer on deliveries/s",
@@ -623,6 +619,8 @@ def targets(figures: dict[str, RowFigures]) -> None:
 
 TRIALS = [
     ("prefork", 2, 1),
+    ("threads", 16, 4),
+    ("threads", 64, 4),
     ("prefork", 2, 16),
     ("prefork", 4, 4),
     ("threads", 32, 4),
@@ -639,14 +637,16 @@ def tune_peer(folder: Path, consumers: Consumers, body: bytes) -> None:
         rates = []
         for round_no in range(ROUNDS):
             consumers.reset()
-            with peer(folder / f"tune-{pool[0]}-{pool[1]}-{pool[2]}-{round_no}", consumers.urls(), pool) as dep:
-                started = time.monotonic()
+            with peer(
+                folder / f"tune-{pool[0]}-{pool[1]}-{pool[2]}-{round_no}", consumers.urls(), pool
+            ) as dep:
                 closed_loop(dep.urls, EVENTS_PATH, dep.headers, body, 32, SECONDS)
                 ended = time.monotonic()
                 times = sorted(r.at for r in consumers.receipts(folder))
                 rates.append(sum(1 for t in times if ended - SECONDS <= t < ended) / SECONDS)
-                del started
-        print(f"  pool {pool[0]:<8} concurrency {pool[1]:>3} prefetch {pool[2]:>3}: {median(rates):,.0f} deliveries/s")
+        print(
+            f"  pool {pool[0]:<8} concurrency {pool[1]:>3} prefetch {pool[2]:>3}: {median(rates):,.0f} deliveries/s"
+        )
 
 
 # --- main ----------------------------------------------------------------------------------------
