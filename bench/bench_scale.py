@@ -22,14 +22,14 @@ endpoint and Celery workers from bench/peers/.venv, created when missing):
 Then the issue's targets, each `met` or `MISSED` with its figures. Medians of `BENCH_ROUNDS` rounds.
 The machine is shared: compare ratios within one run.
 
-    .venv/bin/python bench/bench_scale.py                     # everything, about 9 minutes
+    .venv/bin/python bench/bench_scale.py                     # everything, about 8 minutes
     BENCH_SECONDS=2 BENCH_ROUNDS=1 .venv/bin/python bench/bench_scale.py   # a short trial
     .venv/bin/python bench/bench_scale.py --rows sqlite-1 peer --skip delivery
     .venv/bin/python bench/bench_scale.py --tune-peer         # the peer's pool / prefetch trials
 
 Environment: BENCH_SECONDS (measured seconds per run, default 3), BENCH_WARMUP (1), BENCH_ROUNDS
-(3), BENCH_CONNECTIONS (64), BENCH_E2E_RATE (100: 300 deliveries/s, which the peer sustains too), CCBRIDGE_BENCH_POSTGRES (the database,
-default postgresql://postgres@127.0.0.1:5432/test).
+(3), BENCH_CONNECTIONS (64), BENCH_E2E_RATE (100: 300 deliveries/s, which the peer sustains too),
+CCBRIDGE_BENCH_POSTGRES (the database, default postgresql://postgres@127.0.0.1:5432/test).
 """
 
 from __future__ import annotations
