@@ -390,11 +390,12 @@ def open_loop(
     return combined([r for r, _ in parts]), [s for _, sends in parts for s in sends]
 
 
-def wait_delivered(consumers: Consumers, deployment: Deployment) -> tuple[int, int]:
-    """Until the consumers hold 3 receipts per stored event (or DRAIN_TIMEOUT); (got, expected)."""
+def wait_delivered(consumers: Consumers, deployment: Deployment, before: int = 0) -> tuple[int, int]:
+    """Until the consumers (reset when `before` events were stored) hold 3 receipts per event stored
+    since (or DRAIN_TIMEOUT); (got, expected)."""
     deadline = time.monotonic() + DRAIN_TIMEOUT
     while True:
-        expected = ENDPOINTS * deployment.stored()
+        expected = ENDPOINTS * (deployment.stored() - before)
         got = consumers.count()
         if got >= expected or time.monotonic() > deadline:
             return got, expected
@@ -480,9 +481,8 @@ def measure_delivery(row: str, folder: Path, consumers: Consumers, figures: RowF
             headers = {**deployment.headers, "X-Correlation-Id": f"sat{round_no}-{{n}}"}
             closed_loop(deployment.urls, EVENTS_PATH, headers, body, 32, SECONDS)
             ended = time.monotonic()
-            _, expected = wait_delivered(consumers, deployment)
+            _, expected = wait_delivered(consumers, deployment, before)
             receipts = consumers.receipts(folder)
-            expected -= ENDPOINTS * before
             times = sorted(r.at for r in receipts)
             steady_from = ended - SECONDS
             rate = sum(1 for t in times if steady_from <= t < ended) / (ended - steady_from)
