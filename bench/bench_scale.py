@@ -292,8 +292,11 @@ def peer(
 
         yield Deployment([url], {"Content-Type": "application/json"}, stored, None, processes)
     finally:
-        for process in reversed(processes):
-            stop_group(process) if process is not processes[0] else stop(process)
+        for process in reversed(processes):  # the Celery worker (a process group) first
+            if process is processes[0]:
+                stop(process)
+            else:
+                stop_group(process)
         log.close()
         purge_celery_queue()
 
