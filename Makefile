@@ -29,7 +29,8 @@ services:
 test: install services lint
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
-bench: install
+# issue 15's table needs PostgreSQL and RabbitMQ (services); BENCH_SECONDS=2 BENCH_ROUNDS=1 for a short run
+bench: install services
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk) || echo "bench: no wrk; using bench/loadgen.py"
 	$(PY) bench/run_all.py
 

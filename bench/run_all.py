@@ -1,11 +1,12 @@
 """Runs every bench script in bench/ in sequence and prints their figures (`make bench`).
 
 Order: bench_rules, bench_http_clients (reduced: -n 1500, c=10,100, one round), bench_events,
-bench_delivery, bench_ingest, then any other bench_*.py. Each script's output is shown as it runs;
+bench_delivery, bench_ingest, bench_scale (issue 15's table), then any other bench_*.py except
+bench_granian (it needs granian installed; name it to run it). Each script's output is shown as it runs;
 a summary at the end repeats the lines that name a target. Exit status is non-zero only when a
 script crashed (non-zero exit); a missed target is printed, not a failure.
 
-    .venv/bin/python bench/run_all.py                 # everything, about 3 minutes on 2 cores
+    .venv/bin/python bench/run_all.py                 # everything, about 12 minutes on 2 cores
     .venv/bin/python bench/run_all.py events delivery # only bench_events.py and bench_delivery.py
 """
 
@@ -18,7 +19,8 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-ORDER = ["bench_rules", "bench_http_clients", "bench_events", "bench_delivery", "bench_ingest"]
+ORDER = ["bench_rules", "bench_http_clients", "bench_events", "bench_delivery", "bench_ingest", "bench_scale"]
+ON_REQUEST = {"bench_granian"}  # run only when named
 ARGS: dict[str, list[str]] = {
     "bench_http_clients": ["-n", "1500", "-c", "10", "100", "-r", "1"],
 }
@@ -27,12 +29,13 @@ ARGS: dict[str, list[str]] = {
 def scripts(only: list[str]) -> list[Path]:
     found = {p.stem: p for p in BENCH.glob("bench_*.py")}
     names = [n for n in ORDER if n in found] + sorted(n for n in found if n not in ORDER)
-    if only:
-        wanted = {n if n.startswith("bench_") else f"bench_{n}" for n in only}
-        unknown = wanted - set(names)
-        if unknown:
-            raise SystemExit(f"no such bench script: {', '.join(sorted(unknown))}")
-        names = [n for n in names if n in wanted]
+    if not only:
+        return [found[n] for n in names if n not in ON_REQUEST]
+    wanted = {n if n.startswith("bench_") else f"bench_{n}" for n in only}
+    unknown = wanted - set(names)
+    if unknown:
+        raise SystemExit(f"no such bench script: {', '.join(sorted(unknown))}")
+    names = [n for n in names if n in wanted]
     return [found[n] for n in names]
 
 

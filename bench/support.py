@@ -85,11 +85,12 @@ def token(srv: RunningServer, scope: str | None = None) -> str:
 
 
 @contextlib.contextmanager
-def bare_server() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """bench/bare_server.py as a child process; yields (process, base URL) once /healthz answers."""
+def bare_server(framework: str = "fastapi") -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """bench/bare_server.py (`framework`: fastapi or starlette) as a child process; yields (process,
+    base URL) once /healthz answers."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, str(BENCH / "bare_server.py"), "--port", str(port)],
+        [sys.executable, str(BENCH / "bare_server.py"), "--port", str(port), "--framework", framework],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

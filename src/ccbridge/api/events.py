@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 from fastapi import APIRouter, Request
+from prometheus_client import Counter
 from starlette.responses import Response
 
 from ccbridge.api import docs, schemas
@@ -71,7 +72,16 @@ def make_publish(services: Services) -> Callable[[Request], Awaitable[Response]]
     """The handler, shared by the router (for OpenAPI and the error handlers) and the fast path."""
     limit = services.config.limits.max_body_bytes
     known = services.config.event_type_known
-    received = services.metrics.events_received
+    counters = services.metrics.events_received
+    received: dict[tuple[str, bool], Counter] = {}  # (dialect, created) -> its counter child, resolved once
+
+    def count(dialect: str, created: bool) -> None:
+        child = received.get((dialect, created))
+        if child is None:
+            child = received[(dialect, created)] = counters.labels(
+                dialect, "created" if created else "duplicate"
+            )
+        child.inc()
 
     async def publish(request: Request) -> Response:
         principal = authorize(services, request, EVENTS)
@@ -91,7 +101,7 @@ def make_publish(services: Services) -> Callable[[Request], Awaitable[Response]]
                 metadata=trace,
             ),
         )
-        received.labels(envelope.dialect, "created" if result.created else "duplicate").inc()
+        count(envelope.dialect, result.created)
         debug(
             log,
             "event stored" if result.created else "duplicate event",

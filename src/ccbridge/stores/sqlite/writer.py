@@ -12,6 +12,14 @@ so it is mapped here, at the boundary, to `Unavailable` with a `retry_after`. SQ
 whole transaction back on such an error; the batch then fails as a whole, since what the jobs before
 it wrote is gone too. The writer remembers that writes fail (`write_failure`), logs it once when it
 starts and once when a write commits again, not once per caller.
+
+Processes sharing the file (`serve --workers`, the overlap of a rolling restart) take turns at
+SQLite's write lock. SQLite's busy handler waits for a taken lock by sleeping in steps of up to
+100 ms, however soon the lock frees, so two busy workers would spend much of their time asleep
+(hundreds of ms at p99). So every writer also holds a `WriteToken` (an exclusive `flock` on the
+file beside the database, `<db>-writer.lock`) from `BEGIN IMMEDIATE` to `COMMIT`: a writer waiting
+for it is woken by the kernel the moment the holder lets go. SQLite's lock still guards the file; a
+writer without the token (another tool) is waited for by `busy_timeout` as before.
 """
 
 from __future__ import annotations
@@ -19,10 +27,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import fcntl
+import os
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -88,8 +98,40 @@ def connect(path: str, readonly: bool = False) -> sqlite3.Connection:
     return conn
 
 
+class WriteToken:
+    """The exclusive `flock` on `<db>-writer.lock` a writer holds for each transaction (see the
+    module's docstring); a no-op for an in-memory database. A process that dies holding it loses it
+    with its file descriptors, so a crash never leaves it taken."""
+
+    def __init__(self, db_path: str) -> None:
+        in_memory = db_path == ":memory:" or db_path.startswith("file:") or not db_path
+        self.path = None if in_memory else db_path + "-writer.lock"
+        self._fd: int | None = None
+
+    def open(self) -> None:
+        if self.path is not None:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        if self._fd is None:
+            yield
+            return
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
 class SerialExecutor:
-    """Runs jobs on one dedicated thread with its own connection; `transactional` adds group commit."""
+    """Runs jobs on one dedicated thread with its own connection; `transactional` adds group commit
+    (each batch's transaction under the `WriteToken`)."""
 
     def __init__(
         self,
@@ -111,6 +153,7 @@ class SerialExecutor:
         self.jobs = 0
         self.on_batch: Callable[[int], None] | None = None  # told each batch's size (metrics)
         self._failure: str | None = None
+        self._token = WriteToken(path)
 
     @property
     def write_failure(self) -> str | None:
@@ -137,6 +180,8 @@ class SerialExecutor:
     def _run(self) -> None:
         try:
             conn = connect(self._path, readonly=not self._transactional)
+            if self._transactional:
+                self._token.open()
         except BaseException as exc:  # surfaced to start()
             self._error = exc
             self._ready.set()
@@ -154,6 +199,7 @@ class SerialExecutor:
                     return
         finally:
             conn.close()
+            self._token.close()
 
     def _drain(self, batch: list[_Item]) -> bool:
         while len(batch) < MAX_BATCH:
@@ -173,23 +219,26 @@ class SerialExecutor:
                 results.append(self._run_one(conn, item, savepoint=False))
         else:
             changes = conn.total_changes
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                if self._on_begin is not None:  # under the write lock: what it reads cannot change
-                    self._on_begin(conn)
-                for item in batch:
-                    results.append(self._run_one(conn, item, savepoint=True))
-                conn.execute("COMMIT")
-            except (sqlite3.Error, _BatchLost) as exc:  # the commit itself failed: nobody's work is durable
-                cause = exc.cause if isinstance(exc, _BatchLost) else exc
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                results = [(item, None, cause) for item in batch]
-                if self._on_rollback is not None:  # in-memory state mirrored the lost batch
-                    try:
-                        self._on_rollback(conn)
-                    except sqlite3.Error as reload_error:  # the thread must outlive it; next batch retries
-                        log.error("store state reload failed", error=str(reload_error))
+            with self._token.held():
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    if self._on_begin is not None:  # under the write lock: what it reads cannot change
+                        self._on_begin(conn)
+                    for item in batch:
+                        results.append(self._run_one(conn, item, savepoint=True))
+                    conn.execute("COMMIT")
+                except (sqlite3.Error, _BatchLost) as exc:  # the commit failed: nobody's work is durable
+                    cause = exc.cause if isinstance(exc, _BatchLost) else exc
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    results = [(item, None, cause) for item in batch]
+                    if self._on_rollback is not None:  # in-memory state mirrored the lost batch
+                        try:
+                            self._on_rollback(conn)
+                        except (
+                            sqlite3.Error
+                        ) as reload_error:  # the thread must outlive it; next batch retries
+                            log.error("store state reload failed", error=str(reload_error))
             self._note_health(results, wrote=conn.total_changes > changes)
         self.batches += 1
         self.jobs += len(batch)
