@@ -15,6 +15,9 @@ from typing import Any
 from ccbridge.core.rules.matchers import Exists
 from ccbridge.core.rules.order import Condition
 from ccbridge.core.rules.patterns import compile_pattern
+from ccbridge.core.rules.reading import values_at
+
+__all__ = ["Check", "Explanation", "check", "explain", "values_at"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,27 +35,6 @@ class Check:
 class Explanation:
     matched: bool
     alternatives: tuple[tuple[Check, ...], ...]
-
-
-def values_at(event: dict[str, Any], path: tuple[str, ...]) -> list[Any]:
-    """The scalars at `path`, with arrays transparent at any depth and an event key holding dots
-    standing for as many levels (`{"a.b": 1}` is at `a.b`), as the matcher reads events."""
-    out: list[Any] = []
-    _reach(event, path, out)
-    return [v for v in out if not isinstance(v, dict)]
-
-
-def _reach(node: Any, parts: tuple[str, ...], out: list[Any]) -> None:
-    if isinstance(node, list):
-        for item in node:
-            _reach(item, parts, out)
-    elif not parts:
-        out.append(node)
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            key_parts = tuple(key.split("."))
-            if parts[: len(key_parts)] == key_parts:
-                _reach(value, parts[len(key_parts) :], out)
 
 
 def check(condition: Condition, event: dict[str, Any]) -> Check:

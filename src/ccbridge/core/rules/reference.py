@@ -12,11 +12,13 @@ import ipaddress
 from functools import cache
 from typing import Any
 
+from ccbridge.core.rules.reading import values_at
+
 
 def reference_matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
     """Whether `event` satisfies the (valid) `pattern`, under the semantics in `patterns.py`."""
     return any(
-        all(_leaf(leaf, _values(event, parts)) for parts, leaf in conjunction)
+        all(_leaf(leaf, values_at(event, parts)) for parts, leaf in conjunction)
         for conjunction in _disjunction(pattern, ())
     )
 
@@ -52,27 +54,6 @@ def _gather(pattern: dict[str, Any], prefix: tuple[str, ...], own: Conjunction, 
             _gather(sub, (*prefix, *key.split(".")), own, ors)
         else:
             own.append(((*prefix, *key.split(".")), sub))
-
-
-def _values(event: Any, parts: tuple[str, ...]) -> list[Any]:
-    """Every value at the dotted path `parts`: arrays spread at any depth, objects left out, an event
-    key holding dots standing for as many levels."""
-    out: list[Any] = []
-    _reach(event, parts, out)
-    return [v for v in out if not isinstance(v, dict)]
-
-
-def _reach(node: Any, parts: tuple[str, ...], out: list[Any]) -> None:
-    if isinstance(node, list):
-        for item in node:
-            _reach(item, parts, out)
-    elif not parts:
-        out.append(node)
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            key_parts = tuple(key.split("."))
-            if parts[: len(key_parts)] == key_parts:
-                _reach(value, parts[len(key_parts) :], out)
 
 
 def _leaf(items: list[Any], values: list[Any]) -> bool:
