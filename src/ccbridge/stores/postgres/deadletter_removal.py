@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 
 class PostgresDeadLetterRemoval:
     """Mixed into `PostgresStore`, whose `_conn(write=True)` is a pooled connection in a transaction."""
 
-    def _conn(self, write: bool = False) -> AbstractAsyncContextManager[Any]:
-        raise NotImplementedError  # the store's own
+    if TYPE_CHECKING:
+
+        def _conn(self, write: bool = False) -> AbstractAsyncContextManager[Any]: ...
 
     async def discard_dead_letters(self, ids: Sequence[int]) -> int:
         wanted = sorted({int(i) for i in ids})
