@@ -19,6 +19,10 @@ Contracts (the numbers come from `server:` in the config, `ConnectionLimits` her
 * A connection beyond `max_connections` open ones in this process is answered 503 with
   `Retry-After` when its headers arrive, unless a slot has freed by then; the server never stops
   accepting because of it.
+* Each answer reaches the socket in one write: uvicorn writes the status line and headers, then
+  the body, as two `transport.write` calls (two syscalls on an idle socket); `JoinedWrites` holds
+  the first until the second joins it, or until the end of the current loop iteration at the
+  latest, so nothing waits on a slow app.
 * Unparseable requests get 400. Statuses and bodies come from `api.problems` (`ANSWERS`), so these
   answers look like every other error of the API. Every rejection closes the connection after the
   answer, half-closing first and discarding what the client still sends for a moment, so the client
@@ -65,6 +69,54 @@ class ConnectionLimits:
     retry_after: float = 1.0
 
 
+class JoinedWrites:
+    """The transport an app's response cycle writes through: a write is held until the next one
+    (then both go out as one) or until the loop's next iteration, whichever comes first; `close`
+    sends what is held first. Order is kept and no write waits longer than one loop iteration.
+    Everything else is the connection's transport."""
+
+    __slots__ = ("_flush_scheduled", "_held", "_loop", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held: bytes | None = None
+        self._flush_scheduled = False
+
+    def write(self, data: bytes) -> None:
+        held = self._held
+        if held is not None:
+            self._held = None
+            self._transport.write(held + data)
+            return
+        self._held = bytes(data)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._scheduled_flush)
+
+    def _scheduled_flush(self) -> None:
+        self._flush_scheduled = False
+        self.flush()
+
+    def flush(self) -> None:
+        """Send what is held now."""
+        held = self._held
+        if held is not None:
+            self._held = None
+            if not self._transport.is_closing():
+                self._transport.write(held)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class _Rejected(Exception):
     """Raised inside a parser callback to stop parsing; the reason is on the protocol."""
 
@@ -92,11 +144,13 @@ class GuardedProtocol(HttpToolsProtocol):
         self._over_cap = False
         self._rejection: BridgeError | None = None
         self._rejected = False
+        self._joined: JoinedWrites | None = None
 
     # connection lifecycle
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._joined = JoinedWrites(transport, self.loop)
         self._over_cap = len(self.connections) > self.limits.max_connections
         self._head_timer = self.loop.call_later(self.limits.header_timeout, self._head_timed_out)
 
@@ -176,6 +230,8 @@ class GuardedProtocol(HttpToolsProtocol):
             raise _Rejected
         self._over_cap = False
         super().on_headers_complete()
+        if self.cycle is not None and self._joined is not None:
+            self.cycle.transport = self._joined  # type: ignore[assignment]
         self._answering = True
 
     def on_message_complete(self) -> None:
@@ -245,6 +301,8 @@ class GuardedProtocol(HttpToolsProtocol):
             cycle.disconnected = True  # the app, if running, sees a disconnect and its answer is dropped
             cycle.message_event.set()
         if (cycle is not None and cycle.response_started) or self.transport.is_closing():
+            if self._joined is not None:
+                self._joined.flush()
             self.transport.close()
             return
         self.transport.write(self._answer(error))

@@ -3,8 +3,8 @@
 Why: the framework's layers (exception middlewares, route matching over every route) are a large
 share of the server's CPU per request on the routes that take events at volume, and those routes
 need none of them. Requests to it go straight to the same handler the
-router registers (so OpenAPI still documents it), with the same problem+json error mapping;
-every other request, and the lifespan, goes to the full app unchanged.
+router registers (so OpenAPI still documents it), with the same problem+json error mapping and
+headers indexed once (`api.headers`); every other request, and the lifespan, goes to the full app unchanged.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ccbridge.api.headers import IndexedHeaders
 from ccbridge.api.problems import from_error, problem
 from ccbridge.errors import BridgeError
 
@@ -37,8 +38,10 @@ class FastPath:
         if handler is None:
             await self.app(scope, receive, send)
             return
+        request = Request(scope, receive)
+        request._headers = IndexedHeaders(scope)  # read through `request.headers`, cached there by Starlette
         try:
-            response = await handler(Request(scope, receive))
+            response = await handler(request)
         except BridgeError as exc:
             response = from_error(exc, scope["path"])
         except ClientDisconnect:  # the client left mid-request: nobody to answer, not an error of ours

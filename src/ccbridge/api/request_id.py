@@ -8,13 +8,14 @@ replaced by a minted one rather than refused, since the id is for tracing, not f
 
 from __future__ import annotations
 
-from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ccbridge.api.headers import raw_header
 from ccbridge.core.ids import uuid4_str
 
 HEADER = "X-Request-Id"
+_RAW = HEADER.lower().encode("ascii")
 SCOPE_KEY = "ccbridge.request_id"
 MAX_LENGTH = 255
 
@@ -39,13 +40,17 @@ class RequestIds:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = Headers(scope=scope).get(HEADER)
+        raw = raw_header(scope, _RAW)
+        given = None if raw is None else raw.decode("latin-1")
         chosen = given if given is not None and usable(given) else uuid4_str()
         scope[SCOPE_KEY] = chosen
+        header = (_RAW, chosen.encode("latin-1"))
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)[HEADER] = chosen
+                headers = [item for item in message.get("headers", ()) if item[0] != _RAW]
+                headers.append(header)
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_id)

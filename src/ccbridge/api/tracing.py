@@ -15,7 +15,7 @@ from ccbridge.api.services import Services
 from ccbridge.core.event import Event
 from ccbridge.core.ports import AppendResult
 from ccbridge.core.tracecontext import valid_traceparent
-from ccbridge.observability.tracing import Tracing
+from ccbridge.observability.tracing import NoTracing, Tracing
 
 Build = Callable[[dict[str, str]], Event]
 
@@ -36,7 +36,10 @@ async def store_traced(services: Services, request: Request, route: str, build: 
 def traced_append(
     tracing: Tracing, append: Callable[[Event], Awaitable[AppendResult]]
 ) -> Callable[[Event], Awaitable[AppendResult]]:
-    """`append` inside a `store commit` span (a child of the span current when it is called)."""
+    """`append` inside a `store commit` span (a child of the span current when it is called);
+    `append` itself when tracing is off."""
+    if isinstance(tracing, NoTracing):
+        return append
 
     async def traced(event: Event) -> AppendResult:
         with tracing.span("store commit", attributes={"ccbridge.event_type": event.type}):

@@ -53,14 +53,26 @@ class _NoSpan:
 _NO_SPAN = _NoSpan()
 
 
-class NoTracing:
-    """Tracing off: spans cost one context manager and record nothing."""
+class _NoSpanContext(contextlib.AbstractContextManager[SpanHandle]):
+    """One shared, stateless context for every span not recorded: entering it costs a method call."""
 
-    @contextlib.contextmanager
+    def __enter__(self) -> SpanHandle:
+        return _NO_SPAN
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+_NO_SPAN_CONTEXT = _NoSpanContext()
+
+
+class NoTracing:
+    """Tracing off: spans cost a method call and record nothing."""
+
     def span(
         self, name: str, *, parent: str | None = None, attributes: Attributes | None = None
-    ) -> Iterator[SpanHandle]:
-        yield _NO_SPAN
+    ) -> contextlib.AbstractContextManager[SpanHandle]:
+        return _NO_SPAN_CONTEXT
 
     def shutdown(self) -> None:
         return None
