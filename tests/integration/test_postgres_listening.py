@@ -13,6 +13,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 
 import asyncpg
+import httpx
 import pytest
 from structlog.testing import capture_logs
 
@@ -22,7 +23,7 @@ from ccbridge.stores.postgres.listening import LISTENER_TASK, ListenPolicy
 from ccbridge.testing.relay import Relay
 from ccbridge.testing.samples import sample_event as event
 from ccbridge.testing.samples import sample_subscription as subscription
-from ccbridge.testing.server import wait_until
+from ccbridge.testing.server import running_server, wait_until
 
 URL = os.environ.get("CCBRIDGE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 PASSWORD = "pw-never-logged-789"  # trust authentication ignores it; the logs must not show it
@@ -208,3 +209,31 @@ async def test_a_silently_dropped_session_is_found_by_the_periodic_check(
         await second.append_event(event(1))
         await asyncio.wait_for(woken.wait(), WAIT)
         await relay.cut()  # the frozen pool session would hold up the store's close
+
+
+async def test_metrics_show_whether_the_listener_is_connected(schema: str) -> None:
+    """`ccbridge_store_listener_connected` is 1 on a server on PostgreSQL, 0 while its listener
+    cannot reconnect, 1 again once it has."""
+    async with Relay(5432) as relay:
+        store = {"url": relayed(relay), "postgres_schema": schema}
+        async with running_server({"store": store}) as srv, httpx.AsyncClient(base_url=srv.base_url) as web:
+            assert srv.runtime is not None and isinstance(srv.runtime.store, PostgresStore)
+
+            def reads(value: int) -> Callable[[], object]:
+                async def check() -> bool:
+                    text = (await web.get("/metrics")).text
+                    return f"ccbridge_store_listener_connected {value}.0" in text.splitlines()
+
+                return check
+
+            assert await wait_until(reads(1), timeout=WAIT)
+            await relay.refuse()
+            await terminate(listen_pid(srv.runtime.store))
+            assert await wait_until(reads(0), timeout=WAIT)
+            await relay.restore()
+            assert await wait_until(reads(1), timeout=WAIT)
+
+
+async def test_a_server_on_sqlite_has_no_listener_metric() -> None:
+    async with running_server() as srv, httpx.AsyncClient(base_url=srv.base_url) as web:
+        assert "ccbridge_store_listener_connected" not in (await web.get("/metrics")).text
