@@ -149,6 +149,8 @@ def build(config: Config, *, freeze_heap: bool = False, span_exporter: Any = Non
     metrics = Metrics()
     auths = cxone_auths(config)
     store.observe_commit_batches(metrics.store_commit_batch_size.observe)
+    if isinstance(store, PostgresStore):
+        store.listener.observe(metrics.observe_store_listener)
     tracing = build_tracing(config.tracing, span_exporter)
     services = Services(config=config, store=store, tokens=TokenService(config.auth, b""), metrics=metrics)
     services.cxone_connectors = frozenset(auths)

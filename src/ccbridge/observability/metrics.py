@@ -198,6 +198,20 @@ class Metrics:
             ["result"],
             registry=r,
         )
+        self.store_listener_connected = Gauge(
+            "ccbridge_store_listener_connected",
+            "1 while the PostgreSQL store's LISTEN session (other replicas' wake-ups and subscription"
+            " changes) is connected, 0 while it reconnects; absent on SQLite, which has none",
+            registry=None,  # registered by the first observation: only a PostgreSQL store makes one
+        )
+        self._listener_registered = False
+
+    def observe_store_listener(self, connected: bool) -> None:
+        """The PostgreSQL store's listener state, told on every change."""
+        if not self._listener_registered:
+            self.registry.register(self.store_listener_connected)
+            self._listener_registered = True
+        self.store_listener_connected.set(1 if connected else 0)
 
 
 def status_class(status: int | None) -> str:

@@ -11,7 +11,8 @@ are serialized across replicas (names and the quota hold).
 Leases take rows with `FOR UPDATE SKIP LOCKED`, so replicas never lease the same due delivery and
 never wait on each other; an expired lease is claimable by anyone, its owner kept until then so a
 slow owner's settlement still counts. Commits that make deliveries due `NOTIFY` the other replicas,
-whose listeners then wake their dispatchers. Housekeeping runs in bounded chunks, each under an
+whose listeners then wake their dispatchers; subscription writes `NOTIFY` them to refresh their
+caches (`listening.py` keeps that session open across drops). Housekeeping runs in bounded chunks, each under an
 advisory lock, so replicas take turns rather than deleting the same rows at once.
 
 Timestamps are epoch seconds from the injected clock, as on SQLite.
@@ -19,7 +20,6 @@ Timestamps are epoch seconds from the injected clock, as on SQLite.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import uuid
@@ -50,6 +50,7 @@ from ccbridge.stores.postgres.connector_leases import PostgresConnectorLeases
 from ccbridge.stores.postgres.deadletter_removal import PostgresDeadLetterRemoval
 from ccbridge.stores.postgres.health import PostgresEndpointHealth
 from ccbridge.stores.postgres.history import PostgresHistory, record_attempts
+from ccbridge.stores.postgres.listening import Listener, ListenPolicy
 from ccbridge.stores.postgres.migrations import apply_migrations, check_schema_name
 from ccbridge.stores.postgres.probe import PostgresReadProbe
 from ccbridge.stores.postgres.registry import PostgresRegistryOutbox
@@ -87,7 +88,8 @@ class PostgresStore(
     PostgresReadProbe,
 ):
     """The `Store` port on PostgreSQL. `url` is a `postgresql://` DSN; `schema`, when given, is created
-    if missing and used as the search path (tests give each their own); `clock` drives every schedule."""
+    if missing and used as the search path (tests give each their own); `clock` drives every schedule;
+    `listening` says how the LISTEN session is watched and reopened."""
 
     def __init__(
         self,
@@ -97,6 +99,7 @@ class PostgresStore(
         max_pending: int | None = None,
         schema: str | None = None,
         pool_size: int = 10,
+        listening: ListenPolicy | None = None,
     ) -> None:
         self.url = url
         self.schema = None if schema is None else check_schema_name(schema)
@@ -105,11 +108,19 @@ class PostgresStore(
         self._max_pending = max_pending
         self._pool_size = pool_size
         self._pool: asyncpg.Pool | None = None
-        self._listen: asyncpg.Connection | None = None
         self._instance = uuid.uuid4().hex  # tells this instance's own NOTIFYs from other replicas'
         self._channel = f"ccb_due_{self.schema or 'public'}"
         self._subs_channel = f"ccb_subs_{self.schema or 'public'}"
-        self._refreshing: asyncio.Task[None] | None = None
+        self.listener = Listener(
+            url,
+            self._settings(),
+            self._instance,
+            self._channel,
+            self._subs_channel,
+            wake=self._notify,
+            refresh=self._catch_up,
+            policy=listening,
+        )
         self._subs: dict[str, Subscription] = {}
         self._subs_version = -1  # the `subscriptions_version` the cache reflects
         self._listeners: list[Callable[[], None]] = []
@@ -135,9 +146,7 @@ class PostgresStore(
             self._pool = await asyncpg.create_pool(
                 self.url, min_size=1, max_size=self._pool_size, server_settings=self._settings()
             )
-            self._listen = await asyncpg.connect(self.url, server_settings=self._settings())
-            await self._listen.add_listener(self._channel, self._heard)
-            await self._listen.add_listener(self._subs_channel, self._heard_subscriptions)
+            await self.listener.start()
         except _UNAVAILABLE as exc:
             await self.close()
             raise _unavailable(exc) from exc
@@ -149,8 +158,9 @@ class PostgresStore(
 
     @property
     def stats(self) -> dict[str, int]:
+        """Group-commit figures, and whether the listener is connected (with its reconnects)."""
         appender = self._appender
-        return (
+        writes = (
             {"write_batches": 0, "write_jobs": 0}
             if appender is None
             else {
@@ -158,6 +168,7 @@ class PostgresStore(
                 "write_jobs": appender.jobs,
             }
         )
+        return writes | self.listener.stats
 
     def observe_commit_batches(self, observe: Callable[[int], None]) -> None:
         """`observe(n)` after each group commit of `n` event appends (set before or after `open`)."""
@@ -166,18 +177,10 @@ class PostgresStore(
             self._appender.on_batch = observe
 
     async def close(self) -> None:
-        if self._refreshing is not None:
-            self._refreshing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._refreshing
-            self._refreshing = None
+        await self.listener.close()
         if self._appender is not None:
             await self._appender.stop()
             self._appender = None
-        if self._listen is not None:
-            with contextlib.suppress(*_UNAVAILABLE):
-                await self._listen.close()
-            self._listen = None
         if self._pool is not None:
             with contextlib.suppress(*_UNAVAILABLE):
                 await self._pool.close()
@@ -190,20 +193,6 @@ class PostgresStore(
     def _notify(self) -> None:
         for callback in self._listeners:
             callback()
-
-    def _heard(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
-        if payload != self._instance:  # this instance already called its listeners after its commit
-            self._notify()
-
-    def _heard_subscriptions(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
-        """Another replica changed subscriptions: reload now rather than in the next append's transaction
-        (which checks the version anyway, so this only takes the reload off the ingest path)."""
-        if payload != self._instance and (self._refreshing is None or self._refreshing.done()):
-            self._refreshing = asyncio.get_running_loop().create_task(self._refresh())
-
-    async def _refresh(self) -> None:
-        with contextlib.suppress(Unavailable):
-            await self._catch_up()
 
     @contextlib.asynccontextmanager
     async def _conn(self, write: bool = False) -> AsyncIterator[Any]:
