@@ -18,11 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rules_support import assert_agrees
 
-from ccbridge.core.rules import automaton, machine, value_index
+from ccbridge.core.rules import addresses, automaton, machine
+from ccbridge.core.rules.addresses import parse_ip
 from ccbridge.core.rules.automaton import Fork, Node
 from ccbridge.core.rules.extract import MISSING, Many, flatten, key_trie
 from ccbridge.core.rules.order import Condition, Order, _nesting
-from ccbridge.core.rules.value_index import parse_ip
 from ccbridge.rules import RuleSet, compile_pattern, reference_matches
 
 PROFILE = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -399,9 +399,9 @@ TRICKY_ADDRESSES = [
 def test_ip_reader_agrees_with_ipaddress(text: str, strict: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     """The C library reads IPv4, held to `ipaddress`'s rules by writing the address back unless it
     is known to be strict (`strict=True` is only honest where it is: the import-time probe says)."""
-    if strict and not value_index._STRICT_PTON:
+    if strict and not addresses._STRICT_PTON:
         pytest.skip("this C library's inet_pton is looser than ipaddress; the write-back is always used")
-    monkeypatch.setattr(value_index, "_STRICT_PTON", strict)
+    monkeypatch.setattr(addresses, "_STRICT_PTON", strict)
     assert parse_ip(text) == _reference_ip(text)
 
 
