@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ccbridge.core.jsonbody import MAX_DEPTH, depth, parse_json_body, require_json_media
 from ccbridge.errors import Malformed, WrongMediaType
@@ -49,6 +51,32 @@ def test_a_repeated_key_at_any_level_is_refused_even_spelled_as_an_escape() -> N
         with pytest.raises(Malformed, match="repeats the key"):
             parse_json_body(raw)
     assert parse_json_body(b'{"a":{"a":1},"b":[{"a":2}]}') == {"a": {"a": 1}, "b": [{"a": 2}]}
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=6),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=3), children, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@given(st.dictionaries(st.text(max_size=4), JSON_VALUES, min_size=1, max_size=4), st.data())
+def test_a_repeated_key_is_refused_in_compact_writing_too(
+    obj: dict[str, object], data: st.DataObject
+) -> None:
+    """Compact bodies skip the duplicate scan when orjson writes them back identically; one with a
+    key written twice never does, wherever the copy goes and whatever it holds."""
+    compact = orjson.dumps(obj)
+    assert parse_json_body(compact) == obj
+    key = data.draw(st.sampled_from(sorted(obj)))
+    extra = orjson.dumps(key) + b":" + orjson.dumps(data.draw(JSON_VALUES))
+    at_end = compact[:-1] + b"," + extra + b"}"
+    at_start = b"{" + extra + b"," + compact[1:]
+    for raw in (at_end, at_start):
+        with pytest.raises(Malformed, match="repeats the key"):
+            parse_json_body(raw)
 
 
 def test_depth_counts_containers() -> None:
