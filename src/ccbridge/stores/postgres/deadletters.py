@@ -8,28 +8,18 @@ the other replicas' dispatchers and wakes this one's. Removing chosen letters is
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
 
 from ccbridge.core.ports import DeadLetter
 from ccbridge.stores import records
 from ccbridge.stores.postgres.answers import rowcount
+from ccbridge.stores.postgres.mixin import PostgresMixin
 
 _E_COLUMNS = records.EVENT_COLUMNS_OF_E
 
 
-class PostgresDeadLetters:
+class PostgresDeadLetters(PostgresMixin):
     """Dead letters; mixed into `PostgresStore`, whose pool, clock and channels it uses."""
-
-    if TYPE_CHECKING:  # the store's own
-        _now: Callable[[], float]
-        _channel: str
-        _instance: str
-
-        def _conn(self, write: bool = False) -> AbstractAsyncContextManager[Any]: ...
-
-        def _notify(self) -> None: ...
 
     async def list_dead_letters(
         self, subscription_id: str | None = None, limit: int = 100

@@ -11,8 +11,7 @@ transaction. Commits that make deliveries due (forwards, releases) `NOTIFY` the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -22,23 +21,17 @@ from ccbridge.core.ports import Settlement
 from ccbridge.stores import records
 from ccbridge.stores.postgres.answers import rowcount
 from ccbridge.stores.postgres.history import record_attempts
+from ccbridge.stores.postgres.mixin import PostgresMixin
 
 _E_COLUMNS = records.EVENT_COLUMNS_OF_E
 
 _SETTLE = records.SETTLE_COLUMNS.format(*(f"${n}" for n in range(1, 10)))
 
 
-class PostgresDeliveryQueue:
+class PostgresDeliveryQueue(PostgresMixin):
     """The dispatcher's outbox; mixed into `PostgresStore`, whose pool, clock and channels it uses."""
 
-    if TYPE_CHECKING:  # the store's own, and the subscription mixin's
-        _now: Callable[[], float]
-        _channel: str
-        _instance: str
-
-        def _conn(self, write: bool = False) -> AbstractAsyncContextManager[Any]: ...
-
-        def _notify(self) -> None: ...
+    if TYPE_CHECKING:  # the subscription mixin's
 
         async def _sync_subscriptions(self, conn: Any, version: int | None = None) -> None: ...
 

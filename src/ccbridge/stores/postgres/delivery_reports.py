@@ -8,23 +8,19 @@ Read-only: each report is one read transaction over `deliveries`, counting every
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
 from ccbridge.core.ports import Backlog, DeliveryCounts
 from ccbridge.core.times import RECENT_WINDOW, iso, iso_or_none
+from ccbridge.stores.postgres.mixin import PostgresMixin
 
 
-class PostgresDeliveryReports:
+class PostgresDeliveryReports(PostgresMixin):
     """Figures about deliveries; mixed into `PostgresStore`."""
 
     if TYPE_CHECKING:  # the store's own, and the admission mixin's
-        _now: Callable[[], float]
         _max_pending: int | None
         _refused: int
-
-        def _conn(self, write: bool = False) -> AbstractAsyncContextManager[Any]: ...
 
         async def _backpressure(self, conn: Any) -> str | None: ...
 

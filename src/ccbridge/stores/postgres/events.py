@@ -14,8 +14,7 @@ connection so the record commits with the change it answers.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -26,6 +25,7 @@ from ccbridge.core.times import IDEMPOTENCY_WINDOW
 from ccbridge.errors import Unavailable
 from ccbridge.stores import records
 from ccbridge.stores.postgres.answers import UNAVAILABLE_RETRY_AFTER
+from ccbridge.stores.postgres.mixin import PostgresMixin
 
 if TYPE_CHECKING:
     from ccbridge.stores.postgres.batching import GroupCommitter
@@ -33,20 +33,13 @@ if TYPE_CHECKING:
 _EVENT_COLUMNS = records.EVENT_COLUMNS
 
 
-class PostgresEvents:
+class PostgresEvents(PostgresMixin):
     """Appends and reads of events, and idempotency records; mixed into `PostgresStore`."""
 
     if TYPE_CHECKING:  # the store's own, and the subscription and admission mixins'
         _appender: GroupCommitter[tuple[Event, float], AppendResult] | None
         _router: Router
         _max_pending: int | None
-        _now: Callable[[], float]
-        _channel: str
-        _instance: str
-
-        def _conn(self, write: bool = False) -> AbstractAsyncContextManager[Any]: ...
-
-        def _notify(self) -> None: ...
 
         async def _sync_subscriptions(self, conn: Any, version: int | None = None) -> None: ...
 

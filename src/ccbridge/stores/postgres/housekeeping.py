@@ -10,23 +10,19 @@ deliveries are never touched by either.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
 from ccbridge.core.event import Subscription
 from ccbridge.core.times import IDEMPOTENCY_WINDOW
 from ccbridge.stores.postgres.answers import rowcount
+from ccbridge.stores.postgres.mixin import PostgresMixin
 
 
-class PostgresHousekeeping:
+class PostgresHousekeeping(PostgresMixin):
     """Retention; mixed into `PostgresStore`, whose pool and clock it uses."""
 
-    if TYPE_CHECKING:  # the store's own, and the subscription mixin's
-        _now: Callable[[], float]
+    if TYPE_CHECKING:  # the subscription mixin's
         _subs: dict[str, Subscription]
-
-        def _conn(self, write: bool = False) -> AbstractAsyncContextManager[Any]: ...
 
         async def _sync_subscriptions(self, conn: Any, version: int | None = None) -> None: ...
 

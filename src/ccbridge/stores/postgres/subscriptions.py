@@ -17,7 +17,7 @@ and the idempotency record commit in the same transaction.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from ccbridge.core.event import Subscription
@@ -26,20 +26,17 @@ from ccbridge.core.registry import DELETED
 from ccbridge.errors import ConflictError, FieldError, NotFoundError, QuotaExceeded
 from ccbridge.stores import records
 from ccbridge.stores.postgres.answers import rowcount
+from ccbridge.stores.postgres.mixin import PostgresMixin
 
 
-class PostgresSubscriptions:
+class PostgresSubscriptions(PostgresMixin):
     """Subscription CRUD and the cache routing reads; mixed into `PostgresStore`."""
 
     if TYPE_CHECKING:  # the store's own, and the event and registry mixins'
         _subs: dict[str, Subscription]
         _subs_version: int  # the `subscriptions_version` the cache reflects
         _router: Router
-        _now: Callable[[], float]
         _subs_channel: str
-        _instance: str
-
-        def _conn(self, write: bool = False) -> contextlib.AbstractAsyncContextManager[Any]: ...
 
         @staticmethod
         async def _write_idempotent(conn: Any, idem: IdempotentRecord | None) -> None: ...

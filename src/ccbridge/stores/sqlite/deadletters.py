@@ -10,26 +10,16 @@ Removing chosen letters is `deadletter_removal.py`.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
 from ccbridge.core.ports import DeadLetter
 from ccbridge.stores import records
-
-if TYPE_CHECKING:
-    from ccbridge.stores.sqlite.writer import SerialExecutor
+from ccbridge.stores.sqlite.mixin import SqliteMixin
 
 
-class SqliteDeadLetters:
+class SqliteDeadLetters(SqliteMixin):
     """Dead letters; mixed into `SqliteStore`, whose writer, reader and clock it uses."""
-
-    if TYPE_CHECKING:  # the store's own
-        _writer: SerialExecutor
-        _reader: SerialExecutor
-        _now: Callable[[], float]
-        _pending: int
-
-        def _notify(self) -> None: ...
 
     async def list_dead_letters(
         self, subscription_id: str | None = None, limit: int = 100

@@ -13,8 +13,7 @@ letter's forward commit in the same job, which also keeps `_pending` in step.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 import orjson
 
@@ -22,23 +21,13 @@ from ccbridge.core.event import DeliveryJob, EndpointSpec
 from ccbridge.core.ports import Settlement
 from ccbridge.stores import records
 from ccbridge.stores.sqlite.history import record_attempts
-
-if TYPE_CHECKING:
-    from ccbridge.stores.sqlite.writer import SerialExecutor
+from ccbridge.stores.sqlite.mixin import SqliteMixin
 
 _SETTLE = records.SETTLE_COLUMNS.format(*"?" * 9)
 
 
-class SqliteDeliveryQueue:
+class SqliteDeliveryQueue(SqliteMixin):
     """The dispatcher's outbox; mixed into `SqliteStore`, whose writer, reader and clock it uses."""
-
-    if TYPE_CHECKING:  # the store's own
-        _writer: SerialExecutor
-        _reader: SerialExecutor
-        _now: Callable[[], float]
-        _pending: int
-
-        def _notify(self) -> None: ...
 
     async def lease(
         self, owner: str, limit: int, lease_seconds: float, exclude_endpoints: Sequence[str] = ()

@@ -9,22 +9,17 @@ whether ingestion is being refused under `limits.max_pending` (see `admission.py
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ccbridge.core.ports import Backlog, DeliveryCounts
 from ccbridge.core.times import RECENT_WINDOW, iso, iso_or_none
-
-if TYPE_CHECKING:
-    from ccbridge.stores.sqlite.writer import SerialExecutor
+from ccbridge.stores.sqlite.mixin import SqliteMixin
 
 
-class SqliteDeliveryReports:
+class SqliteDeliveryReports(SqliteMixin):
     """Figures about deliveries; mixed into `SqliteStore`."""
 
     if TYPE_CHECKING:  # the store's own, and the admission mixin's
-        _reader: SerialExecutor
-        _now: Callable[[], float]
         _max_pending: int | None
         _refused: int
 

@@ -14,7 +14,6 @@ writer job, so the record commits with the change it answers.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import orjson
@@ -23,22 +22,14 @@ from ccbridge.core.event import Event
 from ccbridge.core.ports import AppendResult, IdempotentRecord, Router
 from ccbridge.core.times import IDEMPOTENCY_WINDOW
 from ccbridge.stores import records
-
-if TYPE_CHECKING:
-    from ccbridge.stores.sqlite.writer import SerialExecutor
+from ccbridge.stores.sqlite.mixin import SqliteMixin
 
 
-class SqliteEvents:
+class SqliteEvents(SqliteMixin):
     """Appends and reads of events, and idempotency records; mixed into `SqliteStore`."""
 
     if TYPE_CHECKING:  # the store's own, and the admission mixin's
-        _writer: SerialExecutor
-        _reader: SerialExecutor
         _router: Router
-        _now: Callable[[], float]
-        _pending: int
-
-        def _notify(self) -> None: ...
 
         def _admit(self, deliveries: int) -> None: ...
 

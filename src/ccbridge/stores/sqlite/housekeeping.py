@@ -10,23 +10,17 @@ records past their window. Pending deliveries are never touched by either.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ccbridge.core.event import Subscription
 from ccbridge.core.times import IDEMPOTENCY_WINDOW
-
-if TYPE_CHECKING:
-    from ccbridge.stores.sqlite.writer import SerialExecutor
+from ccbridge.stores.sqlite.mixin import SqliteMixin
 
 
-class SqliteHousekeeping:
+class SqliteHousekeeping(SqliteMixin):
     """Retention; mixed into `SqliteStore`, whose writer, reader, clock and cache it uses."""
 
-    if TYPE_CHECKING:  # the store's own, and the subscription mixin's
-        _writer: SerialExecutor
-        _reader: SerialExecutor
-        _now: Callable[[], float]
+    if TYPE_CHECKING:  # the subscription mixin's
         _subs: dict[str, Subscription]
 
     async def purge_history(self, older_than: float, chunk: int = 5000) -> tuple[int, int]:

@@ -13,7 +13,6 @@ the writer reload. `cached_subscription` does not wait.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ccbridge.core.event import Subscription
@@ -21,22 +20,16 @@ from ccbridge.core.ports import IdempotentRecord, Router
 from ccbridge.core.registry import DELETED
 from ccbridge.errors import ConflictError, FieldError, NotFoundError, QuotaExceeded
 from ccbridge.stores import records
-
-if TYPE_CHECKING:
-    from ccbridge.stores.sqlite.writer import SerialExecutor
+from ccbridge.stores.sqlite.mixin import SqliteMixin
 
 
-class SqliteSubscriptions:
+class SqliteSubscriptions(SqliteMixin):
     """Subscription CRUD and the cache routing reads; mixed into `SqliteStore`."""
 
     if TYPE_CHECKING:  # the store's own, and the event and registry mixins'
-        _writer: SerialExecutor
-        _reader: SerialExecutor
         _subs: dict[str, Subscription]
         _subs_version: int  # the `subscriptions_version` the cache reflects
         _router: Router
-        _now: Callable[[], float]
-        _pending: int
 
         def _write_idempotent(self, conn: sqlite3.Connection, idem: IdempotentRecord | None) -> None: ...
 
