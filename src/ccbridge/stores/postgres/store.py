@@ -40,7 +40,7 @@ from ccbridge.core.ports import AppendResult, Clock, Router
 from ccbridge.core.times import SystemClock
 from ccbridge.errors import Unavailable
 from ccbridge.stores.postgres.admission import PostgresAdmission
-from ccbridge.stores.postgres.answers import UNAVAILABLE, UNAVAILABLE_RETRY_AFTER, unavailable
+from ccbridge.stores.postgres.answers import UNAVAILABLE_RETRY_AFTER
 from ccbridge.stores.postgres.batching import GroupCommitter
 from ccbridge.stores.postgres.connector_leases import PostgresConnectorLeases
 from ccbridge.stores.postgres.deadletter_removal import PostgresDeadLetterRemoval
@@ -58,6 +58,19 @@ from ccbridge.stores.postgres.registry import PostgresRegistryOutbox
 from ccbridge.stores.postgres.subscriptions import PostgresSubscriptions
 
 log = structlog.get_logger("ccbridge.store")
+
+# what says "the database cannot take writes now" rather than "this request is wrong"
+_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,  # a session the server ended mid-operation: its protocol broke
+    asyncpg.exceptions.InsufficientResourcesError,  # class 53: disk full, out of memory, too many connections
+    asyncpg.exceptions.OperatorInterventionError,  # class 57: shutting down, cannot connect now
+    asyncpg.exceptions.ReadOnlySQLTransactionError,  # a standby after a failover
+    ConnectionError,
+    OSError,
+    TimeoutError,
+)
 
 
 class PostgresStore(
@@ -135,9 +148,9 @@ class PostgresStore(
                 self.url, min_size=1, max_size=self._pool_size, server_settings=self._settings()
             )
             await self.listener.start()
-        except UNAVAILABLE as exc:
+        except _UNAVAILABLE as exc:
             await self.close()
-            raise unavailable(exc) from exc
+            raise _unavailable(exc) from exc
         async with self._conn() as conn:
             await self._sync_subscriptions(conn)
         self._appender = GroupCommitter(self._append_batch)
@@ -170,7 +183,7 @@ class PostgresStore(
             await self._appender.stop()
             self._appender = None
         if self._pool is not None:
-            with contextlib.suppress(*UNAVAILABLE):
+            with contextlib.suppress(*_UNAVAILABLE):
                 await self._pool.close()
             self._pool = None
 
@@ -190,8 +203,8 @@ class PostgresStore(
         try:
             async with self._pool.acquire() as conn, conn.transaction():
                 yield conn
-        except UNAVAILABLE as exc:
-            error = unavailable(exc)
+        except _UNAVAILABLE as exc:
+            error = _unavailable(exc)
             if write:
                 if self._write_failure is None:
                     log.error("store_write_failed", error=str(exc))
@@ -227,3 +240,10 @@ class PostgresStore(
                 os.urandom(factory_bytes),
             )
             return bytes(await conn.fetchval("SELECT value FROM meta WHERE name = $1", name))
+
+
+def _unavailable(exc: BaseException) -> Unavailable:
+    return Unavailable(
+        f"the store cannot be reached or cannot write: {type(exc).__name__}",
+        retry_after=UNAVAILABLE_RETRY_AFTER,
+    )
