@@ -8,8 +8,7 @@ primary key holds the one-delivery-per-(job, event, subscription, endpoint) rule
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ccbridge.core.ports import (
@@ -28,6 +27,7 @@ from ccbridge.core.ports import (
 )
 from ccbridge.stores import history_records as hr
 from ccbridge.stores import records
+from ccbridge.stores.postgres.mixin import PostgresMixin
 
 _EVENT_ROW = f"{records.EVENT_COLUMNS}, received_ts, seq"
 _JOIN = "deliveries d LEFT JOIN events e ON e.id = d.event_id"
@@ -51,17 +51,10 @@ async def record_attempts(conn: Any, owner: str, settlements: Sequence[Settlemen
     )
 
 
-class PostgresHistory:
+class PostgresHistory(PostgresMixin):
     """Delivery history and replay jobs; mixed into `PostgresStore`, whose pool, clock and channels it uses."""
 
-    if TYPE_CHECKING:
-        _now: Callable[[], float]
-        _channel: str
-        _instance: str
-
-        def _conn(self, write: bool = False) -> AbstractAsyncContextManager[Any]: ...
-
-        def _notify(self) -> None: ...
+    if TYPE_CHECKING:  # the event mixin's
 
         @staticmethod
         async def _write_idempotent(conn: Any, idem: IdempotentRecord | None) -> None: ...

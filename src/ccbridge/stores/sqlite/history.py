@@ -9,7 +9,7 @@ still held (the same `id = ? AND lease_owner = ?` the UPDATEs apply).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ccbridge.core.ports import (
@@ -28,9 +28,7 @@ from ccbridge.core.ports import (
 )
 from ccbridge.stores import history_records as hr
 from ccbridge.stores import records
-
-if TYPE_CHECKING:
-    from ccbridge.stores.sqlite.writer import SerialExecutor
+from ccbridge.stores.sqlite.mixin import SqliteMixin
 
 _RECORD = hr.ATTEMPT_INSERT + (
     " SELECT id, ?, ?, endpoint_url, endpoint_type, ?, ?, ?, ?, ?, ? FROM deliveries WHERE id = ? AND lease_owner = ?"
@@ -46,16 +44,10 @@ def record_attempts(
     conn.executemany(_RECORD, [(*hr.attempt_params(s, now), s.delivery_id, owner) for s in settlements])
 
 
-class SqliteHistory:
+class SqliteHistory(SqliteMixin):
     """Delivery history and replay jobs; mixed into `SqliteStore`, whose writer, reader and clock it uses."""
 
-    if TYPE_CHECKING:
-        _writer: SerialExecutor
-        _reader: SerialExecutor
-        _now: Callable[[], float]
-        _pending: int
-
-        def _notify(self) -> None: ...
+    if TYPE_CHECKING:  # the event mixin's
 
         def _write_idempotent(self, conn: sqlite3.Connection, idem: IdempotentRecord | None) -> None: ...
 
