@@ -693,6 +693,22 @@ class ReadHealth(Protocol):
         ...
 
 
+class RateLimits(Protocol):
+    """Named rate limits with a burst (`core.rate_limit`), one budget per key across every process
+    and replica sharing the store: what replaces a per-process token bucket.
+
+    Times are the store clock's (each process's own: replicas whose clocks disagree by d seconds
+    may admit up to `per_second * d` more, so keep them synchronized). A refusal writes nothing.
+    Outages raise `Unavailable` like every other method; the caller decides to refuse (fail closed)."""
+
+    async def take_rate_token(self, key: str, per_second: float, burst: int) -> float:
+        """Take one admission from `key`'s budget (`per_second` > 0, `burst` >= 1): 0.0 when admitted
+        (committed before returning), else the seconds until one would be (`retry_after`, > 0).
+        Atomic: callers racing on one key, in one process or several, are admitted no more often
+        than `core.rate_limit.take_token` allows for their requests in some order."""
+        ...
+
+
 class Store(
     EventLog,
     IdempotencyRecords,
@@ -709,6 +725,7 @@ class Store(
     EndpointHealth,
     ConnectorLeases,
     ReadHealth,
+    RateLimits,
     Protocol,
 ):
     """A whole backend: every job above plus its lifecycle. Only `bootstrap.py` and the contract

@@ -43,11 +43,13 @@ from ccbridge.stores.sqlite.deadletter_removal import SqliteDeadLetterRemoval
 from ccbridge.stores.sqlite.health import SqliteEndpointHealth
 from ccbridge.stores.sqlite.history import SqliteHistory, record_attempts
 from ccbridge.stores.sqlite.probe import SqliteReadProbe
+from ccbridge.stores.sqlite.rate_limits import SqliteRateLimits
 from ccbridge.stores.sqlite.registry import SqliteRegistryOutbox
 from ccbridge.stores.sqlite.schema import (
     CONNECTOR_SCHEMA,
     HEALTH_SCHEMA,
     HISTORY_SCHEMA,
+    RATE_TOKENS_SCHEMA,
     REGISTRY_SCHEMA,
     SCHEMA,
 )
@@ -66,6 +68,7 @@ class SqliteStore(
     SqliteEndpointHealth,
     SqliteConnectorLeases,
     SqliteReadProbe,
+    SqliteRateLimits,
 ):
     """The `Store` port on SQLite; `clock` drives every schedule and window, so tests can move time."""
 
@@ -107,6 +110,7 @@ class SqliteStore(
             conn.executescript(REGISTRY_SCHEMA)
             conn.executescript(HEALTH_SCHEMA)
             conn.executescript(CONNECTOR_SCHEMA)
+            conn.executescript(RATE_TOKENS_SCHEMA)
             self._reload(conn)
         finally:
             conn.close()
