@@ -695,7 +695,7 @@ class ReadHealth(Protocol):
 
 class RateLimits(Protocol):
     """Named rate limits with a burst (`core.rate_limit`), one budget per key across every process
-    and replica sharing the store: what replaces a per-process token bucket.
+    and replica sharing the store, so a limit holds across replicas rather than per process.
 
     Times are the store clock's (each process's own: replicas whose clocks disagree by d seconds
     may admit up to `per_second * d` more, so keep them synchronized). A refusal writes nothing.
