@@ -699,7 +699,12 @@ class RateLimits(Protocol):
 
     Times are the store clock's (each process's own: replicas whose clocks disagree by d seconds
     may admit up to `per_second * d` more, so keep them synchronized). A refusal writes nothing.
-    Outages raise `Unavailable` like every other method; the caller decides to refuse (fail closed)."""
+    Outages raise `Unavailable` like every other method; the caller decides to refuse (fail closed).
+    Durability is weaker than elsewhere, by choice: an admission is committed, and visible to every
+    process, when the method returns, but a backend may not wait for it to reach disk (PostgreSQL's
+    asynchronous commit), so a crash of the database can forget the admissions of its last fraction
+    of a second (their subjects may send that many again), except those a later durable commit of
+    the same process followed (an admitted request whose event was then stored)."""
 
     async def take_rate_token(self, key: str, per_second: float, burst: int) -> float:
         """Take one admission from `key`'s budget (`per_second` > 0, `burst` >= 1): 0.0 when admitted
