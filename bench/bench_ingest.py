@@ -14,10 +14,11 @@ check) and with one token reused (the verified-token cache's case):
     .venv/bin/python bench/bench_ingest.py --only gateway -n 20000
     .venv/bin/python bench/bench_ingest.py --only ratelimit --rounds 5   # the rate limit's cost
 
-`ratelimit` (not part of the default run): `POST /ingest` under wrk with one reused token (one
-subject, so every check hits the same row), on SQLite and on PostgreSQL, without `ingest.rate_limit`
-and with one set so high nothing is refused (every request still takes a token from the store);
-the two alternate for `--rounds` rounds, each on a fresh server and store, and the medians print.
+`ratelimit` (not part of the default run), on SQLite and on PostgreSQL: `take_rate_token` alone (one
+key, every call admitted), then `POST /ingest` under wrk with one reused token (one subject, so every
+check hits the same row) without `ingest.rate_limit` and with one set so high nothing is refused
+(every request still takes a token from the store); the two alternate for `--rounds` rounds, each on
+a fresh server and store, and the medians print.
 
 Prints one line per figure: `ingest <where> <tokens>: N events/s`.
 """
@@ -217,9 +218,58 @@ async def bench_wrk_once(limited: bool, backend: str, seconds: float, connection
                     await conn.close()
 
 
+async def bench_take_token(backend: str, n: int, concurrency: int) -> float:
+    """`take_rate_token` calls/s on one key (every one admitted), from `concurrency` tasks of this
+    process on a fresh store: the check's own cost, without HTTP."""
+    import asyncpg
+
+    from ccbridge.core.routing import SubscriptionRouter
+    from ccbridge.stores.postgres import PostgresStore
+    from ccbridge.stores.sqlite import SqliteStore
+
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    with tempfile.TemporaryDirectory() as tmp:
+        store: SqliteStore | PostgresStore = (
+            SqliteStore(str(Path(tmp) / "limits.db"), SubscriptionRouter())
+            if backend == "sqlite"
+            else PostgresStore(POSTGRES, SubscriptionRouter(), schema=schema)
+        )
+        await store.open()
+        try:
+            left = iter(range(n))
+            per_second, burst = UNLIMITED["per_subject_per_second"], int(UNLIMITED["burst"])
+
+            async def worker() -> None:
+                for _ in left:
+                    if await store.take_rate_token("ingest:bench", per_second, burst) != 0.0:
+                        raise RuntimeError("refused")
+
+            started = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            elapsed = time.perf_counter() - started
+        finally:
+            await store.close()
+            if backend == "postgres":
+                conn = await asyncpg.connect(POSTGRES)
+                try:
+                    await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+                finally:
+                    await conn.close()
+    return n / elapsed
+
+
 async def bench_rate_limit_cost(seconds: float, connections: int, rounds: int) -> None:
-    """Prints, per backend, the median events/s without and with `ingest.rate_limit` and the change."""
+    """Prints, per backend, the check's own rate, then the median events/s without and with
+    `ingest.rate_limit` and the change."""
     for backend in ("sqlite", "postgres"):
+        checks = statistics.median(
+            [await bench_take_token(backend, 5000, connections) for _ in range(rounds)]
+        )
+        print(
+            f"ingest rate limit on {backend}: take_rate_token {checks:,.0f} checks/s"
+            f" ({connections} tasks, one key, median of {rounds})",
+            flush=True,
+        )
         figures: dict[bool, list[float]] = {False: [], True: []}
         for _ in range(rounds):
             for limited in (False, True):
