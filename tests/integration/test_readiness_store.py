@@ -29,7 +29,7 @@ async def schema() -> AsyncIterator[str]:
 
 
 async def test_readyz_follows_whether_the_store_answers(schema: str) -> None:
-    relay = Relay()
+    relay = Relay(5432)
     await relay.restore()
     store = {"url": f"postgresql://postgres@127.0.0.1:{relay.port}/test", "postgres_schema": schema}
     try:

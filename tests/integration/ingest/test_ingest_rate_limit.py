@@ -102,7 +102,7 @@ async def test_a_store_outage_refuses_with_unavailable_and_stores_nothing(
     """PostgreSQL out of reach (a relay cut): the check cannot be made, so the request is refused
     with Unavailable and a Retry-After (503), never admitted unchecked; once the database is back,
     requests are admitted again."""
-    relay = Relay()
+    relay = Relay(5432)
     await relay.restore()
     store = PostgresStore(
         f"postgresql://postgres@127.0.0.1:{relay.port}/test", SubscriptionRouter(), clock=clock, schema=schema

@@ -80,7 +80,7 @@ async def test_two_servers_on_one_store_share_a_subjects_budget(
 
 
 async def test_the_store_out_of_reach_is_503_with_retry_after(tmp_path: Path, schema: str) -> None:
-    relay = Relay()
+    relay = Relay(5432)
     await relay.restore()
     issuer = LegacyIssuer("ES256")
     store = {"url": f"postgresql://postgres@127.0.0.1:{relay.port}/test", "postgres_schema": schema}
