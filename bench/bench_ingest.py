@@ -12,6 +12,13 @@ check) and with one token reused (the verified-token cache's case):
 
     .venv/bin/python bench/bench_ingest.py                 # both, 10,000 requests each
     .venv/bin/python bench/bench_ingest.py --only gateway -n 20000
+    .venv/bin/python bench/bench_ingest.py --only ratelimit --rounds 5   # the rate limit's cost
+
+`ratelimit` (not part of the default run), on SQLite and on PostgreSQL: `take_rate_token` alone (one
+key, every call admitted), then `POST /ingest` under wrk with one reused token (one subject, so every
+check hits the same row) without `ingest.rate_limit` and with one set so high nothing is refused
+(every request still takes a token from the store); the two alternate for `--rounds` rounds, each on
+a fresh server and store, and the medians print.
 
 Prints one line per figure: `ingest <where> <tokens>: N events/s`.
 """
@@ -20,8 +27,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import statistics
 import tempfile
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -165,13 +175,130 @@ async def bench_http_wrk(seconds: float, connections: int) -> float | None:
             kill(server, 15)
 
 
+UNLIMITED = {"per_subject_per_second": 1e9, "burst": 1_000_000_000}
+POSTGRES = os.environ.get("CCBRIDGE_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+async def bench_wrk_once(limited: bool, backend: str, seconds: float, connections: int) -> float | None:
+    """events/s of one wrk run on a fresh server (`backend` sqlite or postgres), with or without a
+    rate limit that admits everything; None without wrk."""
+    import asyncpg
+    from loadgen import run_wrk, wrk_available
+
+    from ccbridge.testing.server import kill, start_process
+
+    if not wrk_available():
+        return None
+    section = {**SECTION, "rate_limit": UNLIMITED} if limited else SECTION
+    overrides: dict[str, Any] = {"ingest": section, "logging": {"level": "warning"}}
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    if backend == "postgres":
+        overrides["store"] = {"url": POSTGRES, "postgres_schema": schema}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        issuer = prepare(folder)
+        server = start_process(folder, overrides)
+        try:
+            headers = {
+                "Authorization": tokens(issuer, 1, fresh=False)[0],
+                "Content-Type": "application/json",
+                "Idempotency-Key": "bench-{n}",
+            }
+            result = run_wrk(server.base_url + "/ingest", "POST", headers, bodies(1)[0], connections, seconds)
+            if result.not_ok or result.errors:
+                raise RuntimeError(f"{result.not_ok} answers were not 2xx, {result.errors} socket errors")
+            return result.rate
+        finally:
+            kill(server, 15)
+            if backend == "postgres":
+                conn = await asyncpg.connect(POSTGRES)
+                try:
+                    await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+                finally:
+                    await conn.close()
+
+
+async def bench_take_token(backend: str, n: int, concurrency: int) -> float:
+    """`take_rate_token` calls/s on one key (every one admitted), from `concurrency` tasks of this
+    process on a fresh store: the check's own cost, without HTTP."""
+    import asyncpg
+
+    from ccbridge.core.routing import SubscriptionRouter
+    from ccbridge.stores.postgres import PostgresStore
+    from ccbridge.stores.sqlite import SqliteStore
+
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    with tempfile.TemporaryDirectory() as tmp:
+        store: SqliteStore | PostgresStore = (
+            SqliteStore(str(Path(tmp) / "limits.db"), SubscriptionRouter())
+            if backend == "sqlite"
+            else PostgresStore(POSTGRES, SubscriptionRouter(), schema=schema)
+        )
+        await store.open()
+        try:
+            left = iter(range(n))
+            per_second, burst = UNLIMITED["per_subject_per_second"], int(UNLIMITED["burst"])
+
+            async def worker() -> None:
+                for _ in left:
+                    if await store.take_rate_token("ingest:bench", per_second, burst) != 0.0:
+                        raise RuntimeError("refused")
+
+            started = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            elapsed = time.perf_counter() - started
+        finally:
+            await store.close()
+            if backend == "postgres":
+                conn = await asyncpg.connect(POSTGRES)
+                try:
+                    await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+                finally:
+                    await conn.close()
+    return n / elapsed
+
+
+async def bench_rate_limit_cost(seconds: float, connections: int, rounds: int) -> None:
+    """Prints, per backend, the check's own rate, then the median events/s without and with
+    `ingest.rate_limit` and the change."""
+    for backend in ("sqlite", "postgres"):
+        checks = statistics.median(
+            [await bench_take_token(backend, 5000, connections) for _ in range(rounds)]
+        )
+        print(
+            f"ingest rate limit on {backend}: take_rate_token {checks:,.0f} checks/s"
+            f" ({connections} tasks, one key, median of {rounds})",
+            flush=True,
+        )
+        figures: dict[bool, list[float]] = {False: [], True: []}
+        for _ in range(rounds):
+            for limited in (False, True):
+                rate = await bench_wrk_once(limited, backend, seconds, connections)
+                if rate is None:
+                    print("ingest rate limit cost: skipped (no wrk)", flush=True)
+                    return
+                figures[limited].append(rate)
+        plain, limited_rate = statistics.median(figures[False]), statistics.median(figures[True])
+        runs = ", ".join(f"{a:,.0f}/{b:,.0f}" for a, b in zip(figures[False], figures[True], strict=True))
+        print(
+            f"ingest POST /ingest on {backend}, wrk -c {connections} for {seconds:.0f} s, median of {rounds}:"
+            f" {plain:,.0f} events/s without rate_limit, {limited_rate:,.0f} with"
+            f" ({(limited_rate / plain - 1) * 100:+.1f}%; rounds without/with: {runs})",
+            flush=True,
+        )
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=10_000, help="requests per figure")
     parser.add_argument("-c", "--concurrency", type=int, default=64, help="HTTP connections")
-    parser.add_argument("--only", choices=["gateway", "http"], help="run one measurement only")
+    parser.add_argument("--only", choices=["gateway", "http", "ratelimit"], help="run one measurement only")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of the wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the ratelimit measurement")
     args = parser.parse_args()
+    if args.only == "ratelimit":
+        await bench_rate_limit_cost(args.seconds, args.concurrency, args.rounds)
+        return
     runs: list[tuple[str, Callable[[bool], Awaitable[float | None]]]] = []
     if args.only in (None, "gateway"):
         runs.append(("gateway.handle()", lambda fresh: bench_gateway(args.n, fresh)))

@@ -163,7 +163,10 @@ def build(config: Config, *, freeze_heap: bool = False, span_exporter: Any = Non
         extra.append(sources.build_router(services, config.connectors.aws_eventbridge))
     fast: dict[tuple[str, str], Any] = {}
     if ingest is not None:
-        gateway = IngestGateway(ingest, traced_append(tracing, store.append_event), SystemClock())
+        # the per-subject rate limit lives in the store, so every process and replica shares it
+        gateway = IngestGateway(
+            ingest, traced_append(tracing, store.append_event), SystemClock(), rate_limits=store
+        )
         services.ingest = gateway
         handler = ingest_route.make_ingest(services, gateway, ingest.max_body_bytes)
         extra.append(ingest_route.build_router(handler))

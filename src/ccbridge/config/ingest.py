@@ -120,7 +120,8 @@ class JwtConfig(Strict):
 
 
 class RateLimitConfig(Strict):
-    """A token bucket per JWT `sub`: refills `per_subject_per_second`, holds at most `burst`."""
+    """A budget per JWT `sub`: `burst` requests at once, then `per_subject_per_second` (GCRA,
+    `core.rate_limit`), kept in the store so every process and replica on it shares one budget."""
 
     per_subject_per_second: float = Field(gt=0)
     burst: int | None = Field(None, ge=1)

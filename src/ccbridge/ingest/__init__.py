@@ -1,7 +1,7 @@
 """The ingestion gateway (seed 003): legacy business events with JWT, JSON Schema and mapping.
 
-`compile_ingest(raw_section, base_dir)` once at load, then `IngestGateway(compiled, append, clock)`
-and `await gateway.handle(headers, body)` per `POST /ingest`. See `gateway` for the errors raised
+`compile_ingest(raw_section, base_dir)` once at load, then `IngestGateway(compiled, append, clock,
+rate_limits=store)` and `await gateway.handle(headers, body)` per `POST /ingest`. See `gateway` for the errors raised
 (`api.problems` chooses how each is answered).
 """
 

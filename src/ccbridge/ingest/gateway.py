@@ -2,10 +2,14 @@
 
 HTTP-free: the route hands over the headers and body and turns the result or the error into a
 response (`api.problems` chooses the statuses). Errors raised, all of `ccbridge.errors`: AuthError
-(token), RateLimited (with `retry_after`), TooLarge, Malformed (not JSON as `core.jsonbody` reads
-it, or an unusable Idempotency-Key / X-Correlation-Id header), InputError (not an object, no source
-matches, schema errors, mapping errors), KeySetUnavailable (the JWKS never loaded); whatever
-`append` raises passes through unchanged. The media type is the route's to check (it is HTTP).
+(token), RateLimited (with `retry_after`), Unavailable (the rate limit could not be checked: the
+request is refused, fail closed), TooLarge, Malformed (not JSON as `core.jsonbody` reads it, or an
+unusable Idempotency-Key / X-Correlation-Id header), InputError (not an object, no source matches,
+schema errors, mapping errors), KeySetUnavailable (the JWKS never loaded); whatever `append` raises
+passes through unchanged. The media type is the route's to check (it is HTTP).
+
+Rate limit (`ingest.rate_limit`): one budget per JWT `sub` (key `ingest:<sub>`, `ingest:` without
+one), kept in the store (`RateLimits`), so every process and replica on the store shares it.
 
 Idempotency key: the `Idempotency-Key` (or `X-Idempotency-Key`) header if sent, else
 `uuid5(NAMESPACE_URL, f"{event_type}:{business key value}")`, or, for a source without a
@@ -24,22 +28,24 @@ from typing import Any
 
 import httpx
 import orjson
+import structlog
 
 from ccbridge.core.accept import accept
 from ccbridge.core.envelopes import Envelope
 from ccbridge.core.event import Event
 from ccbridge.core.ids import uuid4_str
 from ccbridge.core.jsonbody import parse_json_body
-from ccbridge.core.ports import AppendResult, Clock
+from ccbridge.core.ports import AppendResult, Clock, RateLimits
 from ccbridge.core.times import iso
-from ccbridge.errors import FieldError, InputError, Malformed, TooLarge
+from ccbridge.errors import BridgeError, FieldError, InputError, Malformed, RateLimited, TooLarge, Unavailable
 from ccbridge.ingest.compile import CompiledIngest, CompiledSource
 from ccbridge.ingest.jwks import JwksCache
 from ccbridge.ingest.jwt_verify import JwtVerifier
 from ccbridge.ingest.mapping import MISSING
-from ccbridge.ingest.ratelimit import RateLimiter
 
+log = structlog.get_logger("ccbridge.ingest")
 Append = Callable[[Event], Awaitable[AppendResult]]
+LIMIT_UNAVAILABLE_RETRY_AFTER = 5.0  # seconds: when the store fails the check in a way it does not map
 _TOKEN_HEADER = re.compile(r"^[\x21-\x7e]{1,255}$", re.ASCII)
 _TRACEPARENT = re.compile(r"^(?!ff)[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$")
 
@@ -55,7 +61,9 @@ class IngestResult:
 
 
 class IngestGateway:
-    """One gateway per server; `handle` is safe to call from many tasks of one event loop."""
+    """One gateway per server; `handle` is safe to call from many tasks of one event loop.
+
+    `rate_limits` (the store) is required when `config.rate_limit` is set (ValueError otherwise)."""
 
     def __init__(
         self,
@@ -63,8 +71,11 @@ class IngestGateway:
         append: Append,
         clock: Clock,
         *,
+        rate_limits: RateLimits | None = None,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
+        if config.rate_limit is not None and rate_limits is None:
+            raise ValueError("ingest.rate_limit needs the store's RateLimits")
         self._config = config
         self._append = append
         self._clock = clock
@@ -81,7 +92,8 @@ class IngestGateway:
             )
         self._verifier = JwtVerifier(config.jwt, clock, self._jwks)
         limit = config.rate_limit
-        self._limiter = RateLimiter(limit.per_subject_per_second, limit.capacity(), clock) if limit else None
+        self._rate_limits = rate_limits if limit is not None else None
+        self._rate = (limit.per_subject_per_second, limit.capacity()) if limit is not None else (1.0, 1)
 
     async def start(self) -> None:
         """Fetch the JWKS ahead of the first request (best effort: a failure is retried on demand)."""
@@ -97,8 +109,8 @@ class IngestGateway:
         lowered = {name.lower(): value for name, value in headers.items()}
         claims = await self._verifier.verify(lowered.get("authorization"))
         subject = claims.get("sub") if isinstance(claims.get("sub"), str) else None
-        if self._limiter is not None:
-            self._limiter.acquire(subject or "")
+        if self._rate_limits is not None:
+            await self._take_token(self._rate_limits, subject or "")
         if len(body) > self._config.max_body_bytes:
             raise TooLarge(FieldError("body", f"over {self._config.max_body_bytes} bytes"))
         idempotency_key = _token_header(lowered, "Idempotency-Key") or _token_header(
@@ -113,6 +125,22 @@ class IngestGateway:
         stored = result.event
         answer = {"status": "accepted", "idempotency_key": event.idempotency_key or "", "event_id": stored.id}
         return IngestResult(202, answer, duplicate=not result.created, event=stored)
+
+    async def _take_token(self, limits: RateLimits, subject: str) -> None:
+        """RateLimited when `subject` is over its budget; Unavailable when the store cannot say (a
+        failure the store does not map itself becomes one too: never admitted unchecked, never a 500)."""
+        per_second, burst = self._rate
+        try:
+            wait = await limits.take_rate_token(f"ingest:{subject}", per_second, burst)
+        except BridgeError:
+            raise
+        except Exception as exc:
+            log.error("ingest_rate_limit_failed", error=type(exc).__name__)
+            raise Unavailable(
+                "the rate limit cannot be checked", retry_after=LIMIT_UNAVAILABLE_RETRY_AFTER
+            ) from exc
+        if wait > 0:
+            raise RateLimited(wait)
 
     def _choose(self, payload: dict[str, Any]) -> CompiledSource:
         for source in self._config.sources:

@@ -10,8 +10,10 @@ import pytest
 from aiohttp import web
 from ingest_support import ORDER_SCHEMA, Harness, Issuers, JwksServer, MakeGateway, section
 
+from ccbridge.core.routing import SubscriptionRouter
 from ccbridge.ingest import IngestGateway, compile_ingest
 from ccbridge.ingest.testing import FakeClock, LegacyIssuer, MemoryAppend
+from ccbridge.stores.sqlite import SqliteStore
 
 
 @pytest.fixture
@@ -50,13 +52,26 @@ def config_dir(tmp_path: Path, issuers: Issuers) -> Path:
 
 
 @pytest.fixture
-async def make_gateway(config_dir: Path, clock: FakeClock) -> AsyncIterator[MakeGateway]:
-    """Build a gateway from `section(**kwargs)` (or a given section) with an in-memory append."""
+async def limits_store(tmp_path: Path, clock: FakeClock) -> AsyncIterator[SqliteStore]:
+    """A real SQLite store on the test's clock: where the gateways keep their rate limits."""
+    store = SqliteStore(str(tmp_path / "limits.db"), SubscriptionRouter(), clock=clock)
+    await store.open()
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+async def make_gateway(
+    config_dir: Path, clock: FakeClock, limits_store: SqliteStore
+) -> AsyncIterator[MakeGateway]:
+    """Build a gateway from `section(**kwargs)` (or a given section) with an in-memory append; its
+    rate limits in `limits_store` (shared by every gateway the test makes, as by replicas)."""
     made: list[IngestGateway] = []
 
     async def make(doc: dict[str, Any] | None = None, **kwargs: Any) -> Harness:
         store = MemoryAppend()
-        gateway = IngestGateway(compile_ingest(doc or section(**kwargs), config_dir), store, clock)
+        compiled = compile_ingest(doc or section(**kwargs), config_dir)
+        gateway = IngestGateway(compiled, store, clock, rate_limits=limits_store)
         made.append(gateway)
         return Harness(gateway, store)
 

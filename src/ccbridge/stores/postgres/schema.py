@@ -171,6 +171,17 @@ CREATE TABLE connector_leases (
 );
 """,
     ),
+    (
+        50,
+        """
+-- `RateLimits`: each key's theoretical arrival time (`core.rate_limit`); a tat in the past is the
+-- same as no row
+CREATE TABLE rate_tokens (
+    key text PRIMARY KEY,
+    tat double precision NOT NULL
+);
+""",
+    ),
 )
 
 # kept in version order, whatever order the steps were written in

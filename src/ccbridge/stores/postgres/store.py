@@ -54,6 +54,7 @@ from ccbridge.stores.postgres.housekeeping import PostgresHousekeeping
 from ccbridge.stores.postgres.listening import Listener, ListenPolicy
 from ccbridge.stores.postgres.migrations import apply_migrations, check_schema_name
 from ccbridge.stores.postgres.probe import PostgresReadProbe
+from ccbridge.stores.postgres.rate_limits import PostgresRateLimits
 from ccbridge.stores.postgres.registry import PostgresRegistryOutbox
 from ccbridge.stores.postgres.subscriptions import PostgresSubscriptions
 
@@ -87,6 +88,7 @@ class PostgresStore(
     PostgresEndpointHealth,
     PostgresConnectorLeases,
     PostgresReadProbe,
+    PostgresRateLimits,
 ):
     """The `Store` port on PostgreSQL. `url` is a `postgresql://` DSN; `schema`, when given, is created
     if missing and used as the search path (tests give each their own); `clock` drives every schedule;
@@ -196,13 +198,19 @@ class PostgresStore(
             callback()
 
     @contextlib.asynccontextmanager
-    async def _conn(self, write: bool = False) -> AsyncIterator[Any]:
-        """A pooled connection in a transaction; database outages surface as `Unavailable`."""
+    async def _conn(self, write: bool = False, transaction: bool = True) -> AsyncIterator[Any]:
+        """A pooled connection in a transaction (or, with `transaction=False`, in autocommit: for a
+        single statement, which then costs one round trip instead of three); database outages
+        surface as `Unavailable`."""
         if self._pool is None:
             raise Unavailable("the store is not open", retry_after=UNAVAILABLE_RETRY_AFTER)
         try:
-            async with self._pool.acquire() as conn, conn.transaction():
-                yield conn
+            async with self._pool.acquire() as conn:
+                if transaction:
+                    async with conn.transaction():
+                        yield conn
+                else:
+                    yield conn
         except _UNAVAILABLE as exc:
             error = _unavailable(exc)
             if write:

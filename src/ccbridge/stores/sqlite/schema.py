@@ -152,3 +152,12 @@ CREATE TABLE IF NOT EXISTS connector_leases (
     updated_ts REAL NOT NULL
 );
 """
+
+RATE_TOKENS_SCHEMA = """
+-- `RateLimits`: each key's theoretical arrival time (`core.rate_limit`); a tat in the past is the
+-- same as no row
+CREATE TABLE IF NOT EXISTS rate_tokens (
+    key TEXT PRIMARY KEY,
+    tat REAL NOT NULL
+);
+"""

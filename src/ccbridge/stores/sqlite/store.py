@@ -42,11 +42,13 @@ from ccbridge.stores.sqlite.health import SqliteEndpointHealth
 from ccbridge.stores.sqlite.history import SqliteHistory
 from ccbridge.stores.sqlite.housekeeping import SqliteHousekeeping
 from ccbridge.stores.sqlite.probe import SqliteReadProbe
+from ccbridge.stores.sqlite.rate_limits import SqliteRateLimits
 from ccbridge.stores.sqlite.registry import SqliteRegistryOutbox
 from ccbridge.stores.sqlite.schema import (
     CONNECTOR_SCHEMA,
     HEALTH_SCHEMA,
     HISTORY_SCHEMA,
+    RATE_TOKENS_SCHEMA,
     REGISTRY_SCHEMA,
     SCHEMA,
 )
@@ -68,6 +70,7 @@ class SqliteStore(
     SqliteEndpointHealth,
     SqliteConnectorLeases,
     SqliteReadProbe,
+    SqliteRateLimits,
 ):
     """The `Store` port on SQLite; `clock` drives every schedule and window, so tests can move time."""
 
@@ -109,6 +112,7 @@ class SqliteStore(
             conn.executescript(REGISTRY_SCHEMA)
             conn.executescript(HEALTH_SCHEMA)
             conn.executescript(CONNECTOR_SCHEMA)
+            conn.executescript(RATE_TOKENS_SCHEMA)
             self._reload(conn)
         finally:
             conn.close()
