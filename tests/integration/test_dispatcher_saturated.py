@@ -1,4 +1,4 @@
-"""A saturated endpoint does not make the dispatcher spin.
+"""A saturated endpoint does not make the dispatcher spin, nor lease once per delivery.
 
 An endpoint that accepts connections and never answers holds every slot it is allowed; the rest of
 its deliveries are due but left out of the lease. The dispatcher must then sleep until a slot frees or
@@ -19,7 +19,7 @@ import pytest
 from ccbridge.config import DeliveryConfig
 from ccbridge.core.event import DeliveryJob
 from ccbridge.core.routing import SubscriptionRouter
-from ccbridge.delivery.dispatcher import Dispatcher
+from ccbridge.delivery.dispatcher import LEASE_BATCH, Dispatcher
 from ccbridge.endpoints.netguard import NetworkPolicy
 from ccbridge.endpoints.webhook import WebhookEndpoint
 from ccbridge.observability.metrics import Metrics
@@ -101,3 +101,35 @@ async def test_a_hanging_endpoint_with_thousands_due_is_not_polled_in_a_loop(
         assert len(hanging.received) == SLOTS  # the endpoint's limit held
     assert leases <= MAX_LEASES_PER_TWO_RENEWALS
     assert (await store.backlog()).pending == DUE  # nothing was settled or lost meanwhile
+
+
+BACKLOG = 640
+
+
+async def test_deliveries_finishing_at_an_endpoint_still_at_its_limit_do_not_each_cost_a_lease(
+    store: CallsCounted, clock: ManualClock
+) -> None:
+    """One lease takes up to LEASE_BATCH deliveries, so an endpoint with a backlog has far more
+    leased than its limit lets run; each one finishing frees a slot the lease could not use (the
+    endpoint is still at its limit). Leases stay about two per lease batch (the one that takes it, the
+    one that finds the endpoint at its limit), not one per burst of finished deliveries. The poll
+    interval is long so that only wakes are counted: a missed wake shows as the test timing out."""
+    async with WebhookReceiver(Behaviour()) as fast:
+        await store.create_subscription(sample_subscription("s1", "fast", urls=[fast.url], secret=""), 10)
+        await asyncio.gather(*(store.append_event(sample_event(n)) for n in range(BACKLOG)))
+        config = DeliveryConfig(
+            per_endpoint_concurrency=SLOTS, allowed_networks=["127.0.0.0/8"], poll_interval_ms=10_000
+        )
+        endpoint = WebhookEndpoint(NetworkPolicy(allowed_networks=config.allowed_networks))
+        worker = Dispatcher(store, {"webhook": endpoint}, config, Metrics(), clock=clock)
+        leases_before = store.leases
+        worker.start()
+        try:
+            await fast.wait_for(BACKLOG, timeout=60)
+        finally:
+            await worker.stop(grace=5)
+        leases = store.leases - leases_before
+        print(f"\n{leases} lease calls to deliver {BACKLOG} to one endpoint ({SLOTS} at a time)")
+    batches = BACKLOG // LEASE_BATCH
+    assert leases <= 2 * batches + 4, leases  # a wake per finished burst before: 28 here
+    assert (await store.backlog()).pending == 0

@@ -188,11 +188,16 @@ class Dispatcher:
             self._inflight.pop(job.id, None)
             self._waiting.discard(job.id)  # a task cancelled before it ran never reached its finally
             self._per_endpoint[url] -= 1
-            if self._per_endpoint[url] <= 0:
+            left = self._per_endpoint[url]
+            if left <= 0:
                 del self._per_endpoint[url]
             self._metrics.deliveries_in_flight.set(len(self._inflight))
             self._slot_free.set()
-            self._wake.set()
+            # A lease leaves out endpoints at their limit, so a slot freed at one still at its limit
+            # (more of its deliveries leased and waiting their turn) cannot change what a lease finds:
+            # waking for it would cost a lease and a `next_due` that take nothing, per delivery.
+            if left < self._config.per_endpoint_concurrency:
+                self._wake.set()
 
         task.add_done_callback(done)
 
