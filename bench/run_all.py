@@ -1,6 +1,6 @@
 """Runs every bench script in bench/ in sequence and prints their figures (`make bench`).
 
-Order: bench_rules, bench_http_clients (reduced: -n 1500, c=10,100, one round), bench_events,
+Order: bench_rules, bench_http_clients (reduced: -n 1500, c=10,100, one round), bench_app_cost, bench_events,
 bench_delivery, bench_ingest, bench_scale (issue 15's table), then any other bench_*.py except
 bench_granian (it needs granian installed; name it to run it). Each script's output is shown as it runs;
 a summary at the end repeats the lines that name a target. Exit status is non-zero only when a
@@ -19,7 +19,15 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-ORDER = ["bench_rules", "bench_http_clients", "bench_events", "bench_delivery", "bench_ingest", "bench_scale"]
+ORDER = [
+    "bench_rules",
+    "bench_http_clients",
+    "bench_app_cost",
+    "bench_events",
+    "bench_delivery",
+    "bench_ingest",
+    "bench_scale",
+]
 ON_REQUEST = {"bench_granian"}  # run only when named
 ARGS: dict[str, list[str]] = {
     "bench_http_clients": ["-n", "1500", "-c", "10", "100", "-r", "1"],
@@ -40,7 +48,7 @@ def scripts(only: list[str]) -> list[Path]:
 
 
 KEY_LINES = ("ingest ", "sqlite ")
-KEY_PARTS = ("10-rule / 10,000-rule", "ingest -> consumer receipt")
+KEY_PARTS = ("10-rule / 10,000-rule", "ingest -> consumer receipt", "more of the event loop per event")
 
 
 def figures(lines: list[str]) -> list[str]:
