@@ -113,6 +113,25 @@ def _failing_begin(on_call: int, error: BaseException) -> Callable[[sqlite3.Conn
     return on_begin
 
 
+async def test_an_error_in_the_batch_hook_fails_that_batch_and_the_writer_goes_on(tmp_path: Path) -> None:
+    """A hook that raises something other than a SQLite error (a corrupt subscription document, say)
+    fails the batch it began, nothing of it committed, and the next batch commits as usual."""
+    executor = SerialExecutor(
+        str(tmp_path / "t.db"),
+        "test-writer",
+        transactional=True,
+        on_begin=_failing_begin(1, ValueError("not a subscription")),
+    )
+    executor.start()
+    try:
+        with pytest.raises(ValueError, match="not a subscription"):
+            await asyncio.wait_for(executor.submit(_insert(1)), BOUND)
+        assert await asyncio.wait_for(executor.submit(_insert(2)), BOUND) == 2
+    finally:
+        await executor.stop()
+    assert _rows(tmp_path / "t.db") == [2]
+
+
 async def test_when_the_writer_thread_ends_its_batch_and_queue_fail_rather_than_hang(tmp_path: Path) -> None:
     """A thread that ends unexpectedly (here: SystemExit raised inside a batch) answers the batch it
     was running and every job still queued with `Unavailable`, and refuses new ones."""

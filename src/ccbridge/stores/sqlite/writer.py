@@ -283,7 +283,7 @@ class SerialExecutor:
                     for item in batch:
                         results.append(self._run_one(conn, item, savepoint=True))
                     conn.execute("COMMIT")
-                except (sqlite3.Error, _BatchLost) as exc:  # the commit failed: nobody's work is durable
+                except Exception as exc:  # the batch failed (SQLite, or a hook): nobody's work is durable
                     cause = exc.cause if isinstance(exc, _BatchLost) else exc
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
@@ -291,9 +291,7 @@ class SerialExecutor:
                     if self._on_rollback is not None:  # in-memory state mirrored the lost batch
                         try:
                             self._on_rollback(conn)
-                        except (
-                            sqlite3.Error
-                        ) as reload_error:  # the thread must outlive it; next batch retries
+                        except Exception as reload_error:  # the thread must outlive it; next batch retries
                             log.error("store state reload failed", error=str(reload_error))
             self._note_health(results, wrote=conn.total_changes > changes)
         self.batches += 1
