@@ -2,21 +2,26 @@
 
 A backend is a factory: `make(place, clock, max_pending)` returns an unopened `Store` (enforcing
 `limits.max_pending` when it is not None); two calls with the same `place` reach the same data (two
-processes on one database). `drop(place)`, when a backend has one, removes what the test left behind
-(PostgreSQL: the test's own schema) once the test is done. A contract test that needs more than
-the basic contract names the features it needs (`@pytest.mark.needs(Feature.X)`); it runs against
-every backend declaring them and is not generated for the others (nothing is skipped). Adding a
-backend is adding a row to `BACKENDS`.
+processes on one database). `read(place, sql)` runs one query on that data directly and returns
+its rows, for what no port can show (rows that mean the same as no row, which housekeeping should
+remove); its SQL must be valid on every backend. `drop(place)`, when a backend has one, removes what
+the test left behind (PostgreSQL: the test's own schema) once the test is done. A contract test
+that needs more than the basic contract names the features it needs (`@pytest.mark.needs(Feature.X)`);
+it runs against every backend declaring them and is not generated for the others (nothing is
+skipped). Adding a backend is adding a row to `BACKENDS`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
+import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from ccbridge.core.ports import Clock, Store
 from ccbridge.core.routing import SubscriptionRouter
@@ -40,11 +45,27 @@ class Backend:
     name: str
     make: Callable[[Path, Clock, int | None], Store]
     features: frozenset[Feature]
+    read: Callable[[Path, str], Awaitable[list[tuple[Any, ...]]]]
     drop: Callable[[Path], Awaitable[None]] | None = None
 
 
+def _sqlite_path(place: Path) -> str:
+    return str(place / "store.db")
+
+
 def _sqlite(place: Path, clock: Clock, max_pending: int | None) -> Store:
-    return SqliteStore(str(place / "store.db"), SubscriptionRouter(), clock=clock, max_pending=max_pending)
+    return SqliteStore(_sqlite_path(place), SubscriptionRouter(), clock=clock, max_pending=max_pending)
+
+
+async def read_sqlite(place: Path, sql: str) -> list[tuple[Any, ...]]:
+    def query() -> list[tuple[Any, ...]]:
+        conn = sqlite3.connect(_sqlite_path(place))
+        try:
+            return [tuple(row) for row in conn.execute(sql)]
+        finally:
+            conn.close()
+
+    return await asyncio.to_thread(query)
 
 
 def postgres_schema(place: Path) -> str:
@@ -63,6 +84,16 @@ def _postgres(place: Path, clock: Clock, max_pending: int | None) -> Store:
     )
 
 
+async def read_postgres(place: Path, sql: str) -> list[tuple[Any, ...]]:
+    import asyncpg
+
+    conn = await asyncpg.connect(POSTGRES_URL, server_settings={"search_path": postgres_schema(place)})
+    try:
+        return [tuple(row) for row in await conn.fetch(sql)]
+    finally:
+        await conn.close()
+
+
 async def drop_postgres_schema(place: Path) -> None:
     import asyncpg
 
@@ -74,6 +105,12 @@ async def drop_postgres_schema(place: Path) -> None:
 
 
 BACKENDS: tuple[Backend, ...] = (
-    Backend("sqlite", _sqlite, frozenset({Feature.SHARED, Feature.DURABLE})),
-    Backend("postgres", _postgres, frozenset({Feature.SHARED, Feature.DURABLE}), drop_postgres_schema),
+    Backend("sqlite", _sqlite, frozenset({Feature.SHARED, Feature.DURABLE}), read_sqlite),
+    Backend(
+        "postgres",
+        _postgres,
+        frozenset({Feature.SHARED, Feature.DURABLE}),
+        read_postgres,
+        drop_postgres_schema,
+    ),
 )

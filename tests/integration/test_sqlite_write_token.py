@@ -9,7 +9,7 @@ import fcntl
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -32,11 +32,11 @@ def token_taken(path: str) -> bool:
 
 
 @pytest.fixture
-def writer(tmp_path: Path) -> Iterator[SerialExecutor]:
+async def writer(tmp_path: Path) -> AsyncIterator[SerialExecutor]:
     executor = SerialExecutor(str(tmp_path / "t.db"), "test-writer", transactional=True)
     executor.start()
     yield executor
-    executor.stop()
+    await executor.stop()
 
 
 async def test_the_token_is_held_during_a_write_and_free_after(

@@ -18,12 +18,29 @@ above holds to within `per_second * SLACK` admissions (a tenth of one at 1000/s)
 
 Unlike `core.endpoint_health.rate_slot` (which reserves a future slot for every caller, for a
 dispatcher that waits), this refuses: for callers told to come back later (HTTP 429).
+
+Forgetting keys: both rules start from `max(tat, now)`, so a `tat` at or before `now` answers exactly
+as no `tat` at all, whatever the rate and burst (the burst's tolerance only reaches ahead of `now`).
+Housekeeping therefore deletes the rows of both tables (`rate_tokens`, `rate_slots`) whose `tat` is
+before `stale_before(now)`; without that they would keep one row for every key ever seen.
 """
 
 from __future__ import annotations
 
 SLACK = 1e-4
 """Seconds of tolerance for float rounding at epoch magnitudes; part of `limit`."""
+
+
+STALE_AFTER = 60.0
+"""Seconds a `tat` must be in the past before its row is deleted. Any `tat` already past answers as
+no row; the margin is for the requests that read their `now` a little before the purge read its
+own (a job waiting in the SQLite writer's queue) or on a clock a little behind (replicas sharing
+PostgreSQL), for which that `tat` may still lie ahead."""
+
+
+def stale_before(now: float) -> float:
+    """Rows of either rate table whose `tat` is before this, at `now`, may be deleted."""
+    return now - STALE_AFTER
 
 
 def interval(per_second: float) -> float:

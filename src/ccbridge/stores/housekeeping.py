@@ -1,11 +1,12 @@
 """Housekeeping: the store's retention rules, applied every few minutes in the server process.
 
 Why: without it the embedded store only grows. Every event and every settled delivery would stay in
-the SQLite file forever; at a thousand events a second that is tens of gigabytes a day. Three rules:
+the SQLite file forever; at a thousand events a second that is tens of gigabytes a day. Four rules:
 each subscription's dead letters after its `deadLetterQueue.retentionDays`, idempotency records after
-their 24-hour window, and settled history (delivered and cancelled deliveries, events nothing refers
-to any more) after `store.retention_days`. Pending deliveries and dead letters are never touched by
-the last rule, so nothing still owed to a consumer is lost to it.
+their 24-hour window, rate-limiter rows once their time is long past (they answer as no row; see
+`core.rate_limit.stale_before`), and settled history (delivered and cancelled deliveries, events
+nothing refers to any more) after `store.retention_days`. Pending deliveries and dead letters are
+never touched by the last rule, so nothing still owed to a consumer is lost to it.
 """
 
 from __future__ import annotations

@@ -3,18 +3,24 @@
 `purge_history` removes settled history in chunks, one writer job each, so a first purge of months
 never stalls ingestion for longer than one chunk takes; where old rows end is found once by
 bisection on the rowid keys (`_boundary`), so each chunk scans only the old part of a table.
-`purge_expired` applies every subscription's dead-letter `retentionDays` and forgets idempotency
-records past their window. Pending deliveries are never touched by either.
+`purge_expired` applies every subscription's dead-letter `retentionDays`, forgets idempotency
+records past their window and rate-limiter rows long past (`core.rate_limit.stale_before`: they
+answer as no row). Pending deliveries are never touched by either.
 """
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from typing import TYPE_CHECKING
 
 from ccbridge.core.event import Subscription
+from ccbridge.core.rate_limit import stale_before
 from ccbridge.core.times import IDEMPOTENCY_WINDOW
 from ccbridge.stores.sqlite.mixin import SqliteMixin
+
+RATE_TABLES = ("rate_tokens", "rate_slots")
+"""The rate limiters' tables, one `tat` per key: `RateLimits` and `EndpointHealth.take_rate_slot`."""
 
 
 class SqliteHousekeeping(SqliteMixin):
@@ -60,8 +66,9 @@ class SqliteHousekeeping(SqliteMixin):
             if gone < chunk and forgotten < chunk:
                 return deliveries, events
 
-    async def purge_expired(self) -> int:
-        """Apply each subscription's dead-letter retentionDays, and forget old idempotency records."""
+    async def purge_expired(self, chunk: int = 5000) -> int:
+        """Apply each subscription's dead-letter retentionDays, forget old idempotency records, then
+        delete rate-limiter rows long past, `chunk` keys per writer job. Returns the dead letters removed."""
         now = self._now()
         retention = {s.id: s.dead_letter.retention_days for s in self._subs.values()}
 
@@ -75,7 +82,44 @@ class SqliteHousekeeping(SqliteMixin):
             conn.execute("DELETE FROM idempotency WHERE created_ts < ?", (now - IDEMPOTENCY_WINDOW,))
             return purged
 
-        return int(await self._writer.submit(job))
+        purged = int(await self._writer.submit(job))
+        await self._purge_rate_rows(stale_before(now), chunk)
+        return purged
+
+    async def _purge_rate_rows(self, cutoff: float, chunk: int) -> int:
+        """Delete the rows of `RATE_TABLES` whose `tat` is before `cutoff`; returns how many.
+
+        Each table is walked in key order (its primary key), one page of `chunk` keys per writer job:
+        the purge reads each row once however many go, and no job holds the write lock for longer
+        than one page takes. A key admitted again meanwhile has a fresh `tat` by the time its page is
+        read, inside the writer's transaction, so it stays."""
+        removed = 0
+        for table in RATE_TABLES:
+            after: str | None = None
+            while True:
+                last, gone = await self._writer.submit(
+                    functools.partial(_purge_rate_page, table, after, cutoff, chunk)
+                )
+                removed += gone
+                if last is None:
+                    break
+                after = last
+        return removed
+
+
+def _purge_rate_page(
+    table: str, after: str | None, cutoff: float, chunk: int, conn: sqlite3.Connection
+) -> tuple[str | None, int]:
+    """One page: the `chunk` keys after `after` (from the first key when None); deletes those whose
+    `tat` is before `cutoff`. Returns (the page's last key when the page was full, else None; rows
+    deleted)."""
+    where, params = ("", ()) if after is None else ("WHERE key > ?", (after,))
+    page = conn.execute(
+        f"SELECT key, tat FROM {table} {where} ORDER BY key LIMIT ?", (*params, chunk)
+    ).fetchall()
+    stale = [(key,) for key, tat in page if tat < cutoff]
+    conn.executemany(f"DELETE FROM {table} WHERE key = ?", stale)
+    return (page[-1][0] if len(page) == chunk else None), len(stale)
 
 
 def _boundary(conn: sqlite3.Connection, table: str, key: str, ts: str, cutoff: float) -> int:

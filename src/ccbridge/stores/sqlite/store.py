@@ -21,6 +21,7 @@ for module.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import sqlite3
@@ -121,10 +122,11 @@ class SqliteStore(
         self._open = True
 
     async def close(self) -> None:
+        """Returns once the writer's last batch (everything submitted before) has committed; waits
+        for both threads without blocking the event loop. Calls made after it raise `Unavailable`."""
         if self._open:
-            self._writer.stop()
-            self._reader.stop()
             self._open = False
+            await asyncio.gather(self._writer.stop(), self._reader.stop())
 
     def add_listener(self, callback: Callable[[], None]) -> None:
         """Called on the event loop after a commit that made deliveries due (wakes the dispatcher)."""

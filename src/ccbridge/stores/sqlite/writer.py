@@ -20,6 +20,12 @@ SQLite's write lock. SQLite's busy handler waits for a taken lock by sleeping in
 file beside the database, `<db>-writer.lock`) from `BEGIN IMMEDIATE` to `COMMIT`: a writer waiting
 for it is woken by the kernel the moment the holder lets go. SQLite's lock still guards the file; a
 writer without the token (another tool) is waited for by `busy_timeout` as before.
+
+Ending: `stop()` lets the thread run every job queued before it (so the last batch is committed when
+it returns) and waits for the thread without blocking the event loop; a job submitted after it is
+refused at once with `Unavailable` ("the store is closing"). No caller waits for ever on a thread
+that is gone: should the thread end any other way, the batch it was running and every job still
+queued are answered with `Unavailable` too.
 """
 
 from __future__ import annotations
@@ -46,6 +52,8 @@ Job = Callable[[sqlite3.Connection], Any]
 
 MAX_BATCH = 512
 STORAGE_RETRY_AFTER = 5.0  # seconds: a floor for a caller's retry while the disk is full
+CLOSING_RETRY_AFTER = 1.0  # seconds: a floor for a caller's retry while the store closes (a restart)
+STOP_TIMEOUT = 30.0  # seconds `stop()` waits for the last batch before it gives up waiting
 _STORAGE_CODES = frozenset({sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR})
 
 
@@ -146,6 +154,10 @@ class SerialExecutor:
         self._on_begin = on_begin
         self._transactional = transactional
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        # Held while `_closed` is read or set and while an item is queued, so nothing is queued
+        # behind the stop sentinel or after the thread drained the queue for the last time.
+        self._lock = threading.Lock()
+        self._closed: str | None = None  # why submissions are refused, once they are
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -168,14 +180,31 @@ class SerialExecutor:
             raise self._error
 
     async def submit(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `job` on the thread (inside the batch's transaction when `transactional`); its result
+        once committed. `Unavailable` at once when the executor is stopping or its thread is gone."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.put(_Item(job, future, loop))
+        with self._lock:  # never contended for long: the thread takes it only to close
+            if self._closed is not None:
+                raise Unavailable(self._closed, retry_after=CLOSING_RETRY_AFTER)
+            self._queue.put(_Item(job, future, loop))
         return await future
 
-    def stop(self) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout=30)
+    async def stop(self) -> None:
+        """Run what is queued, then end the thread; returns once its last batch has committed (or
+        after `STOP_TIMEOUT`, logged). The wait happens on another thread, never on the event loop.
+        Later submissions raise `Unavailable`; calling it again waits again."""
+        with self._lock:
+            if self._closed is None:
+                self._closed = "the store is closing"
+                self._queue.put(None)
+            reason = self._closed
+        if not self._thread.is_alive():  # never started, or already ended: nobody will take the queue
+            self._close_queue(reason, [])
+            return
+        await asyncio.to_thread(self._thread.join, STOP_TIMEOUT)
+        if self._thread.is_alive():
+            log.warning("store thread did not finish its last batch in time", thread=self._thread.name)
 
     def _run(self) -> None:
         try:
@@ -184,9 +213,12 @@ class SerialExecutor:
                 self._token.open()
         except BaseException as exc:  # surfaced to start()
             self._error = exc
+            self._close_queue(f"the store could not open: {type(exc).__name__}", [])
             self._ready.set()
             return
         self._ready.set()
+        batch: list[_Item] = []
+        reason = "the store is closing"
         try:
             while True:
                 first = self._queue.get()
@@ -195,11 +227,35 @@ class SerialExecutor:
                 batch = [first]
                 stop = self._drain(batch)
                 self._execute(conn, batch)
+                batch = []
                 if stop:
                     return
+        except BaseException as exc:  # the thread ends here; nobody else would hear of it
+            reason = f"the store's {self._thread.name} thread stopped"
+            log.error(reason, error=str(exc), error_type=type(exc).__name__)
         finally:
+            self._close_queue(reason, batch)
             conn.close()
             self._token.close()
+
+    def _close_queue(self, reason: str, unfinished: list[_Item]) -> None:
+        """Refuse further submissions, and answer `unfinished` (the batch the thread was running) and
+        whatever is still queued with `Unavailable(reason)`. A future already answered is left as it
+        is (`_set_results` skips it), so answering twice is harmless."""
+        with self._lock:
+            if self._closed is None:
+                self._closed = reason
+            left = list(unfinished)
+            while True:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is not None:
+                    left.append(item)
+        if left:
+            error = Unavailable(reason, retry_after=CLOSING_RETRY_AFTER)
+            _resolve([(item, None, error) for item in left])
 
     def _drain(self, batch: list[_Item]) -> bool:
         while len(batch) < MAX_BATCH:
@@ -227,7 +283,7 @@ class SerialExecutor:
                     for item in batch:
                         results.append(self._run_one(conn, item, savepoint=True))
                     conn.execute("COMMIT")
-                except (sqlite3.Error, _BatchLost) as exc:  # the commit failed: nobody's work is durable
+                except Exception as exc:  # the batch failed (SQLite, or a hook): nobody's work is durable
                     cause = exc.cause if isinstance(exc, _BatchLost) else exc
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
@@ -235,9 +291,7 @@ class SerialExecutor:
                     if self._on_rollback is not None:  # in-memory state mirrored the lost batch
                         try:
                             self._on_rollback(conn)
-                        except (
-                            sqlite3.Error
-                        ) as reload_error:  # the thread must outlive it; next batch retries
+                        except Exception as reload_error:  # the thread must outlive it; next batch retries
                             log.error("store state reload failed", error=str(reload_error))
             self._note_health(results, wrote=conn.total_changes > changes)
         self.batches += 1
