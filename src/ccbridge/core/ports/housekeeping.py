@@ -15,8 +15,9 @@ class Housekeeping(Protocol):
     """Retention: what the housekeeper removes so the store does not only grow."""
 
     async def purge_expired(self) -> int:
-        """Apply each subscription's dead-letter `retention_days` and forget idempotency records past
-        their window; returns the dead letters removed."""
+        """Apply each subscription's dead-letter `retention_days`, forget idempotency records past
+        their window and rate-limiter rows long past (`core.rate_limit.stale_before`: they answer as
+        no row would); returns the dead letters removed."""
         ...
 
     async def purge_history(self, older_than: float) -> tuple[int, int]:
