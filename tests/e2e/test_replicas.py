@@ -43,19 +43,6 @@ CONNECTIONS = 16
 MIN_ACKED = 200
 
 
-@pytest.fixture
-async def schema() -> AsyncIterator[str]:
-    """A schema of this test's own on the machine's PostgreSQL, dropped afterwards (listed before
-    `servers` in the test, so the servers are stopped first)."""
-    name = f"ccb_{uuid.uuid4().hex[:16]}"
-    yield name
-    conn = await asyncpg.connect(POSTGRES_URL)
-    try:
-        await conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
-    finally:
-        await conn.close()
-
-
 @dataclass
 class Subject:
     """A JetStream stream on a subject of this test's own; `published` records the event id of every

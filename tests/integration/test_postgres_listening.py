@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import uuid
 from collections.abc import AsyncIterator, Callable
 
 import asyncpg
@@ -33,17 +32,6 @@ WAIT = 15.0  # seconds any awaited condition gets before the test fails
 
 def relayed(relay: Relay) -> str:
     return f"postgresql://postgres:{PASSWORD}@127.0.0.1:{relay.port}/test"
-
-
-@pytest.fixture
-async def schema() -> AsyncIterator[str]:
-    name = f"ccb_{uuid.uuid4().hex[:16]}"
-    yield name
-    conn = await asyncpg.connect(URL)
-    try:
-        await conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
-    finally:
-        await conn.close()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import asyncio
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -28,17 +27,6 @@ from ccbridge.testing.samples import sample_subscription as subscription
 from ccbridge.testing.server import running_server, wait_until, write_config
 
 URL = os.environ.get("CCBRIDGE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-@pytest.fixture
-async def schema() -> AsyncIterator[str]:
-    name = f"ccb_{uuid.uuid4().hex[:16]}"
-    yield name
-    conn = await asyncpg.connect(URL)
-    try:
-        await conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
-    finally:
-        await conn.close()
 
 
 async def _versions(schema: str) -> list[int]:

@@ -4,28 +4,13 @@ TCP relay on loopback that the test cuts and restores (nothing else needs to wri
 from __future__ import annotations
 
 import os
-import uuid
-from collections.abc import AsyncIterator
 
-import asyncpg
 import httpx
-import pytest
 
 from ccbridge.testing.relay import Relay
 from ccbridge.testing.server import running_server, wait_until
 
 URL = os.environ.get("CCBRIDGE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-@pytest.fixture
-async def schema() -> AsyncIterator[str]:
-    name = f"ccb_{uuid.uuid4().hex[:16]}"
-    yield name
-    conn = await asyncpg.connect(URL)
-    try:
-        await conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
-    finally:
-        await conn.close()
 
 
 async def test_readyz_follows_whether_the_store_answers(schema: str) -> None:

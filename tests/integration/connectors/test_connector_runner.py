@@ -6,14 +6,11 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 import orjson
-import pytest
 from genesys_support import QUEUE_TOPIC, genesys_config
 
 from ccbridge.connectors.base import EventSink
@@ -27,17 +24,6 @@ from ccbridge.testing.server import wait_until
 
 URL = os.environ.get("CCBRIDGE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 Q1 = "v2.routing.queues.q-1.conversations"
-
-
-@pytest.fixture
-async def schema() -> AsyncIterator[str]:
-    name = f"ccb_{uuid.uuid4().hex[:16]}"
-    yield name
-    conn = await asyncpg.connect(URL)
-    try:
-        await conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
-    finally:
-        await conn.close()
 
 
 class Watched:

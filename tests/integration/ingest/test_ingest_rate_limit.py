@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import orjson
 import pytest
 from ingest_support import ORDER, Issuers, section
@@ -36,17 +33,6 @@ def limited(per_second: float = 1.0, burst: int = 3) -> dict[str, Any]:
 
 def order(n: int) -> bytes:
     return orjson.dumps({**ORDER, "transaction_id": f"T-{n}"})
-
-
-@pytest.fixture
-async def schema() -> AsyncIterator[str]:
-    name = f"ccb_{uuid.uuid4().hex[:16]}"
-    yield name
-    conn = await asyncpg.connect(URL)
-    try:
-        await conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
-    finally:
-        await conn.close()
 
 
 async def outcomes(gateways: list[IngestGateway], issuers: Issuers, clock: FakeClock, n: int) -> list[str]:

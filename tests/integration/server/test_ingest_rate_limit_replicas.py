@@ -7,12 +7,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
@@ -41,17 +38,6 @@ def config(folder: Path, issuer: LegacyIssuer, store: dict[str, str] | None) -> 
     if store is not None:
         doc["store"] = store
     return doc
-
-
-@pytest.fixture
-async def schema() -> AsyncIterator[str]:
-    name = f"ccb_{uuid.uuid4().hex[:16]}"
-    yield name
-    conn = await asyncpg.connect(URL)
-    try:
-        await conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
-    finally:
-        await conn.close()
 
 
 async def post(client: httpx.AsyncClient, issuer: LegacyIssuer, n: int, sub: str = "erp") -> httpx.Response:
