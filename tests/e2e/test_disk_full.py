@@ -26,7 +26,7 @@ import pytest
 from ccbridge.testing.server import kill
 
 if TYPE_CHECKING:
-    from conftest import Servers
+    from ccbridge.testing.servers import Servers
 
 EVENTS = "/api/v2/eventbridge/events"
 MAX_TRIES = 20_000

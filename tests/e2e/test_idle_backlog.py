@@ -20,7 +20,7 @@ from ccbridge.stores.sqlite import SqliteStore
 from ccbridge.testing.samples import sample_event, sample_subscription
 
 if TYPE_CHECKING:
-    from conftest import Servers
+    from ccbridge.testing.servers import Servers
 
 RETRIES = 100_000
 WINDOW_SECONDS = 3.0

@@ -22,7 +22,7 @@ from ccbridge.testing import Behaviour, WebhookReceiver
 from ccbridge.testing.server import RunningServer, kill, wait_until
 
 if TYPE_CHECKING:
-    from conftest import Servers
+    from ccbridge.testing.servers import Servers
 
 EVENTS = "/api/v2/eventbridge/events"
 EVENT_TYPE = "contact.created"

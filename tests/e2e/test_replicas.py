@@ -31,7 +31,7 @@ from ccbridge.testing.grpc_consumer import ConsumerBehaviour, GrpcConsumer
 from ccbridge.testing.server import RunningServer, kill, wait_until
 
 if TYPE_CHECKING:
-    from conftest import Servers
+    from ccbridge.testing.servers import Servers
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.nats]
 

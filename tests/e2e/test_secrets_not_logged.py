@@ -21,10 +21,10 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 import yaml
-from conftest import Servers
 
 from ccbridge.testing import Behaviour, WebhookReceiver
 from ccbridge.testing.server import kill, wait_until
+from ccbridge.testing.servers import Servers
 
 SUBS = "/api/v2/eventbridge/subscriptions"
 EVENT = {"eventType": "OrderCreated", "attributes": {"orderId": "o-1"}, "timestamp": "2026-11-24T10:00:00Z"}

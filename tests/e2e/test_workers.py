@@ -28,7 +28,7 @@ from ccbridge.testing.server import (
 )
 
 if TYPE_CHECKING:
-    from conftest import Servers
+    from ccbridge.testing.servers import Servers
 
 LOAD_SECONDS = 1.0  # of publishing before the kill, and again after it
 
