@@ -151,28 +151,7 @@ async def bench_http_wrk(seconds: float, connections: int) -> float | None:
     """events/s of POST /ingest driven by wrk (C, one thread: it leaves the server more of the two
     cores than the Python driver) with one reused token; each request has its own Idempotency-Key,
     so every one stores a new event. None without wrk."""
-    from loadgen import run_wrk, wrk_available
-
-    from ccbridge.testing.server import kill, start_process
-
-    if not wrk_available():
-        return None
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        issuer = prepare(folder)
-        server = start_process(folder, {"ingest": SECTION, "logging": {"level": "warning"}})
-        try:
-            headers = {
-                "Authorization": tokens(issuer, 1, fresh=False)[0],
-                "Content-Type": "application/json",
-                "Idempotency-Key": "bench-{n}",
-            }
-            result = run_wrk(server.base_url + "/ingest", "POST", headers, bodies(1)[0], connections, seconds)
-            if result.not_ok or result.errors:
-                raise RuntimeError(f"{result.not_ok} answers were not 2xx, {result.errors} socket errors")
-            return result.rate
-        finally:
-            kill(server, 15)
+    return await bench_wrk_once(False, "sqlite", seconds, connections)
 
 
 UNLIMITED = {"per_subject_per_second": 1e9, "burst": 1_000_000_000}
