@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from typing import Any
 
 import orjson
 
 from ccbridge.core.event import DeadLetterSpec, EndpointSpec, Event, RetrySpec, Subscription
-from ccbridge.core.ports import DeadLetter, Settlement
+from ccbridge.core.ports import DeadLetter, DeliveryCounts, Settlement
 from ccbridge.core.times import iso, iso_or_none
 
 
@@ -141,4 +141,35 @@ def settlement_params(s: Settlement, now: float, owner: str) -> tuple[Any, ...]:
         now if s.state == "dead" else None,
         s.delivery_id,
         owner,
+    )
+
+
+def delivery_counts(
+    groups: Iterable[Sequence[Any]],
+    last: Sequence[Any] | None,
+    success: float | None,
+    recent_failures: int,
+    backpressure: str | None,
+) -> DeliveryCounts:
+    """A subscription's delivery status from the stores' queries: `groups` are (state, retried,
+    count) rows of its event deliveries (a pending one that was tried counts as retrying), `last` is
+    (state, last_error, updated_ts) of the latest one tried, `success` the time of the latest
+    delivered one."""
+    counts = {"delivered": 0, "pending": 0, "retrying": 0, "dead": 0}
+    for state, retried, n in groups:
+        if state == "pending":
+            counts["retrying" if retried else "pending"] += n
+        elif state in counts:
+            counts[state] += n
+    return DeliveryCounts(
+        delivered=counts["delivered"],
+        pending=counts["pending"],
+        retrying=counts["retrying"],
+        dead_lettered=counts["dead"],
+        last_error=None if last is None or last[0] == "delivered" else last[1],
+        last_delivery_at=None if last is None else iso(last[2]),
+        last_success_at=iso_or_none(success),
+        last_success_ts=success,
+        recent_failures=int(recent_failures),
+        backpressure=backpressure,
     )

@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ccbridge.core.ports import Backlog, DeliveryCounts
-from ccbridge.core.times import RECENT_WINDOW, iso, iso_or_none
+from ccbridge.core.times import RECENT_WINDOW
+from ccbridge.stores import records
 from ccbridge.stores.postgres.mixin import PostgresMixin
 
 
@@ -37,17 +38,12 @@ class PostgresDeliveryReports(PostgresMixin):
 
     async def delivery_counts(self, sub_id: str) -> DeliveryCounts:
         now = self._now()
-        counts = {"delivered": 0, "pending": 0, "retrying": 0, "dead": 0}
         async with self._conn() as conn:
-            for state, retried, n in await conn.fetch(
+            groups = await conn.fetch(
                 "SELECT state, attempts > 0, count(*) FROM deliveries WHERE subscription_id = $1"
                 " AND kind = 'event' GROUP BY 1, 2",
                 sub_id,
-            ):
-                if state == "pending":
-                    counts["retrying" if retried else "pending"] += n
-                elif state in counts:
-                    counts[state] += n
+            )
             last = await conn.fetchrow(
                 "SELECT state, last_error, updated_ts FROM deliveries WHERE subscription_id = $1 AND attempts > 0"
                 " AND kind = 'event' ORDER BY updated_ts DESC, id DESC LIMIT 1",
@@ -65,15 +61,4 @@ class PostgresDeliveryReports(PostgresMixin):
                 now - RECENT_WINDOW,
             )
             backpressure = await self._backpressure(conn)
-        return DeliveryCounts(
-            delivered=counts["delivered"],
-            pending=counts["pending"],
-            retrying=counts["retrying"],
-            dead_lettered=counts["dead"],
-            last_error=None if last is None or last[0] == "delivered" else last[1],
-            last_delivery_at=None if last is None else iso(last[2]),
-            last_success_at=iso_or_none(success),
-            last_success_ts=success,
-            recent_failures=int(recent_failures),
-            backpressure=backpressure,
-        )
+        return records.delivery_counts(groups, last, success, recent_failures, backpressure)

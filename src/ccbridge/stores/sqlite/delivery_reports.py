@@ -12,7 +12,8 @@ import sqlite3
 from typing import TYPE_CHECKING
 
 from ccbridge.core.ports import Backlog, DeliveryCounts
-from ccbridge.core.times import RECENT_WINDOW, iso, iso_or_none
+from ccbridge.core.times import RECENT_WINDOW
+from ccbridge.stores import records
 from ccbridge.stores.sqlite.mixin import SqliteMixin
 
 
@@ -45,16 +46,11 @@ class SqliteDeliveryReports(SqliteMixin):
         now = self._now()
 
         def job(conn: sqlite3.Connection) -> DeliveryCounts:
-            counts = {"delivered": 0, "pending": 0, "retrying": 0, "dead": 0}
-            for state, retried, n in conn.execute(
+            groups = conn.execute(
                 "SELECT state, attempts > 0, count(*) FROM deliveries"
                 " WHERE subscription_id = ? AND kind = 'event' GROUP BY 1, 2",
                 (sub_id,),
-            ):
-                if state == "pending":
-                    counts["retrying" if retried else "pending"] += n
-                elif state in counts:
-                    counts[state] += n
+            ).fetchall()
             last = conn.execute(
                 "SELECT state, last_error, updated_ts FROM deliveries WHERE subscription_id = ? AND attempts > 0"
                 " AND kind = 'event' ORDER BY updated_ts DESC, id DESC LIMIT 1",
@@ -69,17 +65,6 @@ class SqliteDeliveryReports(SqliteMixin):
                 " AND state != 'delivered' AND kind = 'event' AND updated_ts > ?",
                 (sub_id, now - RECENT_WINDOW),
             ).fetchone()[0]
-            return DeliveryCounts(
-                delivered=counts["delivered"],
-                pending=counts["pending"],
-                retrying=counts["retrying"],
-                dead_lettered=counts["dead"],
-                last_error=None if last is None or last[0] == "delivered" else last[1],
-                last_delivery_at=None if last is None else iso(last[2]),
-                last_success_at=iso_or_none(success),
-                last_success_ts=success,
-                recent_failures=recent_failures,
-                backpressure=self._backpressure(),
-            )
+            return records.delivery_counts(groups, last, success, recent_failures, self._backpressure())
 
         return await self._reader.submit(job)
