@@ -15,24 +15,22 @@ subscription's signing secret and sending it a test event.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from ccbridge.api import docs, idempotency, schemas
-from ccbridge.api.audit import audit
+from ccbridge.api import endpoint_actions as actions
 from ccbridge.api.guard import READ, WRITE, authorize
 from ccbridge.api.http import json_response
 from ccbridge.api.services import Services
 from ccbridge.core.endpoint_health import HealthRecord
-from ccbridge.core.event import EndpointSpec, Subscription
-from ccbridge.core.operational import TEST_EVENT, test_event
+from ccbridge.core.event import EndpointSpec
+from ccbridge.core.operational import TEST_EVENT
+from ccbridge.core.ports import IdempotentRecord
 from ccbridge.core.redact import mask_text, mask_url
-from ccbridge.core.signatures import generate_secret
 from ccbridge.core.times import iso, iso_or_none
-from ccbridge.errors import FieldError, InputError, NotFoundError
 
 ONE = "/api/v2/eventbridge/subscriptions/{subscription_id}"
 ADDRESSED = (*docs.READS, 404)
@@ -67,21 +65,15 @@ def render_endpoint(index: int, spec: EndpointSpec, record: HealthRecord | None)
 
 
 class EndpointRoutes:
-    """The handlers, bound to the services they use."""
+    """The handlers, bound to the services they use: the JSON transport of `api.endpoint_actions`."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
         self.store = services.store
 
-    async def _get(self, sub_id: str) -> Subscription:
-        sub = await self.store.get_subscription(sub_id)
-        if sub is None:
-            raise NotFoundError(f"no subscription with id {sub_id}")
-        return sub
-
     async def list_endpoints(self, request: Request, subscription_id: str) -> Response:
         authorize(self.services, request, READ)
-        sub = await self._get(subscription_id)
+        sub = await actions.subscription(self.services, subscription_id)
         records = {r.url: r for r in await self.store.endpoint_health(sub.id)}
         entities = [render_endpoint(i, e, records.get(e.url)) for i, e in enumerate(sub.endpoints)]
         return json_response({"subscriptionId": sub.id, "entities": entities})
@@ -94,53 +86,37 @@ class EndpointRoutes:
 
     async def _switch(self, request: Request, sub_id: str, index: str, enabled: bool) -> Response:
         principal = authorize(self.services, request, WRITE)
-        sub = await self._get(sub_id)
-        if not index.isdigit() or int(index) >= len(sub.endpoints):
-            raise InputError(
-                [FieldError("index", f"must be an endpoint's index, 0 to {len(sub.endpoints) - 1}")]
-            )
-        spec = sub.endpoints[int(index)]
-        record = await self.store.set_endpoint_enabled(sub.id, spec.url, enabled)
-        operation = "endpoint.enable" if enabled else "endpoint.disable"
-        audit(self.services, request, principal, operation, subscription_id=sub.id, status=200)
-        return json_response(render_endpoint(int(index), spec, record))
+        done = await actions.switch(self.services, request, principal, sub_id, index, enabled)
+        return json_response(render_endpoint(done.index, done.spec, done.record))
 
     async def rotate(self, request: Request, subscription_id: str) -> Response:
         principal = authorize(self.services, request, WRITE)
         write = await idempotency.begin(self.store, request, principal.client_id, {})
         if write.replayed is not None:
             return write.replayed
-        sub = await self._get(subscription_id)
-        now = self.services.now()
-        expires = now + self.services.config.delivery.secret_grace_seconds
-        rotated = replace(
-            sub,
-            secret=generate_secret(),
-            previous_secret=sub.secret,
-            previous_secret_expires_at=expires,
-            updated_at=iso(now),
+
+        def keep(rotation: actions.Rotation, now: float) -> IdempotentRecord | None:
+            return write.record(200, rotated_answer(rotation), now)
+
+        rotation = await actions.rotate(
+            self.services, request, principal, subscription_id, keep=keep, idempotency_key=write.key
         )
-        answer = {"subscriptionId": sub.id, "secret": rotated.secret, "previousSecretExpiresAt": iso(expires)}
-        await self.store.update_subscription(rotated, write.record(200, answer, now))
-        audit(
-            self.services,
-            request,
-            principal,
-            "secret.rotate",
-            subscription_id=sub.id,
-            status=200,
-            idempotency_key=write.key,
-        )
-        return json_response(answer)
+        return json_response(rotated_answer(rotation))
 
     async def send_test(self, request: Request, subscription_id: str) -> Response:
         principal = authorize(self.services, request, WRITE)
-        sub = await self._get(subscription_id)
-        event = test_event(sub.id, self.services.now(), idempotency.read_key(request.headers))
-        result = await self.store.append_event(event)
-        audit(self.services, request, principal, "test", subscription_id=sub.id, status=202)
+        result = await actions.send_test(self.services, request, principal, subscription_id, keyed=True)
         body = {"id": result.event.id, "eventType": TEST_EVENT, "deliveries": result.deliveries}
         return json_response(body, 202)
+
+
+def rotated_answer(rotation: actions.Rotation) -> dict[str, Any]:
+    """The answer to a rotation, and what an `Idempotency-Key` repeat answers again."""
+    return {
+        "subscriptionId": rotation.subscription.id,
+        "secret": rotation.secret,
+        "previousSecretExpiresAt": iso(rotation.previous_expires_at),
+    }
 
 
 def build_router(services: Services) -> APIRouter:

@@ -138,6 +138,18 @@ async def test_an_unknown_endpoint_index_is_a_422_naming_it(api: httpx.AsyncClie
     assert missing.status_code == 404
 
 
+@pytest.mark.parametrize("index", ["%C2%B2", "1" * 5000])
+async def test_an_index_that_is_no_small_ascii_number_is_a_400_naming_it(
+    api: httpx.AsyncClient, index: str
+) -> None:
+    """A digit that is not ASCII (`²`) or a number too long to be any endpoint's index is refused on
+    `index` like any other wrong index (the dashboard's check), never a 5xx."""
+    sub = (await api.post(SUBS, json=cxone("https://example.com/a"))).json()
+    answer = await api.post(f"{SUBS}/{sub['id']}/endpoints/{index}/disable")
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["errors"][0]["field"] == "index"
+
+
 async def test_after_a_rotation_deliveries_carry_both_signatures(api: httpx.AsyncClient) -> None:
     """Rotating answers a new secret once (a repeat with the same key answers the same one); a
     delivery then verifies with the old secret and with the new, and the Genesys hex is the new one's."""

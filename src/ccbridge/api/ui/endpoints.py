@@ -1,6 +1,6 @@
 """A subscription's endpoint actions on its dashboard page: enable or disable one endpoint, rotate the
-signing secret, send a test event. Each is a CSRF-checked POST needing the write scope, audited with
-the operation names of the API's routes (`api.endpoint_health`), and does what they do:
+signing secret, send a test event. Each is a CSRF-checked POST needing the write scope; the work and
+its audit line are `api.endpoint_actions`, the same as the API's routes (`api.endpoint_health`):
 
 * enable/disable: `EndpointHealth.set_endpoint_enabled` (enabling closes the breaker with its counts
   reset; a disabled endpoint's deliveries become dead letters, replayable once enabled). Back to the
@@ -14,20 +14,16 @@ the operation names of the API's routes (`api.endpoint_health`), and does what t
 
 from __future__ import annotations
 
-from dataclasses import replace
 from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from ccbridge.api.audit import audit
+from ccbridge.api import endpoint_actions as actions
 from ccbridge.api.ui.web import PREFIX, Dashboard, principal
-from ccbridge.core.event import Subscription
-from ccbridge.core.operational import test_event
-from ccbridge.core.signatures import generate_secret
 from ccbridge.core.times import iso
-from ccbridge.errors import FieldError, InputError, NotFoundError
+from ccbridge.errors import NotFoundError
 
 
 def endpoint_message(done: str | None) -> str | None:
@@ -40,38 +36,27 @@ def endpoint_message(done: str | None) -> str | None:
 
 
 class EndpointActions:
+    """The dashboard's transport of `api.endpoint_actions`: a checked form in, a page or redirect out."""
+
     def __init__(self, dashboard: Dashboard) -> None:
         self.dashboard = dashboard
         self.services = dashboard.services
-        self.store = dashboard.services.store
-
-    async def _get(self, sub_id: str) -> Subscription:
-        sub = await self.store.get_subscription(sub_id)
-        if sub is None:
-            raise NotFoundError(f"no subscription with id {sub_id}")
-        return sub
 
     async def switch(self, request: Request) -> Response:
         session, _ = await self.dashboard.actor(request)
-        sub = await self._get(request.path_params["sub_id"])
-        index, verb = request.path_params["index"], request.path_params["verb"]
+        sub_id, index, verb = (request.path_params[k] for k in ("sub_id", "index", "verb"))
         if verb not in ("enable", "disable"):
+            await actions.subscription(self.services, sub_id)  # an unknown subscription is the 404
             raise NotFoundError(f"no endpoint action {verb}: enable or disable")
-        if not (index.isascii() and index.isdigit()) or len(index) > 6 or int(index) >= len(sub.endpoints):
-            raise InputError(
-                FieldError("index", f"must be an endpoint's index, 0 to {len(sub.endpoints) - 1}")
-            )
-        spec = sub.endpoints[int(index)]
-        await self.store.set_endpoint_enabled(sub.id, spec.url, verb == "enable")
-        audit(
-            self.services, request, principal(session), f"endpoint.{verb}", subscription_id=sub.id, status=200
+        done = await actions.switch(
+            self.services, request, principal(session), sub_id, index, verb == "enable"
         )
-        query = urlencode({"done": f"{verb}d:{int(index)}"})
-        return RedirectResponse(f"{PREFIX}/subscriptions/{sub.id}?{query}#endpoints", 303)
+        query = urlencode({"done": f"{verb}d:{done.index}"})
+        return RedirectResponse(f"{PREFIX}/subscriptions/{done.subscription.id}?{query}#endpoints", 303)
 
     async def confirm_rotate(self, request: Request) -> Response:
         session, _ = await self.dashboard.actor(request)
-        sub = await self._get(request.path_params["sub_id"])
+        sub = await actions.subscription(self.services, request.path_params["sub_id"])
         grace = self.services.config.delivery.secret_grace_seconds
         return self.dashboard.render(
             "rotate.html",
@@ -86,34 +71,25 @@ class EndpointActions:
 
     async def rotate(self, request: Request) -> Response:
         session, _ = await self.dashboard.actor(request)
-        sub = await self._get(request.path_params["sub_id"])
-        now = self.services.now()
-        expires = now + self.services.config.delivery.secret_grace_seconds
-        rotated = replace(
-            sub,
-            secret=generate_secret(),
-            previous_secret=sub.secret,
-            previous_secret_expires_at=expires,
-            updated_at=iso(now),
+        rotation = await actions.rotate(
+            self.services, request, principal(session), request.path_params["sub_id"]
         )
-        await self.store.update_subscription(rotated)
-        audit(self.services, request, principal(session), "secret.rotate", subscription_id=sub.id, status=200)
         return self.dashboard.render(
             "rotate.html",
             title="Secret rotated",
             active="subscriptions",
             session=session,
-            sub=sub,
+            sub=rotation.subscription,
             grace_hours=None,
-            secret=rotated.secret,
-            expires=iso(expires),
+            secret=rotation.secret,
+            expires=iso(rotation.previous_expires_at),
         )
 
     async def send_test(self, request: Request) -> Response:
         session, _ = await self.dashboard.actor(request)
-        sub = await self._get(request.path_params["sub_id"])
-        result = await self.store.append_event(test_event(sub.id, self.services.now()))
-        audit(self.services, request, principal(session), "test", subscription_id=sub.id, status=202)
+        result = await actions.send_test(
+            self.services, request, principal(session), request.path_params["sub_id"]
+        )
         query = urlencode({"done": f"test:{result.deliveries}"})
         return RedirectResponse(f"{PREFIX}/events/{result.event.id}?{query}", 303)
 
