@@ -129,8 +129,9 @@ async def test_a_disabled_endpoint_dead_letters_and_enabling_it_lets_a_replay_th
     assert json.loads(out)["entities"][0]["state"] == "closed"
 
 
-async def test_an_unknown_endpoint_index_is_a_422_naming_it(api: httpx.AsyncClient) -> None:
-    """An index past the subscription's endpoints is a 422 on `index`; an unknown subscription a 404."""
+async def test_an_unknown_endpoint_index_is_a_400_naming_it(api: httpx.AsyncClient) -> None:
+    """An index past the subscription's endpoints is a 400 on `index` (input errors under
+    /api/v2/eventbridge are 400s, as the documents answer them); an unknown subscription a 404."""
     sub = (await api.post(SUBS, json=cxone("https://example.com/a"))).json()
     answer = await api.post(f"{SUBS}/{sub['id']}/endpoints/3/disable")
     assert answer.status_code == 400 and answer.json()["errors"][0]["field"] == "index"
