@@ -1,12 +1,14 @@
 """Housekeeping: the store's retention rules, applied every few minutes in the server process.
 
 Why: without it the embedded store only grows. Every event and every settled delivery would stay in
-the SQLite file forever; at a thousand events a second that is tens of gigabytes a day. Four rules:
+the SQLite file forever; at a thousand events a second that is tens of gigabytes a day. Five rules:
 each subscription's dead letters after its `deadLetterQueue.retentionDays`, idempotency records after
 their 24-hour window, rate-limiter rows once their time is long past (they answer as no row; see
-`core.rate_limit.stale_before`), and settled history (delivered and cancelled deliveries, events
-nothing refers to any more) after `store.retention_days`. Pending deliveries and dead letters are
-never touched by the last rule, so nothing still owed to a consumer is lost to it.
+`core.rate_limit.stale_before`), settled history (delivered and cancelled deliveries, events nothing
+refers to any more) after `store.retention_days`, and finished (succeeded or failed) replay jobs
+after the same `store.retention_days`. Pending deliveries and dead letters are never touched by the
+history rule, so nothing still owed to a consumer is lost to it; queued and running replay jobs are
+never touched at all. The store purges in bounded pages (see `core.ports.housekeeping`).
 """
 
 from __future__ import annotations
@@ -51,13 +53,17 @@ class Housekeeper:
                 await self._task
             self._task = None
 
-    async def run_once(self) -> tuple[int, int, int]:
-        """Applies the three rules; returns (dead letters, deliveries, events) removed."""
+    async def run_once(self) -> tuple[int, int, int, int]:
+        """Applies the rules; returns (dead letters, deliveries, events, replay jobs) removed."""
         dead = await self._store.purge_expired()
-        deliveries, events = await self._store.purge_history(self._now() - self._retention)
-        if dead or deliveries or events:
-            log.info("housekeeping", dead_letters=dead, deliveries=deliveries, events=events)
-        return dead, deliveries, events
+        cutoff = self._now() - self._retention
+        deliveries, events = await self._store.purge_history(cutoff)
+        replays = await self._store.purge_replays(cutoff)
+        if dead or deliveries or events or replays:
+            log.info(
+                "housekeeping", dead_letters=dead, deliveries=deliveries, events=events, replay_jobs=replays
+            )
+        return dead, deliveries, events, replays
 
     async def _loop(self) -> None:
         await asyncio.sleep(self._first_run)

@@ -1,16 +1,18 @@
 """The `Housekeeping` port on PostgreSQL (retention), as a mixin of `PostgresStore`.
 
-`purge_history` removes settled history in bounded chunks, one transaction each under a
-transaction-scoped advisory lock per schema, so a first purge of months never holds locks for long
-and replicas running housekeeping at once take turns rather than deleting the same rows.
-`purge_expired` applies every subscription's dead-letter `retentionDays` in one statement, with the
-cache brought up to date first, forgets idempotency records past their window, and then forgets
-rate-limiter rows long past (`core.rate_limit.stale_before`: they answer as no row), in bounded
-chunks under the same advisory lock. Pending deliveries are never touched by either.
+Every step works in bounded pages, one transaction each under a transaction-scoped advisory lock per
+schema (`_LOCK`), so a backlog of any size never holds locks for long and replicas running
+housekeeping at once take turns rather than deleting the same rows. `purge_history` removes settled
+history. `purge_expired` applies every subscription's dead-letter `retentionDays` (with the cache
+brought up to date first), then walks the idempotency records and the rate-limiter rows in key
+order (`_page_sql`), forgetting those past their window or long past (`core.rate_limit.stale_before`:
+they answer as no row). `purge_replays` removes finished replay jobs, their marks first. Pending
+deliveries, and queued or running replay jobs, are never touched.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ccbridge.core.event import Subscription
@@ -22,23 +24,56 @@ from ccbridge.stores.postgres.mixin import PostgresMixin
 _LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('ccbridge:housekeeping:' || current_schema(), 0))"
 """The housekeeping lock, per schema, for the transaction: replicas purging at once take turns."""
 
-RATE_TABLES = ("rate_tokens", "rate_slots")
+
+@dataclass(frozen=True, slots=True)
+class PagedTable:
+    """A table purged by key-order pages: its name, primary-key columns and the time column compared
+    with the cutoff."""
+
+    name: str
+    keys: tuple[str, ...]
+    ts: str
+
+
+IDEMPOTENCY = PagedTable("idempotency", ("scope", "key"), "created_ts")
+RATE_TABLES = (PagedTable("rate_tokens", ("key",), "tat"), PagedTable("rate_slots", ("key",), "tat"))
 """The rate limiters' tables, one `tat` per key: `RateLimits` and `EndpointHealth.take_rate_slot`."""
 
 
-def _rate_page_sql(table: str, first: bool) -> str:
-    """One page of the rate purge: the next `chunk` keys (after `$3`, unless `first`), those of them
-    whose `tat` is before `$2` deleted. Answers (keys in the page, its last key, rows deleted). The
-    delete re-checks `tat` on a row an admission updated meanwhile, so a key used again stays."""
-    after = "" if first else "WHERE key > $3"
+def _page_sql(table: PagedTable, first: bool) -> str:
+    """One page of a key-order purge: the next `$1` keys (after `$3`, `$4`, ... unless `first`), those
+    of them whose time is before `$2` deleted. Answers (keys in the page, rows deleted, then the
+    page's last key, column by column). The delete re-checks the time on a row written meanwhile,
+    so a key used again stays."""
+    keys = ", ".join(table.keys)
+    after = "" if first else f"WHERE ({keys}) > ({', '.join(f'${n + 3}' for n in range(len(table.keys)))})"
+    same = " AND ".join(f"r.{k} = page.{k}" for k in table.keys)
+    desc = ", ".join(f"{k} DESC" for k in table.keys)
     return (
-        f"WITH page AS (SELECT key FROM {table} {after} ORDER BY key LIMIT $1),"
-        f" gone AS (DELETE FROM {table} r USING page WHERE r.key = page.key AND r.tat < $2 RETURNING 1)"
-        " SELECT (SELECT count(*) FROM page), (SELECT max(key) FROM page), (SELECT count(*) FROM gone)"
+        f"WITH page AS (SELECT {keys} FROM {table.name} {after} ORDER BY {keys} LIMIT $1),"
+        f" gone AS (DELETE FROM {table.name} r USING page WHERE {same} AND r.{table.ts} < $2 RETURNING 1),"
+        f" last AS (SELECT {keys} FROM page ORDER BY {desc} LIMIT 1)"
+        " SELECT (SELECT count(*) FROM page), (SELECT count(*) FROM gone), last.*"
+        " FROM (VALUES (1)) AS one(x) LEFT JOIN last ON true"
     )
 
 
-_RATE_PAGES = {table: (_rate_page_sql(table, True), _rate_page_sql(table, False)) for table in RATE_TABLES}
+_PAGES = {t.name: (_page_sql(t, True), _page_sql(t, False)) for t in (IDEMPOTENCY, *RATE_TABLES)}
+
+_DEAD_PAGE = (
+    "DELETE FROM deliveries WHERE id IN (SELECT d.id FROM deliveries d"
+    " JOIN unnest($1::text[], $2::float8[]) AS r(sub, cutoff) ON d.subscription_id = r.sub"
+    " WHERE d.state = 'dead' AND d.dead_ts < r.cutoff LIMIT $3)"
+)
+"""One page of dead-letter retention: up to `$3` dead letters past their subscription's cutoff."""
+
+_FINISHED = "SELECT id FROM replay_jobs WHERE state IN ('succeeded', 'failed') AND finished_ts < $1"
+_REPLAY_MARKS_PAGE = (
+    "DELETE FROM replay_marks WHERE (job_id, event_id, subscription_id, endpoint_url) IN"
+    " (SELECT job_id, event_id, subscription_id, endpoint_url FROM replay_marks"
+    f" WHERE job_id IN ({_FINISHED}) LIMIT $2)"
+)
+_REPLAY_JOBS_PAGE = f"DELETE FROM replay_jobs WHERE id IN ({_FINISHED} LIMIT $2)"
 
 
 class PostgresHousekeeping(PostgresMixin):
@@ -80,44 +115,64 @@ class PostgresHousekeeping(PostgresMixin):
                 return deliveries, events
 
     async def purge_expired(self, chunk: int = 5000) -> int:
-        """Apply each subscription's dead-letter retentionDays, forget old idempotency records, then
-        delete rate-limiter rows long past, `chunk` keys per transaction. Returns the dead letters removed."""
+        """Apply each subscription's dead-letter retentionDays, forget idempotency records past their
+        window, then delete rate-limiter rows long past; every step `chunk` rows per transaction
+        under the housekeeping lock. Returns the dead letters removed."""
         now = self._now()
-        async with self._conn(write=True) as conn:
-            await self._sync_subscriptions(conn)
-            subs = list(self._subs.values())
-            purged = rowcount(
-                await conn.execute(
-                    "DELETE FROM deliveries d USING unnest($1::text[], $2::float8[]) AS r(sub, cutoff)"
-                    " WHERE d.state = 'dead' AND d.subscription_id = r.sub AND d.dead_ts < r.cutoff",
-                    [s.id for s in subs],
-                    [now - s.dead_letter.retention_days * 86400.0 for s in subs],
-                )
-            )
-            await conn.execute("DELETE FROM idempotency WHERE created_ts < $1", now - IDEMPOTENCY_WINDOW)
-        await self._purge_rate_rows(stale_before(now), chunk)
+        purged = 0
+        subs: list[str] | None = None
+        cutoffs: list[float] = []
+        while True:
+            async with self._conn(write=True) as conn:
+                await conn.execute(_LOCK)
+                if subs is None:
+                    await self._sync_subscriptions(conn)
+                    subs = [s.id for s in self._subs.values()]
+                    cutoffs = [now - s.dead_letter.retention_days * 86400.0 for s in self._subs.values()]
+                gone = rowcount(await conn.execute(_DEAD_PAGE, subs, cutoffs, chunk))
+            purged += gone
+            if gone < chunk:
+                break
+        await self._purge_pages(IDEMPOTENCY, now - IDEMPOTENCY_WINDOW, chunk)
+        for table in RATE_TABLES:
+            await self._purge_pages(table, stale_before(now), chunk)
         return purged
 
-    async def _purge_rate_rows(self, cutoff: float, chunk: int) -> int:
-        """Delete the rows of `RATE_TABLES` whose `tat` is before `cutoff`; returns how many.
-
-        Each table is walked in key order (its primary key), one page of `chunk` keys per transaction
-        under the housekeeping lock: the purge reads each row once however many go, and holds row
-        locks for one page at most. No index on `tat`: it would cost every admission an index write
-        and its HOT update, for a purge that runs every few minutes."""
+    async def purge_replays(self, older_than: float, chunk: int = 5000) -> int:
+        """Delete succeeded and failed replay jobs finished before `older_than`, with what they queued
+        (`replay_marks`); queued and running jobs stay. Marks go first, `chunk` per transaction under
+        the housekeeping lock, then the jobs. Returns jobs removed."""
         removed = 0
-        for table in RATE_TABLES:
-            first, rest = _RATE_PAGES[table]
-            after: str | None = None
-            while True:
-                async with self._conn(write=True) as conn:
-                    await conn.execute(_LOCK)
-                    if after is None:
-                        seen, last, gone = await conn.fetchrow(first, chunk, cutoff)
-                    else:
-                        seen, last, gone = await conn.fetchrow(rest, chunk, cutoff, after)
-                removed += gone
-                if seen < chunk:
-                    break
-                after = last
-        return removed
+        while True:
+            async with self._conn(write=True) as conn:
+                await conn.execute(_LOCK)
+                marks = rowcount(await conn.execute(_REPLAY_MARKS_PAGE, older_than, chunk))
+                jobs = 0
+                if marks < chunk:
+                    jobs = rowcount(await conn.execute(_REPLAY_JOBS_PAGE, older_than, chunk))
+            removed += jobs
+            if marks < chunk and jobs < chunk:
+                return removed
+
+    async def _purge_pages(self, table: PagedTable, cutoff: float, chunk: int) -> int:
+        """Delete the rows of `table` whose time is before `cutoff`; returns how many.
+
+        The table is walked in key order (its primary key), one page of `chunk` keys per transaction
+        under the housekeeping lock: the purge reads each row once however many go, and holds row
+        locks for one page at most. No index on the time column: it would cost every write an index
+        update (on the rate tables, every admission its HOT update), for a purge that runs every few
+        minutes."""
+        first, rest = _PAGES[table.name]
+        removed = 0
+        after: tuple[Any, ...] | None = None
+        while True:
+            async with self._conn(write=True) as conn:
+                await conn.execute(_LOCK)
+                if after is None:
+                    seen, gone, *last = await conn.fetchrow(first, chunk, cutoff)
+                else:
+                    seen, gone, *last = await conn.fetchrow(rest, chunk, cutoff, *after)
+            removed += int(gone)
+            if seen < chunk:
+                return removed
+            after = tuple(last)

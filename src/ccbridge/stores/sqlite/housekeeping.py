@@ -1,17 +1,19 @@
 """The `Housekeeping` port on SQLite (retention), as a mixin of `SqliteStore`.
 
-`purge_history` removes settled history in chunks, one writer job each, so a first purge of months
-never stalls ingestion for longer than one chunk takes; where old rows end is found once by
-bisection on the rowid keys (`_boundary`), so each chunk scans only the old part of a table.
-`purge_expired` applies every subscription's dead-letter `retentionDays`, forgets idempotency
-records past their window and rate-limiter rows long past (`core.rate_limit.stale_before`: they
-answer as no row). Pending deliveries are never touched by either.
-"""
+Every step works in bounded pages, one writer job each, so a backlog of any size never holds the
+write lock for longer than one page takes. `purge_history` removes settled history; where old rows
+end is found once by bisection on the rowid keys (`_boundary`), so each chunk scans only the old
+part of a table. `purge_expired` applies every subscription's dead-letter `retentionDays` (by the
+`deliveries_dead` index), then walks the idempotency records and the rate-limiter rows in key order
+(`_purge_page`), forgetting those past their window or long past (`core.rate_limit.stale_before`:
+they answer as no row). `purge_replays` removes finished replay jobs, their marks first. Pending
+deliveries, and queued or running replay jobs, are never touched."""
 
 from __future__ import annotations
 
 import functools
 import sqlite3
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ccbridge.core.event import Subscription
@@ -19,7 +21,19 @@ from ccbridge.core.rate_limit import stale_before
 from ccbridge.core.times import IDEMPOTENCY_WINDOW
 from ccbridge.stores.sqlite.mixin import SqliteMixin
 
-RATE_TABLES = ("rate_tokens", "rate_slots")
+
+@dataclass(frozen=True, slots=True)
+class PagedTable:
+    """A table purged by key-order pages: its name, primary-key columns and the time column compared
+    with the cutoff."""
+
+    name: str
+    keys: tuple[str, ...]
+    ts: str
+
+
+IDEMPOTENCY = PagedTable("idempotency", ("scope", "key"), "created_ts")
+RATE_TABLES = (PagedTable("rate_tokens", ("key",), "tat"), PagedTable("rate_slots", ("key",), "tat"))
 """The rate limiters' tables, one `tat` per key: `RateLimits` and `EndpointHealth.take_rate_slot`."""
 
 
@@ -67,59 +81,102 @@ class SqliteHousekeeping(SqliteMixin):
                 return deliveries, events
 
     async def purge_expired(self, chunk: int = 5000) -> int:
-        """Apply each subscription's dead-letter retentionDays, forget old idempotency records, then
-        delete rate-limiter rows long past, `chunk` keys per writer job. Returns the dead letters removed."""
+        """Apply each subscription's dead-letter retentionDays, forget idempotency records past their
+        window, then delete rate-limiter rows long past; every step `chunk` rows per writer job, so a
+        backlog never holds the write lock for longer than one page takes. Returns the dead letters
+        removed."""
         now = self._now()
-        retention = {s.id: s.dead_letter.retention_days for s in self._subs.values()}
-
-        def job(conn: sqlite3.Connection) -> int:
-            purged = 0
-            for sub_id, days in retention.items():
-                purged += conn.execute(
-                    "DELETE FROM deliveries WHERE state = 'dead' AND subscription_id = ? AND dead_ts < ?",
-                    (sub_id, now - days * 86400.0),
-                ).rowcount
-            conn.execute("DELETE FROM idempotency WHERE created_ts < ?", (now - IDEMPOTENCY_WINDOW,))
-            return purged
-
-        purged = int(await self._writer.submit(job))
-        await self._purge_rate_rows(stale_before(now), chunk)
+        purged = 0
+        for sub_id, days in [(s.id, s.dead_letter.retention_days) for s in self._subs.values()]:
+            cutoff = now - days * 86400.0
+            while True:
+                gone = await self._writer.submit(functools.partial(_purge_dead_page, sub_id, cutoff, chunk))
+                purged += gone
+                if gone < chunk:
+                    break
+        await self._purge_pages(IDEMPOTENCY, now - IDEMPOTENCY_WINDOW, chunk)
+        for table in RATE_TABLES:
+            await self._purge_pages(table, stale_before(now), chunk)
         return purged
 
-    async def _purge_rate_rows(self, cutoff: float, chunk: int) -> int:
-        """Delete the rows of `RATE_TABLES` whose `tat` is before `cutoff`; returns how many.
+    async def purge_replays(self, older_than: float, chunk: int = 5000) -> int:
+        """Delete succeeded and failed replay jobs finished before `older_than`, with what they queued
+        (`replay_marks`); queued and running jobs stay. Marks go first, `chunk` per writer job, then
+        the jobs, so a job that queued millions never holds the write lock long. Returns jobs removed."""
+        removed = 0
+        while True:
+            marks, jobs = await self._writer.submit(functools.partial(_purge_replay_page, older_than, chunk))
+            removed += jobs
+            if marks < chunk and jobs < chunk:
+                return removed
 
-        Each table is walked in key order (its primary key), one page of `chunk` keys per writer job:
+    async def _purge_pages(self, table: PagedTable, cutoff: float, chunk: int) -> int:
+        """Delete the rows of `table` whose time is before `cutoff`; returns how many.
+
+        The table is walked in key order (its primary key), one page of `chunk` keys per writer job:
         the purge reads each row once however many go, and no job holds the write lock for longer
-        than one page takes. A key admitted again meanwhile has a fresh `tat` by the time its page is
+        than one page takes. A row written again meanwhile has a fresh time by the time its page is
         read, inside the writer's transaction, so it stays."""
         removed = 0
-        for table in RATE_TABLES:
-            after: str | None = None
-            while True:
-                last, gone = await self._writer.submit(
-                    functools.partial(_purge_rate_page, table, after, cutoff, chunk)
-                )
-                removed += gone
-                if last is None:
-                    break
-                after = last
-        return removed
+        after: tuple[object, ...] | None = None
+        while True:
+            last, gone = await self._writer.submit(
+                functools.partial(_purge_page, table, after, cutoff, chunk)
+            )
+            removed += gone
+            if last is None:
+                return removed
+            after = last
 
 
-def _purge_rate_page(
-    table: str, after: str | None, cutoff: float, chunk: int, conn: sqlite3.Connection
-) -> tuple[str | None, int]:
+def _purge_page(
+    table: PagedTable, after: tuple[object, ...] | None, cutoff: float, chunk: int, conn: sqlite3.Connection
+) -> tuple[tuple[object, ...] | None, int]:
     """One page: the `chunk` keys after `after` (from the first key when None); deletes those whose
-    `tat` is before `cutoff`. Returns (the page's last key when the page was full, else None; rows
+    time is before `cutoff`. Returns (the page's last key when the page was full, else None; rows
     deleted)."""
-    where, params = ("", ()) if after is None else ("WHERE key > ?", (after,))
+    keys = ", ".join(table.keys)
+    marks = ", ".join("?" for _ in table.keys)
+    where, params = ("", ()) if after is None else (f"WHERE ({keys}) > ({marks})", after)
     page = conn.execute(
-        f"SELECT key, tat FROM {table} {where} ORDER BY key LIMIT ?", (*params, chunk)
+        f"SELECT {keys}, {table.ts} FROM {table.name} {where} ORDER BY {keys} LIMIT ?", (*params, chunk)
     ).fetchall()
-    stale = [(key,) for key, tat in page if tat < cutoff]
-    conn.executemany(f"DELETE FROM {table} WHERE key = ?", stale)
-    return (page[-1][0] if len(page) == chunk else None), len(stale)
+    stale = [tuple(row[:-1]) for row in page if row[-1] < cutoff]
+    match = " AND ".join(f"{k} = ?" for k in table.keys)
+    conn.executemany(f"DELETE FROM {table.name} WHERE {match}", stale)
+    return (tuple(page[-1][:-1]) if len(page) == chunk else None), len(stale)
+
+
+def _purge_dead_page(sub_id: str, cutoff: float, chunk: int, conn: sqlite3.Connection) -> int:
+    """One page of a subscription's dead letters dead before `cutoff` (by `deliveries_dead`)."""
+    return int(
+        conn.execute(
+            "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE state = 'dead'"
+            " AND subscription_id = ? AND dead_ts < ? LIMIT ?)",
+            (sub_id, cutoff, chunk),
+        ).rowcount
+    )
+
+
+_FINISHED = "SELECT id FROM replay_jobs WHERE state IN ('succeeded', 'failed') AND finished_ts < ?"
+
+
+def _purge_replay_page(older_than: float, chunk: int, conn: sqlite3.Connection) -> tuple[int, int]:
+    """One page of the replay purge: up to `chunk` marks of finished jobs; once those are fewer than
+    `chunk`, up to `chunk` finished jobs (their marks gone already: a finished job queues no more).
+    Returns (marks, jobs) deleted."""
+    marks = conn.execute(
+        "DELETE FROM replay_marks WHERE (job_id, event_id, subscription_id, endpoint_url) IN"
+        " (SELECT job_id, event_id, subscription_id, endpoint_url FROM replay_marks"
+        f" WHERE job_id IN ({_FINISHED}) LIMIT ?)",
+        (older_than, chunk),
+    ).rowcount
+    if marks >= chunk:
+        return marks, 0
+    jobs = conn.execute(
+        f"DELETE FROM replay_jobs WHERE id IN ({_FINISHED} LIMIT ?)", (older_than, chunk)
+    ).rowcount
+    return marks, jobs
 
 
 def _boundary(conn: sqlite3.Connection, table: str, key: str, ts: str, cutoff: float) -> int:
