@@ -12,7 +12,6 @@ deliveries, and queued or running replay jobs, are never touched.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ccbridge.core.event import Subscription
@@ -20,24 +19,10 @@ from ccbridge.core.rate_limit import stale_before
 from ccbridge.core.times import IDEMPOTENCY_WINDOW
 from ccbridge.stores.postgres.answers import rowcount
 from ccbridge.stores.postgres.mixin import PostgresMixin
+from ccbridge.stores.purge_tables import IDEMPOTENCY, RATE_TABLES, PagedTable
 
 _LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('ccbridge:housekeeping:' || current_schema(), 0))"
 """The housekeeping lock, per schema, for the transaction: replicas purging at once take turns."""
-
-
-@dataclass(frozen=True, slots=True)
-class PagedTable:
-    """A table purged by key-order pages: its name, primary-key columns and the time column compared
-    with the cutoff."""
-
-    name: str
-    keys: tuple[str, ...]
-    ts: str
-
-
-IDEMPOTENCY = PagedTable("idempotency", ("scope", "key"), "created_ts")
-RATE_TABLES = (PagedTable("rate_tokens", ("key",), "tat"), PagedTable("rate_slots", ("key",), "tat"))
-"""The rate limiters' tables, one `tat` per key: `RateLimits` and `EndpointHealth.take_rate_slot`."""
 
 
 def _page_sql(table: PagedTable, first: bool) -> str:

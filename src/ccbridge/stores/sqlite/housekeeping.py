@@ -13,28 +13,13 @@ from __future__ import annotations
 
 import functools
 import sqlite3
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ccbridge.core.event import Subscription
 from ccbridge.core.rate_limit import stale_before
 from ccbridge.core.times import IDEMPOTENCY_WINDOW
+from ccbridge.stores.purge_tables import IDEMPOTENCY, RATE_TABLES, PagedTable
 from ccbridge.stores.sqlite.mixin import SqliteMixin
-
-
-@dataclass(frozen=True, slots=True)
-class PagedTable:
-    """A table purged by key-order pages: its name, primary-key columns and the time column compared
-    with the cutoff."""
-
-    name: str
-    keys: tuple[str, ...]
-    ts: str
-
-
-IDEMPOTENCY = PagedTable("idempotency", ("scope", "key"), "created_ts")
-RATE_TABLES = (PagedTable("rate_tokens", ("key",), "tat"), PagedTable("rate_slots", ("key",), "tat"))
-"""The rate limiters' tables, one `tat` per key: `RateLimits` and `EndpointHealth.take_rate_slot`."""
 
 
 class SqliteHousekeeping(SqliteMixin):
