@@ -39,6 +39,7 @@ from ccbridge.core.ports import AppendResult, Clock, RateLimits
 from ccbridge.core.times import iso
 from ccbridge.errors import BridgeError, FieldError, InputError, Malformed, RateLimited, TooLarge, Unavailable
 from ccbridge.ingest.compile import CompiledIngest, CompiledSource
+from ccbridge.ingest.config import RateLimitConfig
 from ccbridge.ingest.jwks import JwksCache
 from ccbridge.ingest.jwt_verify import JwtVerifier
 from ccbridge.ingest.mapping import MISSING
@@ -92,8 +93,7 @@ class IngestGateway:
             )
         self._verifier = JwtVerifier(config.jwt, clock, self._jwks)
         limit = config.rate_limit
-        self._rate_limits = rate_limits if limit is not None else None
-        self._rate = (limit.per_subject_per_second, limit.capacity()) if limit is not None else (1.0, 1)
+        self._limit = None if limit is None or rate_limits is None else (rate_limits, limit)
 
     async def start(self) -> None:
         """Fetch the JWKS ahead of the first request (best effort: a failure is retried on demand)."""
@@ -109,8 +109,8 @@ class IngestGateway:
         lowered = {name.lower(): value for name, value in headers.items()}
         claims = await self._verifier.verify(lowered.get("authorization"))
         subject = claims.get("sub") if isinstance(claims.get("sub"), str) else None
-        if self._rate_limits is not None:
-            await self._take_token(self._rate_limits, subject or "")
+        if self._limit is not None:
+            await self._take_token(*self._limit, subject or "")
         if len(body) > self._config.max_body_bytes:
             raise TooLarge(FieldError("body", f"over {self._config.max_body_bytes} bytes"))
         idempotency_key = _token_header(lowered, "Idempotency-Key") or _token_header(
@@ -126,12 +126,13 @@ class IngestGateway:
         answer = {"status": "accepted", "idempotency_key": event.idempotency_key or "", "event_id": stored.id}
         return IngestResult(202, answer, duplicate=not result.created, event=stored)
 
-    async def _take_token(self, limits: RateLimits, subject: str) -> None:
+    async def _take_token(self, limits: RateLimits, limit: RateLimitConfig, subject: str) -> None:
         """RateLimited when `subject` is over its budget; Unavailable when the store cannot say (a
         failure the store does not map itself becomes one too: never admitted unchecked, never a 500)."""
-        per_second, burst = self._rate
         try:
-            wait = await limits.take_rate_token(f"ingest:{subject}", per_second, burst)
+            wait = await limits.take_rate_token(
+                f"ingest:{subject}", limit.per_subject_per_second, limit.capacity()
+            )
         except BridgeError:
             raise
         except Exception as exc:

@@ -53,17 +53,8 @@ class _NoSpan:
 _NO_SPAN = _NoSpan()
 
 
-class _NoSpanContext(contextlib.AbstractContextManager[SpanHandle]):
-    """One shared, stateless context for every span not recorded: entering it costs a method call."""
-
-    def __enter__(self) -> SpanHandle:
-        return _NO_SPAN
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-_NO_SPAN_CONTEXT = _NoSpanContext()
+_NO_SPAN_CONTEXT: contextlib.AbstractContextManager[SpanHandle] = contextlib.nullcontext(_NO_SPAN)
+"""One shared context for every span not recorded: entering it costs a method call."""
 
 
 class NoTracing:

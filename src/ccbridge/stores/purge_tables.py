@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ccbridge.core.rate_limit import stale_before
+from ccbridge.core.times import IDEMPOTENCY_WINDOW
+
 
 @dataclass(frozen=True, slots=True)
 class PagedTable:
@@ -22,3 +25,9 @@ class PagedTable:
 IDEMPOTENCY = PagedTable("idempotency", ("scope", "key"), "created_ts")
 RATE_TABLES = (PagedTable("rate_tokens", ("key",), "tat"), PagedTable("rate_slots", ("key",), "tat"))
 """The rate limiters' tables, one `tat` per key: `RateLimits` and `EndpointHealth.take_rate_slot`."""
+
+
+def paged_purges(now: float) -> tuple[tuple[PagedTable, float], ...]:
+    """Each paged table with its cutoff at `now`: idempotency records past their window, then the rate
+    limiters' rows long past (`core.rate_limit.stale_before`)."""
+    return ((IDEMPOTENCY, now - IDEMPOTENCY_WINDOW), *((table, stale_before(now)) for table in RATE_TABLES))

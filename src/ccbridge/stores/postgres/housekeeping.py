@@ -15,11 +15,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ccbridge.core.event import Subscription
-from ccbridge.core.rate_limit import stale_before
-from ccbridge.core.times import IDEMPOTENCY_WINDOW
 from ccbridge.stores.postgres.answers import rowcount
 from ccbridge.stores.postgres.mixin import PostgresMixin
-from ccbridge.stores.purge_tables import IDEMPOTENCY, RATE_TABLES, PagedTable
+from ccbridge.stores.purge_tables import IDEMPOTENCY, RATE_TABLES, PagedTable, paged_purges
 
 _LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('ccbridge:housekeeping:' || current_schema(), 0))"
 """The housekeeping lock, per schema, for the transaction: replicas purging at once take turns."""
@@ -118,9 +116,8 @@ class PostgresHousekeeping(PostgresMixin):
             purged += gone
             if gone < chunk:
                 break
-        await self._purge_pages(IDEMPOTENCY, now - IDEMPOTENCY_WINDOW, chunk)
-        for table in RATE_TABLES:
-            await self._purge_pages(table, stale_before(now), chunk)
+        for table, cutoff in paged_purges(now):
+            await self._purge_pages(table, cutoff, chunk)
         return purged
 
     async def purge_replays(self, older_than: float, chunk: int = 5000) -> int:

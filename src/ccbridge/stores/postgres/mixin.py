@@ -2,7 +2,7 @@
 
 Declarations only, for the type checker (nothing exists at run time but an empty class): the store
 sets these in its constructor and defines the methods. `_conn(write=True)` is a pooled connection in
-a transaction, its outages raised as `Unavailable`; `_notify` wakes this process's dispatchers;
+a transaction (none with `transaction=False`), its outages raised as `Unavailable`; `_notify` wakes this process's dispatchers;
 `_channel` is the due-deliveries NOTIFY channel and `_instance` the payload by which this store tells
 its own notifications from other replicas'. A mixin declares beside this only what it takes from
 another mixin.
@@ -21,6 +21,8 @@ class PostgresMixin:
         _channel: str
         _instance: str
 
-        def _conn(self, write: bool = False) -> AbstractAsyncContextManager[Any]: ...
+        def _conn(
+            self, write: bool = False, transaction: bool = True
+        ) -> AbstractAsyncContextManager[Any]: ...
 
         def _notify(self) -> None: ...

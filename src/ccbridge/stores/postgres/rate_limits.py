@@ -18,11 +18,8 @@ event is durable anyway, since the event's commit flushes the WAL up to it."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
-
 from ccbridge.core.rate_limit import SLACK, interval, limit, take_token
+from ccbridge.stores.postgres.mixin import PostgresMixin
 
 _TAKE = (
     "INSERT INTO rate_tokens AS r (key, tat)"
@@ -33,16 +30,8 @@ _TAKE = (
 )
 
 
-class PostgresRateLimits:
+class PostgresRateLimits(PostgresMixin):
     """Mixed into `PostgresStore`, whose pool (through `_conn`) and clock it uses."""
-
-    _now: Callable[[], float]
-
-    if TYPE_CHECKING:  # the store's own (a pooled connection, in a transaction unless told otherwise)
-
-        def _conn(
-            self, write: bool = False, transaction: bool = True
-        ) -> contextlib.AbstractAsyncContextManager[Any]: ...
 
     async def take_rate_token(self, key: str, per_second: float, burst: int) -> float:
         if not per_second > 0 or burst < 1:

@@ -16,9 +16,7 @@ import sqlite3
 from typing import TYPE_CHECKING
 
 from ccbridge.core.event import Subscription
-from ccbridge.core.rate_limit import stale_before
-from ccbridge.core.times import IDEMPOTENCY_WINDOW
-from ccbridge.stores.purge_tables import IDEMPOTENCY, RATE_TABLES, PagedTable
+from ccbridge.stores.purge_tables import PagedTable, paged_purges
 from ccbridge.stores.sqlite.mixin import SqliteMixin
 
 
@@ -79,9 +77,8 @@ class SqliteHousekeeping(SqliteMixin):
                 purged += gone
                 if gone < chunk:
                     break
-        await self._purge_pages(IDEMPOTENCY, now - IDEMPOTENCY_WINDOW, chunk)
-        for table in RATE_TABLES:
-            await self._purge_pages(table, stale_before(now), chunk)
+        for table, cutoff in paged_purges(now):
+            await self._purge_pages(table, cutoff, chunk)
         return purged
 
     async def purge_replays(self, older_than: float, chunk: int = 5000) -> int:

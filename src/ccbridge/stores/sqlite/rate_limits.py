@@ -6,17 +6,13 @@ refusal writes nothing."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 
 from ccbridge.core.rate_limit import take_token
-from ccbridge.stores.sqlite.writer import SerialExecutor
+from ccbridge.stores.sqlite.mixin import SqliteMixin
 
 
-class SqliteRateLimits:
+class SqliteRateLimits(SqliteMixin):
     """Mixed into `SqliteStore`, whose writer and clock it uses."""
-
-    _writer: SerialExecutor
-    _now: Callable[[], float]
 
     async def take_rate_token(self, key: str, per_second: float, burst: int) -> float:
         now = self._now()
