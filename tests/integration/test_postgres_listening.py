@@ -18,7 +18,7 @@ from structlog.testing import capture_logs
 
 from ccbridge.core.routing import SubscriptionRouter
 from ccbridge.stores.postgres import PostgresStore
-from ccbridge.stores.postgres.listening import LISTENER_TASK, ListenPolicy
+from ccbridge.stores.postgres.listening import LISTENER_TASK, Listener, ListenPolicy
 from ccbridge.testing.relay import Relay
 from ccbridge.testing.samples import sample_event as event
 from ccbridge.testing.samples import sample_subscription as subscription
@@ -39,8 +39,8 @@ async def make(schema: str) -> AsyncIterator[Callable[..., PostgresStore]]:
     """Stores on the test's schema (through `url`, with `policy`), closed when the test ends."""
     made: list[PostgresStore] = []
 
-    def factory(url: str = URL, policy: ListenPolicy = FAST) -> PostgresStore:
-        store = PostgresStore(url, SubscriptionRouter(), schema=schema, listening=policy)
+    def factory(url: str = URL, policy: ListenPolicy = FAST, pool_size: int = 10) -> PostgresStore:
+        store = PostgresStore(url, SubscriptionRouter(), schema=schema, listening=policy, pool_size=pool_size)
         made.append(store)
         return store
 
@@ -93,8 +93,9 @@ async def test_a_terminated_listen_session_is_reopened_and_hears_due_deliveries(
 async def test_after_a_reconnect_a_subscription_change_elsewhere_reaches_the_cache(
     make: Callable[..., PostgresStore],
 ) -> None:
-    """(b) After the reconnect (whose own refresh is done by the time the listeners are called), a
-    subscription created by another instance reaches this one's cache with no call on this one."""
+    """(b) After the reconnect (whose own refresh, when it takes under `check_timeout`, is done by
+    the time the listeners are called), a subscription created by another instance reaches this
+    one's cache with no call on this one."""
     first, second = make(), make()
     await first.open()
     await second.open()
@@ -179,10 +180,14 @@ async def test_a_silently_dropped_session_is_found_by_the_periodic_check(
     make: Callable[..., PostgresStore],
 ) -> None:
     """A session that stops carrying bytes without closing (no FIN, no RST: a NAT or firewall that
-    forgot it) raises no termination; the periodic check finds it unanswered and reconnects."""
+    forgot it) raises no termination; the periodic check finds it unanswered and reconnects. The
+    pool's one session is frozen too, so the refresh after the reconnect hangs until the store's
+    command timeout (60 s): the wake must not wait for it."""
     async with Relay(5432) as relay:
         first = make(
-            relayed(relay), ListenPolicy(first_delay=0.02, max_delay=0.1, check_every=0.2, check_timeout=0.5)
+            relayed(relay),
+            ListenPolicy(first_delay=0.02, max_delay=0.1, check_every=0.2, check_timeout=0.5),
+            pool_size=1,
         )
         second = make()
         await first.open()
@@ -225,3 +230,42 @@ async def test_metrics_show_whether_the_listener_is_connected(schema: str) -> No
 async def test_a_server_on_sqlite_has_no_listener_metric() -> None:
     async with running_server() as srv, httpx.AsyncClient(base_url=srv.base_url) as web:
         assert "ccbridge_store_listener_connected" not in (await web.get("/metrics")).text
+
+
+async def test_the_wake_after_a_reconnect_does_not_wait_for_a_refresh_that_will_not_end() -> None:
+    """The refresh after a reconnect stalls and, like asyncpg releasing a session whose bytes stopped
+    flowing, goes on waiting when cancelled: the wake comes anyway, `check_timeout` after the
+    reconnect, and `close()` ends the refresh once it can end."""
+    released = asyncio.Event()
+    refreshes = 0
+
+    async def stalling_refresh() -> None:
+        nonlocal refreshes
+        refreshes += 1
+        while not released.is_set():
+            try:
+                await released.wait()
+            except asyncio.CancelledError:
+                continue  # what a release blocked on a dead session does: it cannot stop early
+
+    woken = asyncio.Event()
+    listener = Listener(
+        URL,
+        {"application_name": "ccbridge listener-test"},
+        "this-instance",
+        "ccb_test_due",
+        "ccb_test_subs",
+        wake=woken.set,
+        refresh=stalling_refresh,
+        policy=ListenPolicy(first_delay=0.02, max_delay=0.1, check_every=30.0, check_timeout=0.3),
+    )
+    await listener.start()
+    try:
+        pid = listener.server_pid
+        assert pid is not None
+        await terminate(pid)
+        await asyncio.wait_for(woken.wait(), WAIT)
+        assert refreshes == 1 and listener.connected
+    finally:
+        released.set()
+        await asyncio.wait_for(listener.close(), WAIT)

@@ -88,4 +88,10 @@ class Relay:
                     await dst.drain()
             dst.transport.abort()
 
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        try:
+            await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        except asyncio.CancelledError:
+            # a frozen pipe is cancelled at the loop's end; ending normally keeps asyncio's
+            # connection callback (3.11) from logging the cancellation as an error
+            writer.transport.abort()
+            up_writer.transport.abort()

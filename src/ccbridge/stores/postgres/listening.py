@@ -18,8 +18,10 @@ Contract of `Listener`:
 * On loss: logged once (`store_listener_lost`, with the reason), then reconnected, immediately and
   then after capped exponential backoff with jitter, until it works or `close()` is called. Once it
   works it LISTENs on both channels again, logs `store_listener_recovered` once (with the attempts
-  it took), refreshes the subscriptions (bounded by `check_timeout`) and then calls `wake`: the
-  NOTIFYs sent during the gap are lost, so whatever they announced is caught up this way.
+  it took), refreshes the subscriptions and then calls `wake`: the NOTIFYs sent during the gap are
+  lost, so whatever they announced is caught up this way. The wake waits for the refresh at most
+  `check_timeout`: a refresh held up by a pooled session that stopped answering goes on in the
+  background (the store's command timeout ends it) while the dispatchers poll.
 * The database appears in log lines only as its URL with credentials masked.
 * `close()` cancels the watch and any refresh, waits for them to end and closes the session: no task
   is left and nothing reconnects afterwards.
@@ -204,9 +206,9 @@ class Listener:
                 last_error=last_error,
                 database=self._database,
             )
-            with contextlib.suppress(Unavailable, TimeoutError):
-                async with asyncio.timeout(self.policy.check_timeout):
-                    await self._refresh()
+            self._heard_subscriptions()  # a task, so that the wait below is bounded however it ends
+            if self._refreshing is not None:
+                await asyncio.wait({self._refreshing}, timeout=self.policy.check_timeout)
             self._wake()
 
     async def _until_lost(self) -> str:

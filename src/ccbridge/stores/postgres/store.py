@@ -26,6 +26,7 @@ process's dispatchers. The SQLite store is cut the same way, module for module.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import uuid
@@ -92,7 +93,12 @@ class PostgresStore(
 ):
     """The `Store` port on PostgreSQL. `url` is a `postgresql://` DSN; `schema`, when given, is created
     if missing and used as the search path (tests give each their own); `clock` drives every schedule;
-    `listening` says how the LISTEN session is watched and reopened."""
+    `listening` says how the LISTEN session is watched and reopened.
+
+    `command_timeout` (seconds) bounds each pooled statement and the cancellation of one that ran
+    out: a session that silently stopped carrying bytes (no FIN, no RST: a NAT or firewall forgot
+    it) then ends the operation as `Unavailable` and is dropped, where it would otherwise hold the
+    operation, and the pool slot, forever. It bounds `close()` the same way."""
 
     def __init__(
         self,
@@ -103,6 +109,7 @@ class PostgresStore(
         schema: str | None = None,
         pool_size: int = 10,
         listening: ListenPolicy | None = None,
+        command_timeout: float = 60.0,
     ) -> None:
         self.url = url
         self.schema = None if schema is None else check_schema_name(schema)
@@ -110,6 +117,7 @@ class PostgresStore(
         self._now = (clock or SystemClock()).now
         self._max_pending = max_pending
         self._pool_size = pool_size
+        self._command_timeout = command_timeout
         self._pool: asyncpg.Pool | None = None
         self._instance = uuid.uuid4().hex  # tells this instance's own NOTIFYs from other replicas'
         self._channel = f"ccb_due_{self.schema or 'public'}"
@@ -147,7 +155,11 @@ class PostgresStore(
             finally:
                 await conn.close()
             self._pool = await asyncpg.create_pool(
-                self.url, min_size=1, max_size=self._pool_size, server_settings=self._settings()
+                self.url,
+                min_size=1,
+                max_size=self._pool_size,
+                server_settings=self._settings(),
+                command_timeout=self._command_timeout,
             )
             await self.listener.start()
         except _UNAVAILABLE as exc:
@@ -185,8 +197,11 @@ class PostgresStore(
             await self._appender.stop()
             self._appender = None
         if self._pool is not None:
-            with contextlib.suppress(*_UNAVAILABLE):
-                await self._pool.close()
+            try:
+                async with asyncio.timeout(self._command_timeout):
+                    await self._pool.close()
+            except _UNAVAILABLE:  # includes the timeout: sessions that stopped answering are cut
+                self._pool.terminate()
             self._pool = None
 
     def add_listener(self, callback: Callable[[], None]) -> None:
