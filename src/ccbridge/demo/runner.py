@@ -113,6 +113,7 @@ async def _run(folder: Path, report: Report) -> None:
         write_files(folder, issuer)
         config, ingest_problem = overrides(folder, hooks)
         cxone = await stack.enter_async_context(FakeCxone())
+        scenario_cxone.log_in(cxone)
         config.update(scenario_cxone.config(cxone))
         srv = await stack.enter_async_context(running_server(config, folder=folder))
         report.console.print(f"server on {srv.base_url}, store {folder / 'ccbridge.db'}")

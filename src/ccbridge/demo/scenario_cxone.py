@@ -5,6 +5,12 @@ The tenant is `ccbridge.testing.cxone.FakeCxone` (a test fixture written from NI
 protocol), started before the server because the server's `connectors.cxone` entry names it. The
 server's connector runner runs the connector (one lease-held instance), sharing the tenant's
 credentials with the Signal endpoint.
+
+The agent is logged in before the server starts (`log_in`), so the connector joins the session at
+once and long-polls it for the whole run. The step's faults hit the polls in a fixed order, whatever
+the machine's speed: a 503 on the next poll, the events queued only once that poll was answered, so
+the poll after it (the dropped answer) is the one that carries them, and the re-read answers them
+again.
 """
 
 from __future__ import annotations
@@ -21,6 +27,9 @@ AGENT = "demo-agent-7"
 CONTACT = "700123"
 GAP_TYPE = "ccbridge.connector.gap"
 AGENT_TYPES = ("cxone.agent.AgentState", "cxone.agent.CallContactEvent", "cxone.agent.AgentSessionEnd")
+FOLLOWING_WITHIN = 10.0
+"""Bound on waiting for the connector's session and its next poll: it joined at start and polls with
+`poll_timeout_seconds` (1 s) holds, so seconds past this mean it is not following the agent."""
 SIGNAL_URL = f"cxone://{CONNECTOR}/signal?contactId=data.ContactID&p1=data.Skill&p2=data.Status"
 
 
@@ -44,13 +53,24 @@ def config(fake: FakeCxone) -> dict[str, Any]:
     }
 
 
+def log_in(fake: FakeCxone) -> None:
+    """Logs the agent in; call before the server starts. A connector whose agent is not logged in is
+    refused and joins again with backoff (1, 2, 4, ... s, up to a minute), so an agent logged in by
+    the step would be joined anywhere from at once to well after the step's waits."""
+    fake.login(AGENT)
+
+
+def _polls(fake: FakeCxone) -> int:
+    """How many get-next-event requests the tenant has had (each takes the next fault, if any)."""
+    return sum(path.endswith("/get-next-event") for _, path in fake.requests)
+
+
 async def agent_event_to_signal(ctx: Demo) -> None:
     """An agent's call event flows from CXone into ccbridge and back out as a Signal call."""
     fake, runtime = ctx.cxone, ctx.srv.runtime
     if fake is None or runtime is None:
         ctx.check("fake CXone tenant and in-process server", "present", "missing")
         return
-    fake.login(AGENT)
     fake.contacts.add(CONTACT)
     created = await ctx.create(
         {
@@ -79,8 +99,14 @@ async def agent_event_to_signal(ctx: Demo) -> None:
 
     # the server's connector runner holds the tenant's lease and follows the agent's session; what it
     # reads is stored through the same path as every event, idempotent by the platform id
+    await _until(lambda: AGENT in fake.sessions and _polls(fake) > 0, within=FOLLOWING_WITHIN)
+    polls = _polls(fake)
     fake.fail("get-next-event", 503)  # a passing fault: retried on the same session
     fake.drop("get-next-event", after_answer=True)  # an answer lost on the wire: read again
+    # a poll already waiting when the faults were set would take the events unharmed: queue them once
+    # the 503 was answered. The connector backs off at least 0.5 s before its next poll, which takes
+    # the drop and holds up to 1 s for events, so queueing them within 1.5 s of the 503 is enough
+    await _until(lambda: _polls(fake) > polls, within=FOLLOWING_WITHIN)
     fake.push(AGENT, {"Type": "AgentState", "CurrentState": "Available", "IISHost": "demo", "VCHost": "demo"})
     fake.push(
         AGENT, {"Type": "CallContactEvent", "ContactID": CONTACT, "Status": "Active", "Skill": "billing-vip"}

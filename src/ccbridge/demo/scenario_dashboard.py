@@ -1,4 +1,4 @@
-"""Last step: the dashboard at /ui. Logs in through the form with the demo's client, opens every
+"""The dashboard at /ui. Logs in through the form with the demo's client, opens every
 page, and checks that the dead letters page lists what the API lists and that a POST without the
 form's CSRF token is refused. It changes nothing, so it runs after the figures are checked."""
 
